@@ -1,0 +1,25 @@
+//! Cairn's core: everything the patient and caregiver apps show is computed here.
+//!
+//! # Layout
+//!
+//! - [`store`]: the SQLCipher database — keying (platform key store or Argon2id passphrase),
+//!   pragmas, numbered migrations, key rotation.
+//! - [`record`]: the field-change log, the one write path for synced data: hybrid logical clock,
+//!   last-writer-wins merge, tombstones, the outbox, deterministic ids.
+//! - [`profile`]: the patient's name and home time zone.
+//! - [`clock`]: injected time; nothing else reads the system clock or zone.
+//! - [`error`]: the one [`Error`] type and [`Result`] alias.
+
+#[cfg(feature = "uniffi")]
+uniffi::setup_scaffolding!();
+
+pub mod clock;
+pub mod error;
+pub mod profile;
+pub mod record;
+pub mod store;
+
+pub use clock::{Clock, FixedClock, SteppableClock, SystemClock};
+pub use error::{Error, Result};
+pub use profile::Profile;
+pub use store::{Store, StoreStatus, Unlock};

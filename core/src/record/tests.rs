@@ -1,0 +1,283 @@
+use std::sync::Arc;
+
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+use proptest::prelude::*;
+use serde_json::json;
+
+use super::*;
+use crate::clock::{Clock, SteppableClock};
+use crate::profile::PROFILE;
+use crate::store::{MemoryKeyStore, Unlock};
+
+fn replica(clock: Arc<dyn Clock>) -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = MemoryKeyStore::default();
+    let store = Store::create(dir.path(), Unlock::KeyStore(&keys), clock).unwrap();
+    (dir, store)
+}
+
+fn start() -> SteppableClock {
+    SteppableClock::new(
+        "2026-10-25T00:30:00Z".parse::<Timestamp>().unwrap(),
+        TimeZone::get("Europe/London").unwrap(),
+    )
+}
+
+fn device(n: u8) -> DeviceId {
+    DeviceId::parse(&format!("{n:032x}")).unwrap()
+}
+
+#[test]
+fn a_local_write_lands_in_the_table_the_log_and_the_outbox_together() {
+    let (_d, store) = replica(Arc::new(start()));
+    let mut w = store.writer().unwrap();
+    w.set(&PROFILE, "p1", "display_name", "Ana").unwrap();
+    w.set(&PROFILE, "p1", "display_name", "Ana María").unwrap();
+    w.commit().unwrap();
+    let name: String = store
+        .conn
+        .query_row("SELECT display_name FROM profile WHERE id='p1'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(name, "Ana María", "the later write in one transaction wins");
+    assert_eq!(store.outbox(10).unwrap().len(), 2);
+
+    let mut w = store.writer().unwrap();
+    w.set(&PROFILE, "p1", "display_name", "rolled back")
+        .unwrap();
+    drop(w);
+    assert_eq!(
+        store.outbox(10).unwrap().len(),
+        2,
+        "a dropped writer leaves nothing behind"
+    );
+    assert!(matches!(
+        store
+            .writer()
+            .unwrap()
+            .set(&PROFILE, "p1", "no_such_field", 1),
+        Err(Error::Invalid { field: "field", .. })
+    ));
+}
+
+#[test]
+fn the_clock_persists_and_stays_monotonic_when_the_wall_clock_goes_back() {
+    let clock = start();
+    let dir = tempfile::tempdir().unwrap();
+    let keys = MemoryKeyStore::default();
+    let store =
+        Store::create(dir.path(), Unlock::KeyStore(&keys), Arc::new(clock.clone())).unwrap();
+    let mut w = store.writer().unwrap();
+    w.set(&PROFILE, "p", "display_name", "one").unwrap();
+    w.commit().unwrap();
+    let first = store.outbox(1).unwrap()[0].1.hlc.clone();
+    store.close().unwrap();
+
+    clock.advance(jiff::SignedDuration::from_hours(-5));
+    let store = Store::open(dir.path(), Unlock::KeyStore(&keys), Arc::new(clock)).unwrap();
+    let mut w = store.writer().unwrap();
+    w.set(&PROFILE, "p", "display_name", "two").unwrap();
+    w.commit().unwrap();
+    let second = store.outbox(10).unwrap()[1].1.hlc.clone();
+    assert!(second > first, "{second} after {first}");
+    let name: String = store
+        .conn
+        .query_row("SELECT display_name FROM profile", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(name, "two");
+}
+
+#[test]
+fn an_edit_racing_a_delete_does_not_resurrect() {
+    let clock = start();
+    let (_a, alice) = replica(Arc::new(clock.clone()));
+    let (_b, bob) = replica(Arc::new(clock.clone()));
+    let mut w = alice.writer().unwrap();
+    w.set(&PROFILE, "r", "display_name", "x").unwrap();
+    w.commit().unwrap();
+    bob.apply_remote(
+        &alice
+            .outbox(100)
+            .unwrap()
+            .into_iter()
+            .map(|(_, c)| c)
+            .collect::<Vec<_>>(),
+    )
+    .unwrap();
+    alice.acknowledge_outbox(i64::MAX).unwrap();
+
+    let mut w = alice.writer().unwrap();
+    w.delete(&PROFILE, "r").unwrap();
+    w.commit().unwrap();
+    // Bob edits later in wall time, without having seen the delete.
+    clock.advance(jiff::SignedDuration::from_mins(10));
+    let mut w = bob.writer().unwrap();
+    w.set(&PROFILE, "r", "home_time_zone", "Asia/Kolkata")
+        .unwrap();
+    w.commit().unwrap();
+
+    let from_alice: Vec<_> = alice
+        .outbox(100)
+        .unwrap()
+        .into_iter()
+        .map(|(_, c)| c)
+        .collect();
+    let from_bob: Vec<_> = bob
+        .outbox(100)
+        .unwrap()
+        .into_iter()
+        .map(|(_, c)| c)
+        .collect();
+    alice.apply_remote(&from_bob).unwrap();
+    bob.apply_remote(&from_alice).unwrap();
+    for store in [&alice, &bob] {
+        assert!(store.is_deleted(&PROFILE, "r").unwrap());
+        let rows: i64 = store
+            .conn
+            .query_row("SELECT count(*) FROM profile", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(rows, 0);
+    }
+    assert_eq!(
+        alice.synced_state_dump().unwrap(),
+        bob.synced_state_dump().unwrap()
+    );
+}
+
+#[test]
+fn edits_of_different_fields_on_two_devices_both_win() {
+    let clock = start();
+    let (_a, a) = replica(Arc::new(clock.clone()));
+    let (_b, b) = replica(Arc::new(clock.clone()));
+    let mut w = a.writer().unwrap();
+    w.set(&PROFILE, "r", "display_name", "Sam").unwrap();
+    w.commit().unwrap();
+    let mut w = b.writer().unwrap();
+    w.set(&PROFILE, "r", "home_time_zone", "America/New_York")
+        .unwrap();
+    w.commit().unwrap();
+    let ca: Vec<_> = a.outbox(10).unwrap().into_iter().map(|(_, c)| c).collect();
+    let cb: Vec<_> = b.outbox(10).unwrap().into_iter().map(|(_, c)| c).collect();
+    a.apply_remote(&cb).unwrap();
+    b.apply_remote(&ca).unwrap();
+    for s in [&a, &b] {
+        let row: (String, String) = s
+            .conn
+            .query_row(
+                "SELECT display_name, home_time_zone FROM profile WHERE id='r'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!(row, ("Sam".into(), "America/New_York".into()));
+    }
+}
+
+#[test]
+fn deterministic_ids_are_stable_and_unambiguous() {
+    let a = deterministic_id("dose", &["med-1", "2026-03-08T08:00"]);
+    assert_eq!(a, deterministic_id("dose", &["med-1", "2026-03-08T08:00"]));
+    assert_ne!(
+        deterministic_id("x", &["ab", "c"]),
+        deterministic_id("x", &["a", "bc"])
+    );
+    assert_ne!(a, deterministic_id("note", &["med-1", "2026-03-08T08:00"]));
+    assert_eq!(a.len(), 36);
+    assert_ne!(new_id(), new_id());
+}
+
+/// A change set written by a few devices: sets and deletes on a handful of records and fields,
+/// with clashing timestamps and unknown entities from a newer version.
+fn change_set() -> impl Strategy<Value = Vec<FieldChange>> {
+    let change = (
+        0u8..3,
+        0u64..6,
+        0u32..3,
+        0u8..4,
+        prop_oneof![Just("profile"), Just("future_thing")],
+        0u8..3,
+        0u8..10,
+    )
+        .prop_map(|(dev, millis, counter, id, entity, field, value)| {
+            let hlc = Hlc {
+                millis: 1_000 + millis,
+                counter,
+                device: device(dev),
+            };
+            let op = if value == 9 {
+                Op::Delete
+            } else {
+                let field = ["display_name", "home_time_zone", "unknown_field"][field as usize];
+                Op::Set {
+                    field: field.into(),
+                    value: json!(format!("v{value}")),
+                }
+            };
+            FieldChange {
+                entity: entity.into(),
+                id: format!("r{id}"),
+                op,
+                hlc: hlc.to_string(),
+                author: format!("acct{dev}"),
+            }
+        });
+    // One device never issues the same timestamp twice: keep the first change per (device, hlc).
+    prop::collection::vec(change, 1..40).prop_map(|changes| {
+        let mut seen = std::collections::HashSet::new();
+        changes
+            .into_iter()
+            .filter(|c| seen.insert(c.hlc.clone()))
+            .collect()
+    })
+}
+
+/// A delivery of the change set: every change at least once, duplicates, any order, in batches.
+fn delivery(changes: Vec<FieldChange>) -> impl Strategy<Value = Vec<Vec<FieldChange>>> {
+    let n = changes.len();
+    (
+        Just(changes),
+        prop::collection::vec(0..n, 0..n),
+        any::<u64>(),
+        1usize..8,
+    )
+        .prop_map(|(changes, dups, seed, batch)| {
+            let mut all: Vec<FieldChange> = changes
+                .iter()
+                .cloned()
+                .chain(dups.into_iter().map(|i| changes[i].clone()))
+                .collect();
+            // A deterministic shuffle from the seed.
+            let mut s = seed | 1;
+            for i in (1..all.len()).rev() {
+                s ^= s << 13;
+                s ^= s >> 7;
+                s ^= s << 17;
+                all.swap(i, (s % (i as u64 + 1)) as usize);
+            }
+            all.chunks(batch).map(<[FieldChange]>::to_vec).collect()
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    #[test]
+    fn three_replicas_converge_whatever_the_delivery(
+        (d1, d2, d3) in change_set().prop_flat_map(|c| (delivery(c.clone()), delivery(c.clone()), delivery(c)))
+    ) {
+        let clock: Arc<dyn Clock> = Arc::new(start());
+        let mut dumps = Vec::new();
+        for batches in [d1, d2, d3] {
+            let (_dir, store) = replica(clock.clone());
+            for batch in &batches {
+                store.apply_remote(batch).unwrap();
+            }
+            prop_assert_eq!(store.outbox(1).unwrap().len(), 0, "remote changes are not pushed back");
+            dumps.push(store.synced_state_dump().unwrap());
+        }
+        prop_assert_eq!(&dumps[0], &dumps[1]);
+        prop_assert_eq!(&dumps[1], &dumps[2]);
+    }
+}

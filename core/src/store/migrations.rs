@@ -1,0 +1,41 @@
+//! Numbered SQL migrations, tracked by `PRAGMA user_version`.
+
+use rusqlite::Connection;
+
+use crate::error::{Error, Result};
+
+/// Every migration in order; the schema version is the number applied.
+pub(crate) const MIGRATIONS: &[(&str, &str)] =
+    &[("0001_init", include_str!("migrations/0001_init.sql"))];
+
+/// The schema version this build writes.
+pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
+
+/// Applies every migration newer than the database, each in its own transaction.
+pub(crate) fn migrate(conn: &Connection) -> Result<()> {
+    migrate_to(conn, SCHEMA_VERSION)
+}
+
+pub(crate) fn migrate_to(conn: &Connection, target: u32) -> Result<()> {
+    let current: u32 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if current > SCHEMA_VERSION {
+        return Err(Error::invalid(
+            "store",
+            format!(
+                "written by a newer Cairn (schema {current}, this build knows {SCHEMA_VERSION})"
+            ),
+        ));
+    }
+    for (index, (_name, sql)) in MIGRATIONS
+        .iter()
+        .enumerate()
+        .take(target as usize)
+        .skip(current as usize)
+    {
+        let tx = conn.unchecked_transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", index as u32 + 1)?;
+        tx.commit()?;
+    }
+    Ok(())
+}

@@ -1,0 +1,348 @@
+//! The encrypted SQLite (SQLCipher) store: opening, keying, migrations, key rotation.
+//!
+//! A store is a directory: `cairn.db` (+ `-wal`/`-shm` while open), `cairn.kdf` when protected by a
+//! passphrase, and `vault/` for document content. Every byte of the database files is encrypted
+//! with a 256-bit key; see [`key`] for where the key comes from.
+
+pub mod key;
+mod migrations;
+
+use std::cell::RefCell;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rusqlite::{Connection, OpenFlags, OptionalExtension};
+
+use crate::clock::Clock;
+use crate::error::{Error, Result};
+use crate::record::hlc::{DeviceId, Hlc};
+use key::{DATABASE_KEY_NAME, KdfFile, KdfSlot, NEXT_DATABASE_KEY_NAME};
+pub use key::{DatabaseKey, KdfParams, KeyStore, MemoryKeyStore, Unlock};
+pub use migrations::SCHEMA_VERSION;
+
+/// The database file's name inside the store directory.
+pub const DATABASE_FILE: &str = "cairn.db";
+/// The passphrase parameters file's name inside the store directory.
+pub const KDF_FILE: &str = "cairn.kdf";
+
+/// An open, unlocked store.
+pub struct Store {
+    pub(crate) conn: Connection,
+    dir: PathBuf,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) device: DeviceId,
+    pub(crate) account: String,
+    /// The last timestamp this device issued; persisted in `meta` with every write.
+    pub(crate) hlc: RefCell<Hlc>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("device", &self.device)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What `cairn status` and the apps' settings screen show.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct StoreStatus {
+    /// The schema version (`PRAGMA user_version`).
+    pub schema_version: u32,
+    /// This device's id.
+    pub device_id: String,
+    /// Live (not deleted) records of every kind.
+    pub record_count: u64,
+    /// Local changes not yet pushed.
+    pub outbox_count: u64,
+}
+
+impl Store {
+    /// Creates a new store in `dir` (created if missing). Fails if a store is already there.
+    pub fn create(dir: &Path, unlock: Unlock<'_>, clock: Arc<dyn Clock>) -> Result<Self> {
+        let db = dir.join(DATABASE_FILE);
+        if db.exists() {
+            return Err(Error::invalid(
+                "data directory",
+                "a store already exists there",
+            ));
+        }
+        std::fs::create_dir_all(dir)?;
+        let key = match unlock {
+            Unlock::KeyStore(ks) => {
+                let key = DatabaseKey::generate();
+                // Saved before the database exists: if the key store refuses, nothing is created.
+                ks.save(DATABASE_KEY_NAME, key.as_bytes())?;
+                key
+            }
+            Unlock::Passphrase(pass) => {
+                check_passphrase(pass)?;
+                let slot = KdfSlot::new(KdfParams::default());
+                let key = slot.derive(pass)?;
+                KdfFile {
+                    version: 1,
+                    current: slot,
+                    next: None,
+                }
+                .write(&dir.join(KDF_FILE))?;
+                key
+            }
+        };
+        let conn = Connection::open_with_flags(
+            &db,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        key_connection(&conn, &key)?;
+        Self::finish_open(conn, dir, clock)
+    }
+
+    /// Opens the existing store in `dir`.
+    ///
+    /// A wrong key or passphrase gives [`Error::WrongKey`] and leaves every file as it was.
+    pub fn open(dir: &Path, unlock: Unlock<'_>, clock: Arc<dyn Clock>) -> Result<Self> {
+        let db = dir.join(DATABASE_FILE);
+        if !db.is_file() {
+            return Err(Error::NotFound { entity: "store" });
+        }
+        let conn = Connection::open_with_flags(
+            &db,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        match unlock {
+            Unlock::KeyStore(ks) => {
+                let current = ks
+                    .load(DATABASE_KEY_NAME)?
+                    .ok_or(Error::Locked("no key for this store in the key store"))?;
+                match key_connection(&conn, &DatabaseKey::from_bytes(&current)?) {
+                    Err(Error::WrongKey) => {
+                        // A rotation may have been cut short after the rekey.
+                        let next = ks.load(NEXT_DATABASE_KEY_NAME)?.ok_or(Error::WrongKey)?;
+                        let next = DatabaseKey::from_bytes(&next)?;
+                        key_connection(&conn, &next)?;
+                        ks.save(DATABASE_KEY_NAME, next.as_bytes())?;
+                    }
+                    other => other?,
+                }
+            }
+            Unlock::Passphrase(pass) => {
+                let kdf_path = dir.join(KDF_FILE);
+                let mut kdf = KdfFile::read(&kdf_path)?;
+                match key_connection(&conn, &kdf.current.derive(pass)?) {
+                    Err(Error::WrongKey) => {
+                        let next = kdf.next.clone().ok_or(Error::WrongKey)?;
+                        key_connection(&conn, &next.derive(pass)?)?;
+                        kdf.current = next;
+                        kdf.next = None;
+                        kdf.write(&kdf_path)?;
+                    }
+                    other => other?,
+                }
+            }
+        }
+        Self::finish_open(conn, dir, clock)
+    }
+
+    fn finish_open(conn: Connection, dir: &Path, clock: Arc<dyn Clock>) -> Result<Self> {
+        // WAL lets readers run beside the writer; FULL sync because a dose logged must survive a
+        // power cut, not only an app crash.
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.pragma_update(None, "temp_store", "MEMORY")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        migrations::migrate(&conn)?;
+
+        let device = match meta_get(&conn, "device_id")? {
+            Some(d) => DeviceId::parse(&d)?,
+            None => {
+                let d = DeviceId::generate();
+                meta_set(&conn, "device_id", d.as_str())?;
+                d
+            }
+        };
+        let account = match meta_get(&conn, "account_id")? {
+            Some(a) => a,
+            None => {
+                let a = crate::record::new_id();
+                meta_set(&conn, "account_id", &a)?;
+                a
+            }
+        };
+        let hlc = match meta_get(&conn, "hlc")? {
+            Some(h) => Hlc::parse(&h)?,
+            None => Hlc::zero(device.clone()),
+        };
+        Ok(Self {
+            conn,
+            dir: dir.to_path_buf(),
+            clock,
+            device,
+            account,
+            hlc: RefCell::new(hlc),
+        })
+    }
+
+    /// The store's directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The injected clock.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    /// This device's id.
+    pub fn device_id(&self) -> &DeviceId {
+        &self.device
+    }
+
+    /// The id of the account that owns this store; the author of its local changes.
+    pub fn account_id(&self) -> &str {
+        &self.account
+    }
+
+    /// Schema version, device id and counts.
+    pub fn status(&self) -> Result<StoreStatus> {
+        let schema_version: u32 = self
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))?;
+        let record_count: i64 = self.conn.query_row(
+            "SELECT count(*) FROM (SELECT DISTINCT entity, id FROM field_state) AS r
+             WHERE NOT EXISTS (SELECT 1 FROM tombstones t WHERE t.entity = r.entity AND t.id = r.id)",
+            [],
+            |r| r.get(0),
+        )?;
+        let outbox_count: i64 = self
+            .conn
+            .query_row("SELECT count(*) FROM outbox", [], |r| r.get(0))?;
+        Ok(StoreStatus {
+            schema_version,
+            device_id: self.device.as_str().to_owned(),
+            record_count: record_count as u64,
+            outbox_count: outbox_count as u64,
+        })
+    }
+
+    /// Runs SQLCipher's page-level HMAC check and SQLite's structural check.
+    /// Returns the problems found; empty means healthy.
+    pub fn check_integrity(&self) -> Result<Vec<String>> {
+        let mut problems = Vec::new();
+        let mut stmt = self.conn.prepare("PRAGMA cipher_integrity_check")?;
+        let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+        for row in rows {
+            problems.push(row?);
+        }
+        let mut stmt = self.conn.prepare("PRAGMA integrity_check")?;
+        let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+        for row in rows {
+            let row = row?;
+            if row != "ok" {
+                problems.push(row);
+            }
+        }
+        Ok(problems)
+    }
+
+    /// Changes the passphrase. Crash-safe: the new derivation is written first as `next`, the
+    /// database is re-encrypted in one transaction, then `next` becomes `current`.
+    pub fn change_passphrase(&self, old: &str, new: &str) -> Result<()> {
+        check_passphrase(new)?;
+        let kdf_path = self.dir.join(KDF_FILE);
+        let mut kdf = KdfFile::read(&kdf_path)?;
+        // Proves the caller knows the old passphrase, not only that they hold an open store.
+        let old_key = kdf.current.derive(old)?;
+        self.verify_key(&old_key)?;
+        let slot = KdfSlot::new(KdfParams::default());
+        let new_key = slot.derive(new)?;
+        kdf.next = Some(slot.clone());
+        kdf.write(&kdf_path)?;
+        self.rekey(&new_key)?;
+        kdf.current = slot;
+        kdf.next = None;
+        kdf.write(&kdf_path)
+    }
+
+    /// Replaces the raw key held by the platform key store with a fresh one.
+    pub fn rotate_key(&self, key_store: &dyn KeyStore) -> Result<()> {
+        let new_key = DatabaseKey::generate();
+        key_store.save(NEXT_DATABASE_KEY_NAME, new_key.as_bytes())?;
+        self.rekey(&new_key)?;
+        key_store.save(DATABASE_KEY_NAME, new_key.as_bytes())
+    }
+
+    fn verify_key(&self, key: &DatabaseKey) -> Result<()> {
+        let probe = Connection::open_with_flags(
+            self.dir.join(DATABASE_FILE),
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        key_connection(&probe, key)
+    }
+
+    fn rekey(&self, key: &DatabaseKey) -> Result<()> {
+        // Fold the WAL into the main file first so every page is re-encrypted by the rekey.
+        self.conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        self.conn
+            .pragma_update(None, "rekey", &*key.pragma_value())?;
+        Ok(())
+    }
+
+    /// Closes the database, checkpointing the WAL into the encrypted main file.
+    pub fn close(self) -> Result<()> {
+        self.conn.close().map_err(|(_, e)| Error::Storage(e))
+    }
+}
+
+fn check_passphrase(pass: &str) -> Result<()> {
+    if pass.chars().count() < 8 {
+        return Err(Error::invalid(
+            "passphrase",
+            "must be at least 8 characters",
+        ));
+    }
+    Ok(())
+}
+
+/// Keys a fresh connection and proves the key by reading the schema.
+///
+/// `PRAGMA key` never fails by itself: a wrong key shows on the first read. Nothing is written
+/// before that read succeeds, so a wrong key leaves the files byte-for-byte as they were.
+fn key_connection(conn: &Connection, key: &DatabaseKey) -> Result<()> {
+    // SQLCipher would otherwise print its own errors to stderr; callers get one typed error.
+    conn.query_row("PRAGMA cipher_log_level = NONE", [], |_| Ok(()))
+        .optional()?;
+    conn.pragma_update(None, "key", &*key.pragma_value())?;
+    match conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+        r.get::<_, i64>(0)
+    }) {
+        Ok(_) => Ok(()),
+        Err(rusqlite::Error::SqliteFailure(e, _))
+            if e.code == rusqlite::ErrorCode::NotADatabase =>
+        {
+            Err(Error::WrongKey)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub(crate) fn meta_get(conn: &Connection, key: &str) -> Result<Option<String>> {
+    Ok(conn
+        .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+        .optional()?)
+}
+
+pub(crate) fn meta_set(conn: &Connection, key: &str, value: &str) -> Result<()> {
+    conn.execute(
+        "INSERT INTO meta(key, value) VALUES (?1, ?2)
+         ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        [key, value],
+    )?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;
