@@ -1,0 +1,139 @@
+//! The open store and the platform key store.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use cairn_core::store::{KeyStore as CoreKeyStore, Unlock};
+use cairn_core::{Profile, Store, StoreStatus, SystemClock};
+
+use crate::error::{CairnError, KeyStoreError};
+
+/// The platform's secure key storage, implemented by the app (Keychain, Android Keystore).
+#[uniffi::export(with_foreign)]
+pub trait KeyStore: Send + Sync {
+    /// The secret stored under `name`, or nothing when none is stored yet.
+    fn load(&self, name: String) -> Result<Option<Vec<u8>>, KeyStoreError>;
+    /// Stores `secret` under `name`, replacing what was there.
+    fn save(&self, name: String, secret: Vec<u8>) -> Result<(), KeyStoreError>;
+}
+
+/// Adapts the app's key store to the core's trait.
+struct ForeignKeyStore(Arc<dyn KeyStore>);
+
+impl CoreKeyStore for ForeignKeyStore {
+    fn load(&self, name: &str) -> cairn_core::Result<Option<zeroize::Zeroizing<Vec<u8>>>> {
+        self.0
+            .load(name.to_owned())
+            .map(|secret| secret.map(zeroize::Zeroizing::new))
+            .map_err(|e| cairn_core::Error::KeyStore(e.to_string()))
+    }
+    fn save(&self, name: &str, secret: &[u8]) -> cairn_core::Result<()> {
+        self.0
+            .save(name.to_owned(), secret.to_vec())
+            .map_err(|e| cairn_core::Error::KeyStore(e.to_string()))
+    }
+}
+
+/// An open, encrypted Cairn store.
+#[derive(uniffi::Object)]
+pub struct CairnStore {
+    inner: Mutex<Option<Store>>,
+}
+
+impl CairnStore {
+    fn open(data_dir: &str, unlock: Unlock<'_>) -> Result<Arc<Self>, CairnError> {
+        let dir = std::path::Path::new(data_dir);
+        let clock = Arc::new(SystemClock);
+        let store = if dir.join(cairn_core::store::DATABASE_FILE).exists() {
+            Store::open(dir, unlock, clock)?
+        } else {
+            Store::create(dir, unlock, clock)?
+        };
+        Ok(Arc::new(Self {
+            inner: Mutex::new(Some(store)),
+        }))
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Option<Store>> {
+        // A panic while holding the lock cannot leave a half-applied transaction (SQLite rolls
+        // back), so the store stays usable.
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Runs `f` on the open store, or fails with `Locked` after `close`.
+    pub(crate) fn with<T>(
+        &self,
+        f: impl FnOnce(&Store) -> cairn_core::Result<T>,
+    ) -> Result<T, CairnError> {
+        let guard = self.lock();
+        let store = guard
+            .as_ref()
+            .ok_or_else(|| CairnError::Locked("the store is closed".into()))?;
+        Ok(f(store)?)
+    }
+}
+
+#[uniffi::export(async_runtime = "tokio")]
+impl CairnStore {
+    /// Opens the store in `data_dir`, creating it with a fresh key saved to `key_store` if the
+    /// directory holds none.
+    #[uniffi::constructor]
+    pub fn open_with_key_store(
+        data_dir: String,
+        key_store: Arc<dyn KeyStore>,
+    ) -> Result<Arc<Self>, CairnError> {
+        let ks = ForeignKeyStore(key_store);
+        Self::open(&data_dir, Unlock::KeyStore(&ks))
+    }
+
+    /// Opens (or creates) the store in `data_dir` with a passphrase.
+    #[uniffi::constructor]
+    pub fn open_with_passphrase(
+        data_dir: String,
+        passphrase: String,
+    ) -> Result<Arc<Self>, CairnError> {
+        let passphrase = zeroize::Zeroizing::new(passphrase);
+        Self::open(&data_dir, Unlock::Passphrase(&passphrase))
+    }
+
+    /// Schema version, device id and counts.
+    pub fn status(&self) -> Result<StoreStatus, CairnError> {
+        self.with(|s| s.status())
+    }
+
+    /// Sets the patient's name and home time zone.
+    pub fn set_profile(
+        &self,
+        display_name: String,
+        home_time_zone: String,
+    ) -> Result<(), CairnError> {
+        self.with(|s| {
+            s.set_profile(&Profile {
+                display_name,
+                home_time_zone,
+            })
+        })
+    }
+
+    /// The patient's profile, if set.
+    pub fn profile(&self) -> Result<Option<Profile>, CairnError> {
+        self.with(|s| s.profile())
+    }
+
+    /// Checks every page's HMAC and the database structure, off the caller's thread.
+    /// True when healthy.
+    pub async fn check_integrity(self: Arc<Self>) -> Result<bool, CairnError> {
+        tokio::task::spawn_blocking(move || {
+            self.with(|s| s.check_integrity()).map(|p| p.is_empty())
+        })
+        .await
+        .map_err(|e| CairnError::Internal(format!("integrity check stopped: {e}")))?
+    }
+
+    /// Closes the store; every later call fails with `Locked`.
+    pub fn close(&self) {
+        if let Some(store) = self.lock().take() {
+            // Closing can only fail if statements are still alive, which `Store` does not allow.
+            let _ = store.close();
+        }
+    }
+}
