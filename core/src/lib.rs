@@ -7,6 +7,9 @@
 //! - [`record`]: the field-change log, the one write path for synced data: hybrid logical clock,
 //!   last-writer-wins merge, tombstones, the outbox, deterministic ids.
 //! - [`profile`]: the patient's name and home time zone.
+//! - [`timeline`]: the journey — events, symptoms, measurements, appointments; paged and searched.
+//! - [`meds`]: medications, regimens, dose occurrences, dose log, adherence, notification plan.
+//! - [`vault`]: documents — encrypted content files beside the database, metadata in it.
 //! - [`clock`]: injected time; nothing else reads the system clock or zone.
 //! - [`error`]: the one [`Error`] type and [`Result`] alias.
 
@@ -15,9 +18,12 @@ uniffi::setup_scaffolding!();
 
 pub mod clock;
 pub mod error;
+pub mod meds;
 pub mod profile;
 pub mod record;
 pub mod store;
+pub mod timeline;
+pub mod vault;
 
 pub use clock::{Clock, FixedClock, SteppableClock, SystemClock};
 pub use error::{Error, Result};

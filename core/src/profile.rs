@@ -14,6 +14,9 @@ pub static PROFILE: EntityDef = EntityDef {
     fields: &["display_name", "home_time_zone"],
 };
 
+/// The profile's synced entities.
+pub(crate) static ENTITIES: &[&EntityDef] = &[&PROFILE];
+
 /// The patient's profile.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]

@@ -49,10 +49,20 @@ impl EntityDef {
 
 /// Every entity the store knows. Changes for an entity not listed here (written by a newer
 /// version) are kept in `field_state`, so nothing is lost, but project into no table.
-pub(crate) static ENTITIES: &[&EntityDef] = &[&crate::profile::PROFILE];
+fn entities() -> impl Iterator<Item = &'static EntityDef> {
+    [
+        crate::profile::ENTITIES,
+        crate::timeline::ENTITIES,
+        crate::meds::ENTITIES,
+        crate::vault::ENTITIES,
+    ]
+    .into_iter()
+    .flatten()
+    .copied()
+}
 
 fn entity(name: &str) -> Option<&'static EntityDef> {
-    ENTITIES.iter().copied().find(|e| e.name == name)
+    entities().find(|e| e.name == name)
 }
 
 /// What a change does to its record.
@@ -476,7 +486,7 @@ impl Store {
             let cols: [String; 4] = [r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?];
             writeln!(out, "tombstone {}", cols.join("|")).expect("write to string");
         }
-        for def in ENTITIES {
+        for def in entities() {
             let sql = format!(
                 "SELECT id, {} FROM {} ORDER BY id",
                 def.fields.join(", "),

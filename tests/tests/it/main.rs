@@ -1,1 +1,6 @@
-fn main() {}
+//! End-to-end tests of Cairn: several devices, the CLI as a user runs it, faults injected.
+
+mod devices;
+mod meds;
+mod timeline;
+mod vault;

@@ -1,0 +1,1 @@
+//! The meds API for the apps.

@@ -1,0 +1,1 @@
+//! The timeline API for the apps.

@@ -1,0 +1,1 @@
+//! The vault API for the apps.

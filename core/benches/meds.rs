@@ -1,0 +1,3 @@
+//! Benchmarks of the meds (see the targets).
+
+fn main() {}

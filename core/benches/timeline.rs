@@ -1,0 +1,3 @@
+//! Benchmarks of the timeline (see the targets).
+
+fn main() {}

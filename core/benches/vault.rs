@@ -1,0 +1,3 @@
+//! Benchmarks of the vault (see the targets).
+
+fn main() {}

@@ -1,0 +1,109 @@
+//! Test devices that speak the domain, and exchanges of changes between them.
+
+use std::sync::Arc;
+
+use cairn_core::record::FieldChange;
+use cairn_core::store::MemoryKeyStore;
+use cairn_core::{SteppableClock, Store, Unlock};
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+
+/// A phone with its own encrypted store, key store and clock the test moves.
+// Each test module uses the parts it needs.
+#[allow(dead_code)]
+pub(crate) struct TestDevice {
+    pub(crate) store: Store,
+    pub(crate) clock: SteppableClock,
+    pub(crate) keys: Arc<MemoryKeyStore>,
+    pub(crate) dir: tempfile::TempDir,
+}
+
+impl TestDevice {
+    /// The patient's phone, at home in London on the morning before the clocks go back.
+    pub(crate) fn patient() -> Self {
+        Self::at("2026-10-24T08:00:00+01:00[Europe/London]")
+    }
+
+    /// A caregiver's phone in the same zone.
+    #[allow(dead_code)]
+    pub(crate) fn caregiver() -> Self {
+        Self::patient()
+    }
+
+    /// A device whose clock starts at `zoned` (RFC 9557, e.g. `2026-03-08T01:30:00-05:00[America/New_York]`).
+    pub(crate) fn at(zoned: &str) -> Self {
+        let z: jiff::ZonedDateTime = zoned.parse().expect("test time");
+        Self::with_clock(SteppableClock::new(z.timestamp(), z.time_zone().clone()))
+    }
+
+    /// A device on the given clock.
+    pub(crate) fn with_clock(clock: SteppableClock) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let keys = Arc::new(MemoryKeyStore::default());
+        let store = Store::create(
+            dir.path(),
+            Unlock::KeyStore(keys.as_ref()),
+            Arc::new(clock.clone()),
+        )
+        .expect("create store");
+        Self {
+            store,
+            clock,
+            keys,
+            dir,
+        }
+    }
+
+    /// Everything this device has not pushed yet, marked as pushed.
+    pub(crate) fn push(&self) -> Vec<FieldChange> {
+        let out = self.store.outbox(usize::MAX >> 1).expect("outbox");
+        if let Some((last, _)) = out.last() {
+            self.store.acknowledge_outbox(*last).expect("ack");
+        }
+        out.into_iter().map(|(_, c)| c).collect()
+    }
+
+    /// Applies what other devices pushed.
+    pub(crate) fn pull(&self, changes: &[FieldChange]) {
+        self.store.apply_remote(changes).expect("apply");
+    }
+
+    /// Exchanges changes both ways with `other`.
+    pub(crate) fn sync_with(&self, other: &TestDevice) {
+        let mine = self.push();
+        let theirs = other.push();
+        other.pull(&mine);
+        self.pull(&theirs);
+    }
+
+    /// Moves the device's clock to `instant`.
+    #[allow(dead_code)]
+    pub(crate) fn set_now(&self, instant: Timestamp) {
+        self.clock.set(instant);
+    }
+
+    /// Moves the device into another zone (a flight).
+    #[allow(dead_code)]
+    pub(crate) fn fly_to(&self, zone: &str) {
+        self.clock.set_zone(TimeZone::get(zone).expect("zone"));
+    }
+}
+
+#[test]
+fn a_profile_edited_on_two_devices_merges_field_by_field() {
+    let phone = TestDevice::patient();
+    let tablet = TestDevice::patient();
+    phone
+        .store
+        .set_profile(&cairn_core::Profile {
+            display_name: "Maya".into(),
+            home_time_zone: "Europe/London".into(),
+        })
+        .unwrap();
+    phone.sync_with(&tablet);
+    assert_eq!(
+        phone.store.synced_state_dump().unwrap(),
+        tablet.store.synced_state_dump().unwrap()
+    );
+    assert_eq!(phone.store.status().unwrap().outbox_count, 0);
+}
