@@ -1,0 +1,1 @@
+-- timeline: tables are added by the feature.

@@ -1,0 +1,1 @@
+-- meds: tables are added by the feature.

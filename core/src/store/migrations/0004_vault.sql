@@ -1,0 +1,1 @@
+-- vault: tables are added by the feature.
