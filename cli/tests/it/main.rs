@@ -1,0 +1,3 @@
+//! The `cairn` command as a person or a QA script runs it.
+
+mod store;

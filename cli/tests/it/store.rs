@@ -1,0 +1,133 @@
+//! `cairn init`, `status`, `passwd` and `demo`.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::{Command, Output};
+
+const PASS: &str = "correct horse battery";
+
+pub(crate) fn cairn(dir: &Path, pass: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_cairn"))
+        .arg("--data-dir")
+        .arg(dir)
+        .args(args)
+        .env("CAIRN_PASSPHRASE", pass)
+        .env_remove("CAIRN_NEW_PASSPHRASE")
+        .output()
+        .expect("run cairn")
+}
+
+fn text(out: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap())
+        .filter(|e| e.file_type().unwrap().is_file())
+        .map(|e| {
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                std::fs::read(e.path()).unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn init_then_status_with_the_right_passphrase() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = cairn(dir.path(), PASS, &["init"]);
+    assert!(out.status.success(), "{:?}", text(&out));
+    let out = cairn(dir.path(), PASS, &["status"]);
+    let (stdout, _) = text(&out);
+    assert!(out.status.success());
+    assert!(stdout.contains("schema version"), "{stdout}");
+    assert!(
+        stdout.contains("device") && stdout.contains("outbox"),
+        "{stdout}"
+    );
+    let db = std::fs::read(dir.path().join("cairn.db")).unwrap();
+    assert!(!db.starts_with(b"SQLite format 3"));
+}
+
+#[test]
+fn a_wrong_passphrase_is_one_line_non_zero_and_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(cairn(dir.path(), PASS, &["init"]).status.success());
+    let before = files(dir.path());
+    let out = cairn(dir.path(), "not the passphrase", &["status"]);
+    let (stdout, stderr) = text(&out);
+    assert!(!out.status.success());
+    assert!(stdout.is_empty(), "{stdout}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("passphrase"), "{stderr}");
+    assert!(!stderr.contains("panicked") && !stderr.contains("backtrace"));
+    assert_eq!(files(dir.path()), before, "a refused open changes no byte");
+}
+
+#[test]
+fn status_without_a_store_says_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = cairn(dir.path(), PASS, &["status"]);
+    let (_, stderr) = text(&out);
+    assert!(!out.status.success());
+    assert!(stderr.contains("cairn init"), "{stderr}");
+}
+
+#[test]
+fn init_twice_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(cairn(dir.path(), PASS, &["init"]).status.success());
+    let out = cairn(dir.path(), PASS, &["init"]);
+    assert!(!out.status.success());
+    assert_eq!(text(&out).1.lines().count(), 1);
+}
+
+#[test]
+fn passwd_changes_the_passphrase() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(cairn(dir.path(), PASS, &["init"]).status.success());
+    let out = Command::new(env!("CARGO_BIN_EXE_cairn"))
+        .arg("--data-dir")
+        .arg(dir.path())
+        .arg("passwd")
+        .env("CAIRN_PASSPHRASE", PASS)
+        .env("CAIRN_NEW_PASSPHRASE", "a brand new passphrase")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{:?}", text(&out));
+    assert!(!cairn(dir.path(), PASS, &["status"]).status.success());
+    assert!(
+        cairn(dir.path(), "a brand new passphrase", &["status"])
+            .status
+            .success()
+    );
+}
+
+#[test]
+fn bad_qa_time_flags_are_typed_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = cairn(dir.path(), PASS, &["--tz", "Mars/Olympus", "status"]);
+    assert!(!out.status.success());
+    assert!(text(&out).1.contains("--tz"));
+    let out = cairn(dir.path(), PASS, &["--now", "yesterday-ish", "status"]);
+    assert!(!out.status.success());
+    assert!(text(&out).1.contains("--now"));
+}
+
+#[test]
+fn the_demo_runs() {
+    let out = Command::new(env!("CARGO_BIN_EXE_cairn"))
+        .arg("demo")
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("plaintext SQLite header: no"), "{stdout}");
+    assert!(stdout.contains("refused"), "{stdout}");
+}
