@@ -1,0 +1,6 @@
+// Entry point of the Kotlin binding tests (run by bindings/kotlin/run-tests.sh).
+package app.cairn.core.test
+
+fun main() {
+    runTests(cairnStoreTests)
+}
