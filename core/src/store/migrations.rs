@@ -7,7 +7,10 @@ use crate::error::{Error, Result};
 /// Every migration in order; the schema version is the number applied.
 pub(crate) const MIGRATIONS: &[(&str, &str)] = &[
     ("0001_init", include_str!("migrations/0001_init.sql")),
-    ("0002_timeline", include_str!("migrations/0002_timeline.sql")),
+    (
+        "0002_timeline",
+        include_str!("migrations/0002_timeline.sql"),
+    ),
     ("0003_meds", include_str!("migrations/0003_meds.sql")),
     ("0004_vault", include_str!("migrations/0004_vault.sql")),
 ];
