@@ -129,8 +129,9 @@ impl CairnStore {
         .map_err(|e| CairnError::Internal(format!("integrity check stopped: {e}")))?
     }
 
-    /// Closes the store; every later call fails with `Locked`.
-    pub fn close(&self) {
+    /// Closes the store; every later call fails with `Locked`. (Not `close`: Kotlin objects
+    /// already have `close()`, which frees the handle.)
+    pub fn close_store(&self) {
         if let Some(store) = self.lock().take() {
             // Closing can only fail if statements are still alive, which `Store` does not allow.
             let _ = store.close();

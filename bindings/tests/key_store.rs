@@ -43,7 +43,7 @@ fn a_new_store_saves_one_256_bit_key_and_reopens_with_it() {
     store
         .set_profile("Maya".into(), "Europe/London".into())
         .unwrap();
-    store.close();
+    store.close_store();
     assert!(matches!(store.status(), Err(CairnError::Locked(_))));
     {
         let keys = keychain.0.lock().unwrap();
@@ -71,7 +71,7 @@ fn a_key_of_the_wrong_length_is_refused() {
     let path = dir.path().to_string_lossy().into_owned();
     CairnStore::open_with_key_store(path.clone(), Arc::new(Keychain::default()))
         .unwrap()
-        .close();
+        .close_store();
     let short = Keychain::default();
     short.save("cairn.db".into(), vec![7; 16]).unwrap();
     let err = CairnStore::open_with_key_store(path, Arc::new(short))

@@ -6,7 +6,7 @@ import app.cairn.core.CairnException
 import app.cairn.core.CairnStore
 import app.cairn.core.KeyStore
 import app.cairn.core.KeyStoreException
-import app.cairn.core.Profile
+import app.cairn.core.model.Profile
 import java.io.File
 import java.nio.file.Files
 import java.nio.file.Path
@@ -53,13 +53,6 @@ fun withTempDir(body: (File) -> Unit) {
         dir.deleteRecursively()
     }
 }
-
-/**
- * The contract's `CairnStore.close()` (every later call fails with Locked). Kept in one place:
- * uniffi also gives every Kotlin object an `AutoCloseable.close()`, so the Rust method may have
- * to be exposed under another name in Kotlin.
- */
-fun CairnStore.closeStore() = this.close()
 
 /** Runs [body] with [store], then frees the Kotlin wrapper of the Rust object. */
 fun <T> CairnStore.using(body: (CairnStore) -> T): T {
