@@ -336,19 +336,19 @@ fn enqueue(tx: &Transaction<'_>, change: &FieldChange) -> Result<()> {
         Op::Set { field, value } => (Some(field.as_str()), Some(canonical_json(value))),
         Op::Delete => (None, None),
     };
-    tx.execute(
+    tx.prepare_cached(
         "INSERT OR IGNORE INTO outbox(change_id, entity, id, field, value, hlc, author)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        params![
-            change.change_id(),
-            change.entity,
-            change.id,
-            field,
-            value,
-            change.hlc,
-            change.author
-        ],
-    )?;
+    )?
+    .execute(params![
+        change.change_id(),
+        change.entity,
+        change.id,
+        field,
+        value,
+        change.hlc,
+        change.author
+    ])?;
     Ok(())
 }
 
@@ -372,66 +372,58 @@ fn sql_value(value: &Value) -> rusqlite::types::Value {
 }
 
 /// Applies one change by last-writer-wins. Returns whether it changed anything.
+///
+/// Statements are cached on the connection (`prepare_cached`): a batch of thousands of changes
+/// then parses each SQL text once.
 fn apply(tx: &Transaction<'_>, change: &FieldChange, hlc: &Hlc) -> Result<bool> {
     let hlc_text = hlc.to_string();
     let def = entity(&change.entity);
     match &change.op {
         Op::Delete => {
-            let existing: Option<String> = tx
-                .query_row(
-                    "SELECT hlc FROM tombstones WHERE entity = ?1 AND id = ?2",
-                    [&change.entity, &change.id],
-                    |r| r.get(0),
-                )
-                .optional()?;
-            // Concurrent deletes keep the latest tombstone so every replica stores the same row.
-            if existing.as_ref().is_some_and(|e| *e >= hlc_text) {
+            // Concurrent deletes keep the latest tombstone so every replica stores the same row:
+            // the upsert only replaces an older tombstone.
+            let won = tx
+                .prepare_cached(
+                    "INSERT INTO tombstones(entity, id, hlc, author) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT(entity, id) DO UPDATE SET hlc = excluded.hlc, author = excluded.author
+                     WHERE excluded.hlc > tombstones.hlc",
+                )?
+                .execute(params![change.entity, change.id, hlc_text, change.author])?
+                > 0;
+            if !won {
                 return Ok(false);
             }
-            tx.execute(
-                "INSERT INTO tombstones(entity, id, hlc, author) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT(entity, id) DO UPDATE SET hlc = excluded.hlc, author = excluded.author",
-                params![change.entity, change.id, hlc_text, change.author],
-            )?;
             if let Some(def) = def {
-                tx.execute(
-                    &format!("DELETE FROM {} WHERE id = ?1", def.table),
-                    [&change.id],
-                )?;
+                tx.prepare_cached(&format!("DELETE FROM {} WHERE id = ?1", def.table))?
+                    .execute([&change.id])?;
             }
             Ok(true)
         }
         Op::Set { field, value } => {
-            let existing: Option<String> = tx
-                .query_row(
-                    "SELECT hlc FROM field_state WHERE entity = ?1 AND id = ?2 AND field = ?3",
-                    [&change.entity, &change.id, field],
-                    |r| r.get(0),
-                )
-                .optional()?;
-            if existing.as_ref().is_some_and(|e| *e >= hlc_text) {
-                return Ok(false);
-            }
-            tx.execute(
-                "INSERT INTO field_state(entity, id, field, value, hlc, author)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                 ON CONFLICT(entity, id, field) DO UPDATE
-                 SET value = excluded.value, hlc = excluded.hlc, author = excluded.author",
-                params![
+            // One statement decides last-writer-wins: the row is written only if this change is
+            // newer than the stored one (HLC text order is timestamp order).
+            let won =
+                tx.prepare_cached(
+                    "INSERT INTO field_state(entity, id, field, value, hlc, author)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                     ON CONFLICT(entity, id, field) DO UPDATE
+                     SET value = excluded.value, hlc = excluded.hlc, author = excluded.author
+                     WHERE excluded.hlc > field_state.hlc",
+                )?
+                .execute(params![
                     change.entity,
                     change.id,
                     field,
                     canonical_json(value),
                     hlc_text,
                     change.author
-                ],
-            )?;
+                ])? > 0;
+            if !won {
+                return Ok(false);
+            }
             let deleted = tx
-                .query_row(
-                    "SELECT 1 FROM tombstones WHERE entity = ?1 AND id = ?2",
-                    [&change.entity, &change.id],
-                    |_| Ok(()),
-                )
+                .prepare_cached("SELECT 1 FROM tombstones WHERE entity = ?1 AND id = ?2")?
+                .query_row([&change.entity, &change.id], |_| Ok(()))
                 .optional()?
                 .is_some();
             if let Some(def) = def
@@ -439,14 +431,12 @@ fn apply(tx: &Transaction<'_>, change: &FieldChange, hlc: &Hlc) -> Result<bool> 
                 && def.fields.contains(&field.as_str())
             {
                 // `field` is one of the entity's declared columns, never free text.
-                tx.execute(
-                    &format!(
-                        "INSERT INTO {table}(id, {field}) VALUES (?1, ?2)
-                         ON CONFLICT(id) DO UPDATE SET {field} = excluded.{field}",
-                        table = def.table
-                    ),
-                    params![change.id, sql_value(value)],
-                )?;
+                tx.prepare_cached(&format!(
+                    "INSERT INTO {table}(id, {field}) VALUES (?1, ?2)
+                     ON CONFLICT(id) DO UPDATE SET {field} = excluded.{field}",
+                    table = def.table
+                ))?
+                .execute(params![change.id, sql_value(value)])?;
             }
             Ok(true)
         }

@@ -153,6 +153,8 @@ impl Store {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.pragma_update(None, "temp_store", "MEMORY")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        // record::apply caches one upsert per (table, field): room for every entity's fields.
+        conn.set_prepared_statement_cache_capacity(256);
         migrations::migrate(&conn)?;
 
         let device = match meta_get(&conn, "device_id")? {
