@@ -156,6 +156,7 @@ impl Store {
         // record::apply caches one upsert per (table, field): room for every entity's fields.
         conn.set_prepared_statement_cache_capacity(256);
         migrations::migrate(&conn)?;
+        crate::vault::recover(&conn, dir)?;
 
         let device = match meta_get(&conn, "device_id")? {
             Some(d) => DeviceId::parse(&d)?,

@@ -1,6 +1,866 @@
 //! The document vault: metadata in the database, content as encrypted files beside it.
+//!
+//! Pathology reports, scans, discharge letters and insurance forms, kept on the phone and ready
+//! to hand over. Metadata (title, kind, date, tags, notes, content type, size, linked timeline
+//! events) is a synced record written through [`crate::record::Writer`]. Content lives in
+//! `vault/<content file id>.age`, a standard age file encrypted to the document's own X25519
+//! identity, which is stored in the (encrypted) metadata. See
+//! `docs/adr/0002-vault-content-encryption.md` for the design.
+//!
+//! - [`content`]: streaming encryption and decryption.
+//! - `recover`: removal of what an interrupted import, replace or delete left behind.
+//!
+//! Ordering makes a crash harmless: content is written to `vault/tmp/`, made durable and
+//! renamed before the metadata that refers to it is committed; a delete commits the tombstone
+//! (which also wipes the key) before removing the file. Whatever is left over is an orphan file,
+//! removed the next time the store opens.
 
-use crate::record::EntityDef;
+pub mod content;
+mod recover;
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use jiff::Timestamp;
+use jiff::civil::Date;
+use rusqlite::{OptionalExtension, params};
+use serde_json::Value;
+use zeroize::Zeroizing;
+
+use crate::error::{Error, Result};
+use crate::record::{EntityDef, new_id};
+use crate::store::{Store, meta_get, meta_set};
+pub use content::Progress;
+pub(crate) use recover::recover;
+
+/// A document's metadata record.
+pub static DOCUMENT: EntityDef = EntityDef {
+    name: "vault_document",
+    table: "vault_documents",
+    fields: &[
+        "title",
+        "kind",
+        "document_date",
+        "tags",
+        "notes",
+        "content_type",
+        "size",
+        "linked_events",
+        "imported_at",
+        "content_file",
+        "content_key",
+    ],
+};
 
 /// The vault's synced entities.
-pub(crate) static ENTITIES: &[&EntityDef] = &[];
+pub(crate) static ENTITIES: &[&EntityDef] = &[&DOCUMENT];
+
+/// The vault's directory inside the store directory.
+pub const VAULT_DIR: &str = "vault";
+/// Where content is written before it is renamed into place.
+const TMP_DIR: &str = "tmp";
+/// The `meta` key of the per-store secret that keys plaintext fingerprints.
+const FINGERPRINT_KEY: &str = "vault_fingerprint_key";
+
+const MAX_TITLE: usize = 500;
+const MAX_NOTES: usize = 20_000;
+const MAX_TAG: usize = 64;
+const MAX_TAGS: usize = 50;
+
+/// What kind of paper a document is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
+pub enum DocumentKind {
+    /// Blood counts, chemistry, tumour markers.
+    LabReport,
+    /// Biopsy and surgical pathology.
+    Pathology,
+    /// CT, MRI, PET, X-ray reports and images.
+    Imaging,
+    /// A hospital discharge summary.
+    DischargeSummary,
+    /// A prescription.
+    Prescription,
+    /// A letter from or to a clinician.
+    Letter,
+    /// Insurance forms and correspondence.
+    Insurance,
+    /// Anything else.
+    Other,
+}
+
+impl DocumentKind {
+    /// Every kind, in the order the apps list them.
+    pub const ALL: [DocumentKind; 8] = [
+        DocumentKind::LabReport,
+        DocumentKind::Pathology,
+        DocumentKind::Imaging,
+        DocumentKind::DischargeSummary,
+        DocumentKind::Prescription,
+        DocumentKind::Letter,
+        DocumentKind::Insurance,
+        DocumentKind::Other,
+    ];
+
+    /// The stored and command-line name, e.g. `lab_report`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DocumentKind::LabReport => "lab_report",
+            DocumentKind::Pathology => "pathology",
+            DocumentKind::Imaging => "imaging",
+            DocumentKind::DischargeSummary => "discharge_summary",
+            DocumentKind::Prescription => "prescription",
+            DocumentKind::Letter => "letter",
+            DocumentKind::Insurance => "insurance",
+            DocumentKind::Other => "other",
+        }
+    }
+
+    /// Parses [`DocumentKind::as_str`]'s names (`-` and `_` both accepted).
+    pub fn parse(text: &str) -> Result<Self> {
+        let normal = text.trim().to_ascii_lowercase().replace('-', "_");
+        Self::ALL
+            .into_iter()
+            .find(|k| k.as_str() == normal)
+            .ok_or_else(|| {
+                Error::invalid(
+                    "kind",
+                    "expected lab_report, pathology, imaging, discharge_summary, prescription, \
+                     letter, insurance or other",
+                )
+            })
+    }
+}
+
+/// The metadata a person gives a document, on import or edit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DocumentMeta {
+    /// What the person calls it ("CT chest, March").
+    pub title: String,
+    /// What kind of paper it is.
+    pub kind: DocumentKind,
+    /// The date on the document (not the import date), if known.
+    pub document_date: Option<Date>,
+    /// Free tags; stored trimmed, lower-cased, without repeats.
+    pub tags: Vec<String>,
+    /// Free notes.
+    pub notes: String,
+    /// The MIME type, e.g. `application/pdf`.
+    pub content_type: String,
+    /// Ids of timeline events the document belongs to.
+    pub linked_events: Vec<String>,
+}
+
+impl DocumentMeta {
+    /// Metadata with a title and kind and nothing else.
+    pub fn new(title: impl Into<String>, kind: DocumentKind) -> Self {
+        Self {
+            title: title.into(),
+            kind,
+            document_date: None,
+            tags: Vec::new(),
+            notes: String::new(),
+            content_type: "application/octet-stream".into(),
+            linked_events: Vec::new(),
+        }
+    }
+
+    /// Checks and normalises the metadata.
+    fn checked(&self) -> Result<DocumentMeta> {
+        let title = self.title.trim();
+        if title.is_empty() {
+            return Err(Error::invalid("title", "must not be empty"));
+        }
+        if title.chars().count() > MAX_TITLE {
+            return Err(Error::invalid("title", "longer than 500 characters"));
+        }
+        if self.notes.chars().count() > MAX_NOTES {
+            return Err(Error::invalid("notes", "longer than 20000 characters"));
+        }
+        let mut tags: Vec<String> = Vec::new();
+        for tag in &self.tags {
+            let tag = tag.trim().to_lowercase();
+            if tag.is_empty() {
+                continue;
+            }
+            if tag.chars().count() > MAX_TAG {
+                return Err(Error::invalid("tags", "a tag is longer than 64 characters"));
+            }
+            if !tags.contains(&tag) {
+                tags.push(tag);
+            }
+        }
+        if tags.len() > MAX_TAGS {
+            return Err(Error::invalid("tags", "more than 50 tags"));
+        }
+        tags.sort();
+        let content_type = self.content_type.trim().to_ascii_lowercase();
+        if !is_mime_type(&content_type) {
+            return Err(Error::invalid(
+                "content_type",
+                "expected a MIME type such as application/pdf",
+            ));
+        }
+        let mut linked_events = Vec::new();
+        for event in &self.linked_events {
+            let event = event.trim();
+            if event.is_empty()
+                || event.len() > 64
+                || !event
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            {
+                return Err(Error::invalid("linked_events", "not an event id"));
+            }
+            if !linked_events.iter().any(|e: &String| e == event) {
+                linked_events.push(event.to_owned());
+            }
+        }
+        Ok(DocumentMeta {
+            title: title.to_owned(),
+            kind: self.kind,
+            document_date: self.document_date,
+            tags,
+            notes: self.notes.trim().to_owned(),
+            content_type,
+            linked_events,
+        })
+    }
+}
+
+fn is_mime_type(text: &str) -> bool {
+    let token = |s: &str| {
+        !s.is_empty()
+            && s.len() <= 127
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "!#$&-^_.+".contains(c))
+    };
+    match text.split_once('/') {
+        Some((kind, sub)) => token(kind) && token(sub),
+        None => false,
+    }
+}
+
+/// A document in the vault, as lists and detail screens show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Document {
+    /// The document's id.
+    pub id: String,
+    /// Its title.
+    pub title: String,
+    /// What kind of paper it is.
+    pub kind: DocumentKind,
+    /// The date on the document, if known.
+    pub document_date: Option<Date>,
+    /// Tags, sorted.
+    pub tags: Vec<String>,
+    /// Notes.
+    pub notes: String,
+    /// The MIME type.
+    pub content_type: String,
+    /// The plaintext size in bytes.
+    pub size: u64,
+    /// Linked timeline event ids.
+    pub linked_events: Vec<String>,
+    /// When it was first imported.
+    pub imported_at: Timestamp,
+}
+
+/// What an import did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ImportOutcome {
+    /// The document was added.
+    Added(Document),
+    /// The same content is already in the vault as this document; nothing was added.
+    AlreadyInVault(Document),
+}
+
+impl ImportOutcome {
+    /// The new or existing document.
+    pub fn document(&self) -> &Document {
+        match self {
+            ImportOutcome::Added(d) | ImportOutcome::AlreadyInVault(d) => d,
+        }
+    }
+}
+
+/// Which documents to list. Empty fields match everything.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DocumentFilter {
+    /// Only this kind.
+    pub kind: Option<DocumentKind>,
+    /// Only documents with this tag.
+    pub tag: Option<String>,
+    /// Only documents dated on or after this day.
+    pub from: Option<Date>,
+    /// Only documents dated on or before this day.
+    pub to: Option<Date>,
+}
+
+/// The result of checking one document's content file against its metadata.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
+pub enum DocumentHealth {
+    /// The file decrypts fully and matches size and fingerprint.
+    Ok,
+    /// The content file is missing.
+    Missing,
+    /// The file fails authentication: damaged, cut short or tampered with.
+    Corrupt,
+    /// It decrypts, but its length differs from the metadata.
+    SizeMismatch,
+    /// It decrypts, but its keyed hash differs from the one taken on import.
+    ContentMismatch,
+}
+
+/// One line of a [`Store::verify_vault`] report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DocumentCheck {
+    /// The document's id.
+    pub id: String,
+    /// Its title, for the person reading the report.
+    pub title: String,
+    /// What was found.
+    pub health: DocumentHealth,
+}
+
+/// The columns [`read_document`] reads, in order.
+const DOCUMENT_COLUMNS: &str = "d.id, d.title, d.kind, d.document_date, d.tags, d.notes, \
+     d.content_type, d.size, d.linked_events, d.imported_at";
+
+/// Rows with every field a document needs; fields of a record synced in one field at a time
+/// are not shown until the content reference is there.
+const COMPLETE: &str = "d.title IS NOT NULL AND d.kind IS NOT NULL AND d.size IS NOT NULL \
+     AND d.imported_at IS NOT NULL AND d.content_file IS NOT NULL AND d.content_key IS NOT NULL";
+
+fn read_document(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawDocument> {
+    Ok(RawDocument {
+        id: r.get(0)?,
+        title: r.get(1)?,
+        kind: r.get(2)?,
+        document_date: r.get(3)?,
+        tags: r.get(4)?,
+        notes: r.get(5)?,
+        content_type: r.get(6)?,
+        size: r.get(7)?,
+        linked_events: r.get(8)?,
+        imported_at: r.get(9)?,
+    })
+}
+
+struct RawDocument {
+    id: String,
+    title: String,
+    kind: String,
+    document_date: Option<String>,
+    tags: Option<String>,
+    notes: Option<String>,
+    content_type: Option<String>,
+    size: i64,
+    linked_events: Option<String>,
+    imported_at: String,
+}
+
+impl RawDocument {
+    fn parse(self) -> Result<Document> {
+        let corrupt = |what: &str| Error::Corrupt(format!("vault document {}: {what}", self.id));
+        let list = |text: &Option<String>, what: &str| -> Result<Vec<String>> {
+            match text {
+                None => Ok(Vec::new()),
+                Some(t) => serde_json::from_str(t).map_err(|_| corrupt(what)),
+            }
+        };
+        Ok(Document {
+            title: self.title.clone(),
+            kind: DocumentKind::parse(&self.kind).map_err(|_| corrupt("kind"))?,
+            document_date: self
+                .document_date
+                .as_deref()
+                .map(|d| d.parse::<Date>().map_err(|_| corrupt("document date")))
+                .transpose()?,
+            tags: list(&self.tags, "tags")?,
+            notes: self.notes.clone().unwrap_or_default(),
+            content_type: self
+                .content_type
+                .clone()
+                .unwrap_or_else(|| "application/octet-stream".into()),
+            size: u64::try_from(self.size).map_err(|_| corrupt("size"))?,
+            linked_events: list(&self.linked_events, "linked events")?,
+            imported_at: self
+                .imported_at
+                .parse()
+                .map_err(|_| corrupt("import time"))?,
+            id: self.id,
+        })
+    }
+}
+
+/// Where a document's content is and the key that opens it.
+struct ContentRef {
+    file: PathBuf,
+    file_id: String,
+    key: Zeroizing<String>,
+    size: u64,
+}
+
+/// Content file ids come from synced metadata, which another device (or a malicious server)
+/// wrote: only the exact form of an id this code generates may become part of a path.
+fn is_content_file_id(id: &str) -> bool {
+    id.len() == 36
+        && id.char_indices().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => c == '-',
+            _ => c.is_ascii_hexdigit() && !c.is_ascii_uppercase(),
+        })
+}
+
+fn no_progress() -> impl FnMut(u64, u64) {
+    |_, _| {}
+}
+
+impl Store {
+    /// The vault directory.
+    pub fn vault_dir(&self) -> PathBuf {
+        self.dir().join(VAULT_DIR)
+    }
+
+    fn content_path(&self, file_id: &str) -> PathBuf {
+        self.vault_dir().join(format!("{file_id}.age"))
+    }
+
+    /// Removes what interrupted vault operations left behind: temporary files and content files
+    /// no document refers to. Runs on every open; safe to call at any time no vault operation
+    /// of this store is under way.
+    pub fn recover_vault(&self) -> Result<()> {
+        recover(&self.conn, self.dir())
+    }
+
+    /// The per-store secret that keys plaintext fingerprints, created on first use.
+    fn fingerprint_key(&self) -> Result<Zeroizing<[u8; 32]>> {
+        let mut key = Zeroizing::new([0u8; 32]);
+        match meta_get(&self.conn, FINGERPRINT_KEY)? {
+            Some(hex_key) => {
+                let hex_key = Zeroizing::new(hex_key);
+                hex::decode_to_slice(hex_key.as_bytes(), key.as_mut())
+                    .map_err(|_| Error::Corrupt("vault fingerprint key".into()))?;
+            }
+            None => {
+                rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, key.as_mut());
+                let hex_key = Zeroizing::new(hex::encode(key.as_ref()));
+                meta_set(&self.conn, FINGERPRINT_KEY, &hex_key)?;
+            }
+        }
+        Ok(key)
+    }
+
+    /// Imports the file at `path`, streaming: memory use does not grow with its size.
+    /// `progress` is called with `(bytes done, file size)` as the import goes.
+    ///
+    /// If the same content is already in the vault, nothing is added and the existing document
+    /// is returned as [`ImportOutcome::AlreadyInVault`].
+    pub fn import_document(
+        &self,
+        path: &Path,
+        meta: &DocumentMeta,
+        progress: Progress<'_>,
+    ) -> Result<ImportOutcome> {
+        let meta = meta.checked()?;
+        let file = std::fs::File::open(path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => Error::invalid("path", "no such file"),
+            _ => Error::Io(e),
+        })?;
+        let total = file.metadata()?.len();
+        self.import_from(file, total, &meta, progress)
+    }
+
+    /// Imports a small in-memory document (a generated letter, a photo the app already holds).
+    pub fn import_document_bytes(
+        &self,
+        bytes: &[u8],
+        meta: &DocumentMeta,
+    ) -> Result<ImportOutcome> {
+        let meta = meta.checked()?;
+        self.import_from(bytes, bytes.len() as u64, &meta, &mut no_progress())
+    }
+
+    fn import_from(
+        &self,
+        input: impl Read,
+        total: u64,
+        meta: &DocumentMeta,
+        progress: Progress<'_>,
+    ) -> Result<ImportOutcome> {
+        let fingerprint_key = self.fingerprint_key()?;
+        let (identity, key_text) = content::new_identity();
+        let file_id = new_id();
+        let tmp_dir = self.vault_dir().join(TMP_DIR);
+        std::fs::create_dir_all(&tmp_dir)?;
+        let partial = tmp_dir.join(format!("{}.partial", new_id()));
+        let encrypted = content::encrypt_to_file(
+            input,
+            total,
+            &identity,
+            &fingerprint_key,
+            &partial,
+            progress,
+        )?;
+        if let Some(existing) = self.document_with_fingerprint(&encrypted.fingerprint)? {
+            std::fs::remove_file(&partial)?;
+            return Ok(ImportOutcome::AlreadyInVault(existing));
+        }
+        let final_path = self.content_path(&file_id);
+        std::fs::rename(&partial, &final_path)?;
+        content::sync_dir(&self.vault_dir())?;
+
+        let id = new_id();
+        let committed = (|| {
+            let mut w = self.writer()?;
+            write_meta(&mut w, &id, meta)?;
+            w.set_all(
+                &DOCUMENT,
+                &id,
+                [
+                    ("size", Value::from(encrypted.size)),
+                    ("imported_at", Value::from(self.clock().now().to_string())),
+                    ("content_file", Value::from(file_id.as_str())),
+                    ("content_key", Value::from(key_text.as_str())),
+                ],
+            )?;
+            // Local-only, not synced: the fingerprint under this store's own secret.
+            w.tx().execute(
+                "INSERT INTO vault_fingerprints(document_id, content_file, fingerprint)
+                 VALUES (?1, ?2, ?3)",
+                params![id, file_id, encrypted.fingerprint],
+            )?;
+            w.commit()
+        })();
+        if let Err(e) = committed {
+            // No metadata refers to the file: remove it now rather than at the next open.
+            let _ = std::fs::remove_file(&final_path);
+            return Err(e);
+        }
+        Ok(ImportOutcome::Added(self.document(&id)?))
+    }
+
+    fn document_with_fingerprint(&self, fingerprint: &str) -> Result<Option<Document>> {
+        let id: Option<String> = self
+            .conn
+            .query_row(
+                &format!(
+                    "SELECT d.id FROM vault_fingerprints f
+                     JOIN vault_documents d ON d.id = f.document_id
+                         AND d.content_file = f.content_file
+                     WHERE f.fingerprint = ?1 AND {COMPLETE} LIMIT 1"
+                ),
+                [fingerprint],
+                |r| r.get(0),
+            )
+            .optional()?;
+        id.map(|id| self.document(&id)).transpose()
+    }
+
+    /// One document.
+    pub fn document(&self, id: &str) -> Result<Document> {
+        self.conn
+            .query_row(
+                &format!(
+                    "SELECT {DOCUMENT_COLUMNS} FROM vault_documents d WHERE d.id = ?1 AND {COMPLETE}"
+                ),
+                [id],
+                read_document,
+            )
+            .optional()?
+            .ok_or(Error::NotFound { entity: "document" })?
+            .parse()
+    }
+
+    /// Documents matching `filter`, newest document date first (undated last).
+    pub fn documents(&self, filter: &DocumentFilter) -> Result<Vec<Document>> {
+        let tag = filter.tag.as_ref().map(|t| t.trim().to_lowercase());
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {DOCUMENT_COLUMNS} FROM vault_documents d
+             WHERE {COMPLETE}
+               AND (?1 IS NULL OR d.kind = ?1)
+               AND (?2 IS NULL OR EXISTS (SELECT 1 FROM json_each(d.tags) WHERE value = ?2))
+               AND (?3 IS NULL OR d.document_date >= ?3)
+               AND (?4 IS NULL OR d.document_date <= ?4)
+             ORDER BY d.document_date IS NULL, d.document_date DESC, d.imported_at DESC, d.id"
+        ))?;
+        let rows = stmt.query_map(
+            params![
+                filter.kind.map(DocumentKind::as_str),
+                tag,
+                filter.from.map(|d| d.to_string()),
+                filter.to.map(|d| d.to_string()),
+            ],
+            read_document,
+        )?;
+        rows.map(|r| r?.parse()).collect()
+    }
+
+    /// Full-text search over titles, notes and tags; every word must match (as a prefix),
+    /// best matches first.
+    pub fn search_documents(&self, query: &str) -> Result<Vec<Document>> {
+        let Some(fts) = fts_query(query) else {
+            return Ok(Vec::new());
+        };
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {DOCUMENT_COLUMNS} FROM vault_search s
+             JOIN vault_documents d ON d.id = s.document_id
+             WHERE vault_search MATCH ?1 AND {COMPLETE}
+             ORDER BY bm25(vault_search, 0.0, 10.0, 2.0, 5.0), d.id"
+        ))?;
+        let rows = stmt.query_map([fts], read_document)?;
+        rows.map(|r| r?.parse()).collect()
+    }
+
+    /// Replaces a document's metadata (not its content).
+    pub fn edit_document(&self, id: &str, meta: &DocumentMeta) -> Result<Document> {
+        let meta = meta.checked()?;
+        self.document(id)?;
+        let mut w = self.writer()?;
+        write_meta(&mut w, id, &meta)?;
+        w.commit()?;
+        self.document(id)
+    }
+
+    fn content_ref(&self, id: &str) -> Result<ContentRef> {
+        let row: Option<(String, String, i64)> = self
+            .conn
+            .query_row(
+                &format!(
+                    "SELECT d.content_file, d.content_key, d.size FROM vault_documents d
+                     WHERE d.id = ?1 AND {COMPLETE}"
+                ),
+                [id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?;
+        let (file_id, key, size) = row.ok_or(Error::NotFound { entity: "document" })?;
+        let key = Zeroizing::new(key);
+        if !is_content_file_id(&file_id) {
+            return Err(Error::Corrupt(format!(
+                "vault document {id}: content file reference"
+            )));
+        }
+        Ok(ContentRef {
+            file: self.content_path(&file_id),
+            file_id,
+            key,
+            size: u64::try_from(size)
+                .map_err(|_| Error::Corrupt(format!("vault document {id}: size")))?,
+        })
+    }
+
+    /// Decrypts a document to `dest`, exactly the path given (replaced if it exists). The bytes
+    /// appear at `dest` only once the whole file authenticated; a damaged or tampered file is
+    /// [`Error::Corrupt`] and leaves `dest` untouched.
+    pub fn export_document(&self, id: &str, dest: &Path, progress: Progress<'_>) -> Result<()> {
+        let content = self.content_ref(id)?;
+        let identity = content::parse_identity(&content.key, id)?;
+        content::decrypt_to_path(&content.file, &identity, id, dest, content.size, progress)
+    }
+
+    /// Opens a document for reading: decrypts it to the caller's (app-private) path, e.g. a
+    /// cache file handed to a viewer. The same guarantees as [`Store::export_document`].
+    pub fn open_document(&self, id: &str, dest: &Path) -> Result<()> {
+        self.export_document(id, dest, &mut no_progress())
+    }
+
+    /// Replaces a document's content with the file at `path`: a new version under a new key in a
+    /// new file; the old file is removed once the new metadata is committed.
+    pub fn replace_document_content(
+        &self,
+        id: &str,
+        path: &Path,
+        progress: Progress<'_>,
+    ) -> Result<Document> {
+        let old = self.content_ref(id)?;
+        let file = std::fs::File::open(path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => Error::invalid("path", "no such file"),
+            _ => Error::Io(e),
+        })?;
+        let total = file.metadata()?.len();
+        let fingerprint_key = self.fingerprint_key()?;
+        let (identity, key_text) = content::new_identity();
+        let file_id = new_id();
+        let tmp_dir = self.vault_dir().join(TMP_DIR);
+        std::fs::create_dir_all(&tmp_dir)?;
+        let partial = tmp_dir.join(format!("{}.partial", new_id()));
+        let encrypted =
+            content::encrypt_to_file(file, total, &identity, &fingerprint_key, &partial, progress)?;
+        let final_path = self.content_path(&file_id);
+        std::fs::rename(&partial, &final_path)?;
+        content::sync_dir(&self.vault_dir())?;
+        let committed = (|| {
+            let mut w = self.writer()?;
+            w.set_all(
+                &DOCUMENT,
+                id,
+                [
+                    ("size", Value::from(encrypted.size)),
+                    ("content_file", Value::from(file_id.as_str())),
+                    ("content_key", Value::from(key_text.as_str())),
+                ],
+            )?;
+            // Local-only, not synced: the fingerprint of the new version.
+            w.tx().execute(
+                "INSERT INTO vault_fingerprints(document_id, content_file, fingerprint)
+                 VALUES (?1, ?2, ?3)
+                 ON CONFLICT(document_id) DO UPDATE
+                 SET content_file = excluded.content_file, fingerprint = excluded.fingerprint",
+                params![id, file_id, encrypted.fingerprint],
+            )?;
+            w.commit()
+        })();
+        if let Err(e) = committed {
+            let _ = std::fs::remove_file(&final_path);
+            return Err(e);
+        }
+        if old.file_id != file_id {
+            remove_if_present(&old.file)?;
+        }
+        self.document(id)
+    }
+
+    /// Deletes a document for good, by crypto-shredding: the tombstone is committed and the
+    /// content key wiped from the database first, then the content file is removed. A copy of
+    /// the file in a backup cannot be decrypted afterwards.
+    pub fn delete_document(&self, id: &str) -> Result<()> {
+        let content = self.content_ref(id)?;
+        let mut w = self.writer()?;
+        w.delete(&DOCUMENT, id)?;
+        w.commit()?;
+        // Old pages holding the key are zeroed (secure_delete); fold the WAL, which still holds
+        // copies of them, into the main file and truncate it.
+        self.conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        remove_if_present(&content.file)
+    }
+
+    /// The age secret key string that decrypts a document's content file, for handing the file
+    /// to someone who uses the standard `age`/`rage` tool. Treat it like the document itself.
+    pub fn document_key(&self, id: &str) -> Result<Zeroizing<String>> {
+        Ok(self.content_ref(id)?.key)
+    }
+
+    /// The path of a document's encrypted content file.
+    pub fn document_content_path(&self, id: &str) -> Result<PathBuf> {
+        Ok(self.content_ref(id)?.file)
+    }
+
+    /// Checks every document's content file: it decrypts fully, and its length and keyed hash
+    /// match the metadata. One line per document, in list order.
+    pub fn verify_vault(&self) -> Result<Vec<DocumentCheck>> {
+        let fingerprint_key = self.fingerprint_key()?;
+        let documents = self.documents(&DocumentFilter::default())?;
+        let mut checks = Vec::with_capacity(documents.len());
+        for doc in documents {
+            let health = self.check_document(&doc.id, &fingerprint_key)?;
+            checks.push(DocumentCheck {
+                id: doc.id,
+                title: doc.title,
+                health,
+            });
+        }
+        Ok(checks)
+    }
+
+    fn check_document(&self, id: &str, fingerprint_key: &[u8; 32]) -> Result<DocumentHealth> {
+        let content = match self.content_ref(id) {
+            Ok(c) => c,
+            Err(Error::Corrupt(_)) => return Ok(DocumentHealth::Corrupt),
+            Err(e) => return Err(e),
+        };
+        if !content.file.is_file() {
+            return Ok(DocumentHealth::Missing);
+        }
+        let Ok(identity) = content::parse_identity(&content.key, id) else {
+            return Ok(DocumentHealth::Corrupt);
+        };
+        let mut hasher = content::fingerprinter(fingerprint_key);
+        let size = match content::decrypt_stream(
+            &content.file,
+            &identity,
+            id,
+            &mut std::io::sink(),
+            Some(&mut hasher),
+            content.size,
+            &mut no_progress(),
+        ) {
+            Ok(size) => size,
+            Err(Error::Corrupt(_)) => return Ok(DocumentHealth::Corrupt),
+            Err(e) => return Err(e),
+        };
+        if size != content.size {
+            return Ok(DocumentHealth::SizeMismatch);
+        }
+        let expected: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT fingerprint FROM vault_fingerprints
+                 WHERE document_id = ?1 AND content_file = ?2",
+                [id, &content.file_id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        // Content imported on another device has no local fingerprint yet; authentication
+        // and length still vouch for it.
+        match expected {
+            Some(e) if e != hasher.finalize().to_hex().as_str() => {
+                Ok(DocumentHealth::ContentMismatch)
+            }
+            _ => Ok(DocumentHealth::Ok),
+        }
+    }
+}
+
+fn write_meta(w: &mut crate::record::Writer<'_>, id: &str, meta: &DocumentMeta) -> Result<()> {
+    w.set_all(
+        &DOCUMENT,
+        id,
+        [
+            ("title", Value::from(meta.title.as_str())),
+            ("kind", Value::from(meta.kind.as_str())),
+            (
+                "document_date",
+                meta.document_date
+                    .map_or(Value::Null, |d| Value::from(d.to_string())),
+            ),
+            ("tags", Value::from(meta.tags.clone())),
+            ("notes", Value::from(meta.notes.as_str())),
+            ("content_type", Value::from(meta.content_type.as_str())),
+            ("linked_events", Value::from(meta.linked_events.clone())),
+        ],
+    )
+}
+
+fn remove_if_present(path: &Path) -> Result<()> {
+    match std::fs::remove_file(path) {
+        Ok(()) => {
+            if let Some(dir) = path.parent() {
+                content::sync_dir(dir)?;
+            }
+            Ok(())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(Error::Io(e)),
+    }
+}
+
+/// Turns what a person typed into an FTS5 query: each word a quoted prefix term, all required.
+/// Quoting keeps FTS5 operators and punctuation in the input from being parsed as syntax.
+fn fts_query(input: &str) -> Option<String> {
+    let terms: Vec<String> = input
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(|w| format!("\"{}\"*", w.replace('"', "\"\"")))
+        .collect();
+    if terms.is_empty() {
+        None
+    } else {
+        Some(terms.join(" AND "))
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,229 @@
+//! Document content: age-encrypted files, written and read as streams.
+//!
+//! Every file is a standard age v1 file to one X25519 recipient, the document's own identity:
+//! a header, then ChaCha20-Poly1305 STREAM chunks of 64 KiB, the last one flagged. A flipped,
+//! cut or reordered chunk fails authentication, so decryption never yields wrong bytes; output
+//! goes to a temporary file that is renamed into place only after the whole stream authenticated.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+
+use age::secrecy::ExposeSecret;
+use age::x25519;
+use zeroize::Zeroizing;
+
+use crate::error::{Error, Result};
+
+/// How much plaintext is read or written per step. Larger than an age chunk so BLAKE3 can hash
+/// several 1 KiB chunks in parallel lanes, small enough to keep memory flat.
+const STEP: usize = 256 * 1024;
+
+/// Reports progress as `(bytes done, bytes expected)`.
+pub type Progress<'a> = &'a mut dyn FnMut(u64, u64);
+
+/// A fresh per-document key, as the age secret key string (`AGE-SECRET-KEY-1…`).
+pub(crate) fn new_identity() -> (x25519::Identity, Zeroizing<String>) {
+    let identity = x25519::Identity::generate();
+    let text = Zeroizing::new(identity.to_string().expose_secret().to_owned());
+    (identity, text)
+}
+
+/// Parses a stored identity; a damaged one is corrupt metadata of `document`.
+pub(crate) fn parse_identity(text: &str, document: &str) -> Result<x25519::Identity> {
+    text.parse::<x25519::Identity>()
+        .map_err(|_| Error::Corrupt(format!("vault document {document}: content key")))
+}
+
+/// The keyed BLAKE3 hasher for plaintext fingerprints.
+pub(crate) fn fingerprinter(key: &[u8; 32]) -> blake3::Hasher {
+    blake3::Hasher::new_keyed(key)
+}
+
+/// What encrypting a stream produced.
+pub(crate) struct Encrypted {
+    /// Plaintext length.
+    pub(crate) size: u64,
+    /// Keyed hash of the plaintext, hex.
+    pub(crate) fingerprint: String,
+}
+
+/// Encrypts `input` to `identity`'s recipient into a new file at `partial` (which must not
+/// exist), hashing the plaintext on the way, and makes the file durable. On error the partial
+/// file is removed.
+pub(crate) fn encrypt_to_file(
+    mut input: impl Read,
+    total: u64,
+    identity: &x25519::Identity,
+    fingerprint_key: &[u8; 32],
+    partial: &Path,
+    progress: Progress<'_>,
+) -> Result<Encrypted> {
+    let file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(partial)?;
+    let result = (|| {
+        let recipient = identity.to_public();
+        let encryptor =
+            age::Encryptor::with_recipients(std::iter::once(&recipient as &dyn age::Recipient))
+                .map_err(|_| Error::Corrupt("vault: age refused the recipient".into()))?;
+        let mut writer = encryptor.wrap_output(file)?;
+        let mut hasher = fingerprinter(fingerprint_key);
+        let mut buf = vec![0u8; STEP];
+        let mut done = 0u64;
+        progress(0, total);
+        loop {
+            let n = match input.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(Error::Io(e)),
+            };
+            hasher.update(&buf[..n]);
+            writer.write_all(&buf[..n])?;
+            done += n as u64;
+            progress(done, total.max(done));
+        }
+        let file = writer.finish()?;
+        // Durable before the rename and before the metadata commit that refers to it.
+        file.sync_all()?;
+        Ok(Encrypted {
+            size: done,
+            fingerprint: hasher.finalize().to_hex().to_string(),
+        })
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(partial);
+    }
+    result
+}
+
+/// Decrypts the content file `source` of `document` into `output`, hashing the plaintext with
+/// `hasher` when given. Returns the plaintext length. Authentication failures of any kind are
+/// [`Error::Corrupt`] naming the document.
+pub(crate) fn decrypt_stream(
+    source: &Path,
+    identity: &x25519::Identity,
+    document: &str,
+    output: &mut dyn Write,
+    mut hasher: Option<&mut blake3::Hasher>,
+    total: u64,
+    progress: Progress<'_>,
+) -> Result<u64> {
+    let corrupt = || Error::Corrupt(format!("vault document {document}: content file"));
+    let file = match File::open(source) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            return Err(Error::Corrupt(format!(
+                "vault document {document}: content file missing"
+            )));
+        }
+        Err(e) => return Err(Error::Io(e)),
+    };
+    let decryptor = match age::Decryptor::new_buffered(BufReader::new(file)) {
+        Ok(d) => d,
+        Err(age::DecryptError::Io(e)) if !is_tamper(&e) => return Err(Error::Io(e)),
+        Err(_) => return Err(corrupt()),
+    };
+    let mut reader = match decryptor.decrypt(std::iter::once(identity as &dyn age::Identity)) {
+        Ok(r) => r,
+        Err(age::DecryptError::Io(e)) if !is_tamper(&e) => return Err(Error::Io(e)),
+        Err(_) => return Err(corrupt()),
+    };
+    let mut buf = Zeroizing::new(vec![0u8; STEP]);
+    let mut done = 0u64;
+    progress(0, total);
+    loop {
+        let n = match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) if is_tamper(&e) => return Err(corrupt()),
+            Err(e) => return Err(Error::Io(e)),
+        };
+        if let Some(h) = hasher.as_deref_mut() {
+            h.update(&buf[..n]);
+        }
+        output.write_all(&buf[..n])?;
+        done += n as u64;
+        progress(done, total.max(done));
+    }
+    Ok(done)
+}
+
+/// age reports failed authentication and truncation as these kinds.
+fn is_tamper(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::InvalidData | io::ErrorKind::UnexpectedEof | io::ErrorKind::InvalidInput
+    )
+}
+
+/// Decrypts `source` to the caller's `dest`, through a temporary file beside it that is renamed
+/// over `dest` only once the whole stream authenticated and its length matched `expected_size`.
+pub(crate) fn decrypt_to_path(
+    source: &Path,
+    identity: &x25519::Identity,
+    document: &str,
+    dest: &Path,
+    expected_size: u64,
+    progress: Progress<'_>,
+) -> Result<()> {
+    let partial = partial_beside(dest)?;
+    let result = (|| {
+        let mut out = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&partial)?;
+        let size = decrypt_stream(
+            source,
+            identity,
+            document,
+            &mut out,
+            None,
+            expected_size,
+            progress,
+        )?;
+        if size != expected_size {
+            return Err(Error::Corrupt(format!(
+                "vault document {document}: content length differs from its metadata"
+            )));
+        }
+        out.sync_all()?;
+        drop(out);
+        std::fs::rename(&partial, dest)?;
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&partial);
+    }
+    result
+}
+
+/// A fresh hidden temporary path in `dest`'s directory, so the final rename is atomic.
+fn partial_beside(dest: &Path) -> Result<PathBuf> {
+    let name = dest
+        .file_name()
+        .ok_or_else(|| Error::invalid("destination", "must name a file"))?;
+    if dest.is_dir() {
+        return Err(Error::invalid("destination", "is a directory"));
+    }
+    let dir = match dest.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let mut tmp_name = std::ffi::OsString::from(".");
+    tmp_name.push(name);
+    tmp_name.push(format!(".{}.partial", crate::record::new_id()));
+    Ok(dir.join(tmp_name))
+}
+
+/// Makes a rename or removal in `dir` durable.
+pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
+    #[cfg(unix)]
+    File::open(dir)?.sync_all()?;
+    #[cfg(not(unix))]
+    let _ = dir;
+    Ok(())
+}

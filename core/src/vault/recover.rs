@@ -1,0 +1,61 @@
+//! Cleaning up after an interrupted import, replace or delete.
+//!
+//! Content is always made durable before the metadata that refers to it is committed, and a
+//! delete commits its tombstone before the file goes, so after any crash the only possible
+//! leftovers are files: temporary ones in `vault/tmp/`, and content files no document refers to.
+//! Metadata without content cannot arise from a crash.
+
+use std::collections::HashSet;
+use std::path::Path;
+
+use rusqlite::Connection;
+
+use super::{TMP_DIR, VAULT_DIR, content, is_content_file_id};
+use crate::error::Result;
+
+/// Removes temporary files and content files without metadata. Also turns on `secure_delete`,
+/// so the pages that held a deleted document's key are zeroed rather than left in free pages.
+pub(crate) fn recover(conn: &Connection, store_dir: &Path) -> Result<()> {
+    conn.pragma_update(None, "secure_delete", "ON")?;
+    let vault = store_dir.join(VAULT_DIR);
+    if !vault.is_dir() {
+        return Ok(());
+    }
+    let tmp = vault.join(TMP_DIR);
+    if tmp.is_dir() {
+        for entry in std::fs::read_dir(&tmp)? {
+            let entry = entry?;
+            if entry.file_type()?.is_file() {
+                std::fs::remove_file(entry.path())?;
+            }
+        }
+        content::sync_dir(&tmp)?;
+    }
+    let referenced: HashSet<String> = {
+        let mut stmt = conn
+            .prepare("SELECT content_file FROM vault_documents WHERE content_file IS NOT NULL")?;
+        let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+        rows.collect::<rusqlite::Result<_>>()?
+    };
+    let mut removed = false;
+    for entry in std::fs::read_dir(&vault)? {
+        let entry = entry?;
+        if !entry.file_type()?.is_file() {
+            continue;
+        }
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        // Only files of the form this code writes are ever removed.
+        let Some(file_id) = name.strip_suffix(".age") else {
+            continue;
+        };
+        if is_content_file_id(file_id) && !referenced.contains(file_id) {
+            std::fs::remove_file(entry.path())?;
+            removed = true;
+        }
+    }
+    if removed {
+        content::sync_dir(&vault)?;
+    }
+    Ok(())
+}
