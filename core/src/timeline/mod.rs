@@ -1,6 +1,262 @@
 //! The journey timeline: diagnoses, treatments, appointments, symptoms, measurements, notes.
+//!
+//! - [`model`]: event kinds, typed details, the checks every write passes.
+//! - [`symptoms`]: the shipped PRO-CTCAE vocabulary, the 0–4 verbal scales, symptom trends.
+//! - [`measurement`]: UCUM units, conversions, the fever and out-of-range flags.
+//! - [`query`]: cursor paging both ways, filters, full-text search, upcoming appointments,
+//!   grouping by local day.
+//!
+//! An event is one `timeline_event` record; each of its fields is its own change in the
+//! field-change log (`record/`), so edits of different fields on two devices both survive. The
+//! full-text index follows the table through SQL triggers (migration 0002).
 
-use crate::record::EntityDef;
+pub mod measurement;
+pub mod model;
+pub mod query;
+pub mod symptoms;
+
+#[cfg(test)]
+mod tests;
+
+use serde_json::Value;
+
+pub use measurement::{FEVER_CELSIUS, Measurement, Quantity, convert};
+pub use model::{
+    EventDetails, EventEdit, EventFlag, EventKind, NewEvent, TimelineEvent, TreatmentKind,
+};
+pub use query::{
+    Cursor, DayGroup, TimelinePage, TimelineQuery, group_by_local_day, search_expression,
+};
+pub use symptoms::{
+    PRO_CTCAE_TERMS, SymptomAttribute, SymptomPoint, SymptomReport, SymptomTerm, find_term,
+};
+
+use crate::error::{Error, Result};
+use crate::record::{EntityDef, Writer, new_id};
+use crate::store::Store;
+
+/// A timeline event. Times are Unix epoch milliseconds; `tags`, `payload` and the id lists are
+/// JSON text; `clinician_grade` is a clinician's CTCAE grade for a symptom.
+pub static TIMELINE_EVENT: EntityDef = EntityDef {
+    name: "timeline_event",
+    table: "timeline_event",
+    fields: &[
+        "kind",
+        "occurred_at",
+        "recorded_zone",
+        "ends_at",
+        "title",
+        "body",
+        "tags",
+        "payload",
+        "clinician_grade",
+        "medication_ids",
+        "document_ids",
+    ],
+};
 
 /// The timeline's synced entities.
-pub(crate) static ENTITIES: &[&EntityDef] = &[];
+pub(crate) static ENTITIES: &[&EntityDef] = &[&TIMELINE_EVENT];
+
+/// An event checked and normalised, ready to write.
+struct CheckedEvent {
+    kind: EventKind,
+    occurred_at: i64,
+    zone: String,
+    ends_at: Option<i64>,
+    title: String,
+    body: String,
+    tags: Vec<String>,
+    payload: Value,
+    clinician_grade: Option<u8>,
+    medication_ids: Vec<String>,
+    document_ids: Vec<String>,
+}
+
+fn payload_of(details: &EventDetails) -> Value {
+    serde_json::to_value(details).expect("event details serialise to JSON")
+}
+
+fn grade_of(details: &EventDetails) -> Option<u8> {
+    match details {
+        EventDetails::Symptom { report } => report.clinician_grade,
+        _ => None,
+    }
+}
+
+fn strings(values: &[String]) -> Value {
+    Value::from(values.to_vec())
+}
+
+impl Store {
+    fn check_event(&self, event: &NewEvent) -> Result<CheckedEvent> {
+        let details = event.details.validated()?;
+        let zone = match &event.recorded_zone {
+            Some(z) => model::checked_zone(z)?,
+            None => self
+                .clock
+                .time_zone()
+                .iana_name()
+                .unwrap_or("UTC")
+                .to_owned(),
+        };
+        model::check_end(event.occurred_at, event.ends_at)?;
+        Ok(CheckedEvent {
+            kind: details.kind(),
+            occurred_at: event.occurred_at.as_millisecond(),
+            zone,
+            ends_at: event.ends_at.map(|t| t.as_millisecond()),
+            title: model::checked_title(&event.title, &details)?,
+            body: model::checked_body(&event.body)?,
+            tags: model::normalised_tags(&event.tags)?,
+            payload: payload_of(&details),
+            clinician_grade: grade_of(&details),
+            medication_ids: model::normalised_ids("medication_ids", &event.medication_ids)?,
+            document_ids: model::normalised_ids("document_ids", &event.document_ids)?,
+        })
+    }
+
+    /// Adds an event; returns its id.
+    pub fn add_event(&self, event: &NewEvent) -> Result<String> {
+        let mut ids = self.add_events(std::slice::from_ref(event))?;
+        Ok(ids.remove(0))
+    }
+
+    /// Adds several events in one transaction (an import, a demo); returns their ids in order.
+    /// Nothing is written if any event is invalid.
+    pub fn add_events(&self, events: &[NewEvent]) -> Result<Vec<String>> {
+        let checked = events
+            .iter()
+            .map(|e| self.check_event(e))
+            .collect::<Result<Vec<_>>>()?;
+        let mut w = self.writer()?;
+        let mut ids = Vec::with_capacity(checked.len());
+        for event in checked {
+            let id = new_id();
+            write_new(&mut w, &id, event)?;
+            ids.push(id);
+        }
+        w.commit()?;
+        Ok(ids)
+    }
+
+    /// Edits the fields `edit` names, each as its own change; fields whose value does not change
+    /// are not written, so an edit never overwrites another device's concurrent edit of a field
+    /// this one left alone.
+    pub fn edit_event(&self, id: &str, edit: &EventEdit) -> Result<()> {
+        let current = self.event(id)?;
+        let mut w = self.writer()?;
+        let def = &TIMELINE_EVENT;
+        let start = edit.occurred_at.unwrap_or(current.occurred_at);
+        let end = edit.ends_at.unwrap_or(current.ends_at);
+        model::check_end(start, end)?;
+        if start != current.occurred_at {
+            w.set(def, id, "occurred_at", start.as_millisecond())?;
+        }
+        if end != current.ends_at {
+            let v = end.map_or(Value::Null, |t| Value::from(t.as_millisecond()));
+            w.set(def, id, "ends_at", v)?;
+        }
+        if let Some(zone) = &edit.recorded_zone {
+            let zone = model::checked_zone(zone)?;
+            if zone != current.recorded_zone {
+                w.set(def, id, "recorded_zone", zone)?;
+            }
+        }
+        let details = match &edit.details {
+            Some(d) => {
+                if d.kind() != current.kind {
+                    return Err(Error::invalid(
+                        "kind",
+                        "an event's kind cannot change; delete it and add a new one",
+                    ));
+                }
+                d.validated()?
+            }
+            None => current.details.clone(),
+        };
+        if edit.details.is_some() {
+            let payload = payload_of(&details);
+            if payload != payload_of(&current.details) {
+                w.set(def, id, "payload", payload)?;
+            }
+            let grade = grade_of(&details);
+            if grade != grade_of(&current.details) {
+                w.set(
+                    def,
+                    id,
+                    "clinician_grade",
+                    grade.map_or(Value::Null, Value::from),
+                )?;
+            }
+        }
+        if let Some(title) = &edit.title {
+            let title = model::checked_title(title, &details)?;
+            if title != current.title {
+                w.set(def, id, "title", title)?;
+            }
+        }
+        if let Some(body) = &edit.body {
+            let body = model::checked_body(body)?;
+            if body != current.body {
+                w.set(def, id, "body", body)?;
+            }
+        }
+        if let Some(tags) = &edit.tags {
+            let tags = model::normalised_tags(tags)?;
+            if tags != current.tags {
+                w.set(def, id, "tags", strings(&tags))?;
+            }
+        }
+        if let Some(ids) = &edit.medication_ids {
+            let ids = model::normalised_ids("medication_ids", ids)?;
+            if ids != current.medication_ids {
+                w.set(def, id, "medication_ids", strings(&ids))?;
+            }
+        }
+        if let Some(ids) = &edit.document_ids {
+            let ids = model::normalised_ids("document_ids", ids)?;
+            if ids != current.document_ids {
+                w.set(def, id, "document_ids", strings(&ids))?;
+            }
+        }
+        w.commit()
+    }
+
+    /// Deletes an event for good (a tombstone: a concurrent edit does not bring it back).
+    pub fn delete_event(&self, id: &str) -> Result<()> {
+        self.event(id)?;
+        let mut w = self.writer()?;
+        w.delete(&TIMELINE_EVENT, id)?;
+        w.commit()
+    }
+}
+
+fn write_new(w: &mut Writer<'_>, id: &str, e: CheckedEvent) -> Result<()> {
+    let def = &TIMELINE_EVENT;
+    // Only fields with a value are written: an empty field is simply absent.
+    w.set(def, id, "kind", e.kind.as_str())?;
+    w.set(def, id, "occurred_at", e.occurred_at)?;
+    w.set(def, id, "recorded_zone", e.zone)?;
+    if let Some(end) = e.ends_at {
+        w.set(def, id, "ends_at", end)?;
+    }
+    w.set(def, id, "payload", e.payload)?;
+    if let Some(g) = e.clinician_grade {
+        w.set(def, id, "clinician_grade", g)?;
+    }
+    if !e.medication_ids.is_empty() {
+        w.set(def, id, "medication_ids", strings(&e.medication_ids))?;
+    }
+    if !e.document_ids.is_empty() {
+        w.set(def, id, "document_ids", strings(&e.document_ids))?;
+    }
+    if !e.body.is_empty() {
+        w.set(def, id, "body", e.body)?;
+    }
+    if !e.tags.is_empty() {
+        w.set(def, id, "tags", strings(&e.tags))?;
+    }
+    // The title last: a row counts as complete once it has one (see query.rs).
+    w.set(def, id, "title", e.title)
+}

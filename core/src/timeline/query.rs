@@ -1,0 +1,409 @@
+//! Reading the timeline: cursor paging both ways over (time, id), filters, full-text search,
+//! upcoming appointments and grouping by local day.
+
+use jiff::civil::Date;
+use jiff::tz::TimeZone;
+use jiff::{SignedDuration, Timestamp};
+use rusqlite::types::Value as Sql;
+use serde::Serialize;
+
+use super::model::{EventDetails, EventKind, TimelineEvent};
+use crate::error::{Error, Result};
+use crate::store::Store;
+
+/// Largest page the store returns.
+pub const MAX_PAGE_SIZE: usize = 500;
+
+/// What to show: every filter narrows; an empty query is the whole timeline.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TimelineQuery {
+    /// Events at or after this instant.
+    pub from: Option<Timestamp>,
+    /// Events before this instant.
+    pub until: Option<Timestamp>,
+    /// Only these kinds (any of them); empty for all.
+    pub kinds: Vec<EventKind>,
+    /// Only events carrying every one of these tags.
+    pub tags: Vec<String>,
+    /// Only events linked to this medication.
+    pub medication_id: Option<String>,
+    /// Only events linked to this document.
+    pub document_id: Option<String>,
+    /// Only events whose title, text or tags contain these words (case and accents ignored; the
+    /// last letters of each word may be missing: "chem" finds "chemotherapy").
+    pub text: Option<String>,
+}
+
+/// Where a page starts: after an event, towards older or newer ones. Opaque to the apps, which
+/// pass back the strings of [`TimelinePage`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cursor {
+    /// Towards older events (true) or newer ones (false).
+    pub older: bool,
+    /// The boundary event's time, Unix epoch milliseconds.
+    pub at_ms: i64,
+    /// The boundary event's id (the tie-break between events at the same millisecond).
+    pub id: String,
+}
+
+const CURSOR_PREFIX: &str = "tl1.";
+
+impl Cursor {
+    /// The opaque text form.
+    pub fn encode(&self) -> String {
+        let dir = if self.older { 'o' } else { 'n' };
+        let inner = format!("{dir}{}:{}", self.at_ms, self.id);
+        format!("{CURSOR_PREFIX}{}", hex::encode(inner.as_bytes()))
+    }
+
+    /// Parses the text form; anything else is [`Error::Invalid`] for `cursor`.
+    pub fn decode(text: &str) -> Result<Self> {
+        let bad = || Error::invalid("cursor", "not a timeline cursor");
+        let hex_part = text.trim().strip_prefix(CURSOR_PREFIX).ok_or_else(bad)?;
+        let bytes = hex::decode(hex_part).map_err(|_| bad())?;
+        let inner = String::from_utf8(bytes).map_err(|_| bad())?;
+        let older = match inner.chars().next() {
+            Some('o') => true,
+            Some('n') => false,
+            _ => return Err(bad()),
+        };
+        let (at, id) = inner[1..].split_once(':').ok_or_else(bad)?;
+        let at_ms: i64 = at.parse().map_err(|_| bad())?;
+        if id.is_empty() {
+            return Err(bad());
+        }
+        Ok(Cursor {
+            older,
+            at_ms,
+            id: id.to_owned(),
+        })
+    }
+}
+
+/// One page of events, newest first, with cursors to the neighbouring pages.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TimelinePage {
+    /// The events, newest first; ties at the same instant in descending id order.
+    pub events: Vec<TimelineEvent>,
+    /// The page of older events; `None` when there are none.
+    pub older: Option<String>,
+    /// The page of newer events; `None` when this page is the newest. (Events added since may
+    /// make a page newer than the first one: refresh from the start to see them.)
+    pub newer: Option<String>,
+}
+
+/// Events of one local calendar day.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DayGroup {
+    /// The day, in the zone the grouping was asked for.
+    pub date: Date,
+    /// The day's events, in the order given.
+    pub events: Vec<TimelineEvent>,
+}
+
+/// Groups consecutive events by their local day in `zone`: a page, newest first, becomes its days,
+/// newest first. An event at 23:30 in London on a day when New York is still on the previous one
+/// lands on different days in the two zones.
+pub fn group_by_local_day(events: Vec<TimelineEvent>, zone: &TimeZone) -> Vec<DayGroup> {
+    let mut days: Vec<DayGroup> = Vec::new();
+    for event in events {
+        let date = event.occurred_at.to_zoned_datetime(zone.clone()).date();
+        match days.last_mut() {
+            Some(day) if day.date == date => day.events.push(event),
+            _ => days.push(DayGroup {
+                date,
+                events: vec![event],
+            }),
+        }
+    }
+    days
+}
+
+/// Turns what a person typed into a safe FTS5 query: each word (letters and digits) becomes a
+/// quoted prefix term, all required. Punctuation and FTS5 syntax (`"`, `*`, `NEAR`, `-`, `:`) are
+/// only separators, so no input can make the query fail. `None` when there is no word at all.
+pub fn search_expression(text: &str) -> Option<String> {
+    let terms: Vec<String> = text
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .take(16)
+        .map(|w| format!("\"{w}\"*"))
+        .collect();
+    if terms.is_empty() {
+        None
+    } else {
+        Some(terms.join(" "))
+    }
+}
+
+const COLUMNS: &str = "e.id, e.kind, e.occurred_at, e.recorded_zone, e.ends_at, e.title, e.body, \
+                       e.tags, e.payload, e.clinician_grade, e.medication_ids, e.document_ids";
+
+/// An event row is complete once its kind, time, title and payload have arrived; a record whose
+/// fields are still arriving from another device is not shown yet.
+const COMPLETE: &str = "e.occurred_at IS NOT NULL AND +e.kind IS NOT NULL \
+                        AND e.title IS NOT NULL AND e.payload IS NOT NULL";
+
+pub(crate) fn timestamp(ms: i64) -> Result<Timestamp> {
+    Timestamp::from_millisecond(ms).map_err(|_| Error::Corrupt("timeline event time".into()))
+}
+
+pub(crate) fn parse_payload(text: &str) -> Result<EventDetails> {
+    serde_json::from_str(text).map_err(|_| Error::Corrupt("timeline event payload".into()))
+}
+
+fn parse_list(text: Option<String>) -> Result<Vec<String>> {
+    match text {
+        None => Ok(Vec::new()),
+        Some(t) => {
+            serde_json::from_str(&t).map_err(|_| Error::Corrupt("timeline event list".into()))
+        }
+    }
+}
+
+type Row = (
+    String,
+    String,
+    i64,
+    Option<String>,
+    Option<i64>,
+    String,
+    Option<String>,
+    Option<String>,
+    String,
+    Option<i64>,
+    Option<String>,
+    Option<String>,
+);
+
+fn read_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+        r.get(6)?,
+        r.get(7)?,
+        r.get(8)?,
+        r.get(9)?,
+        r.get(10)?,
+        r.get(11)?,
+    ))
+}
+
+fn to_event(row: Row) -> Result<TimelineEvent> {
+    let (id, kind, at, zone, ends, title, body, tags, payload, grade, meds, docs) = row;
+    let kind = EventKind::parse(&kind).map_err(|_| Error::Corrupt("timeline event kind".into()))?;
+    let mut details = parse_payload(&payload)?;
+    if details.kind() != kind {
+        return Err(Error::Corrupt("timeline event payload".into()));
+    }
+    if let EventDetails::Symptom { report } = &mut details {
+        report.clinician_grade = grade.and_then(|g| u8::try_from(g).ok());
+    }
+    let flags = details.flags();
+    Ok(TimelineEvent {
+        id,
+        kind,
+        occurred_at: timestamp(at)?,
+        recorded_zone: zone.unwrap_or_else(|| "UTC".to_owned()),
+        ends_at: ends.map(timestamp).transpose()?,
+        title,
+        body: body.unwrap_or_default(),
+        tags: parse_list(tags)?,
+        details,
+        medication_ids: parse_list(meds)?,
+        document_ids: parse_list(docs)?,
+        flags,
+    })
+}
+
+impl Store {
+    /// One event; [`Error::NotFound`] if it does not exist or was deleted.
+    pub fn event(&self, id: &str) -> Result<TimelineEvent> {
+        let sql = format!("SELECT {COLUMNS} FROM timeline_event e WHERE e.id = ?1 AND {COMPLETE}");
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let mut rows = stmt.query([id])?;
+        match rows.next()? {
+            Some(r) => to_event(read_row(r)?),
+            None => Err(Error::NotFound {
+                entity: "timeline event",
+            }),
+        }
+    }
+
+    /// A page of at most `limit` events matching `query`, newest first. `cursor` is `None` for
+    /// the newest page, or a cursor from an earlier page to move older or newer. The order is
+    /// stable: by time, then id, in both directions.
+    pub fn timeline_page(
+        &self,
+        query: &TimelineQuery,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<TimelinePage> {
+        if limit == 0 || limit > MAX_PAGE_SIZE {
+            return Err(Error::invalid(
+                "limit",
+                format!("must be 1 to {MAX_PAGE_SIZE}"),
+            ));
+        }
+        let cursor = cursor.map(Cursor::decode).transpose()?;
+        let older = cursor.as_ref().is_none_or(|c| c.older);
+
+        let mut sql = format!("SELECT {COLUMNS} FROM timeline_event e WHERE {COMPLETE}");
+        let mut params: Vec<Sql> = Vec::new();
+        if let (Some(from), Some(until)) = (query.from, query.until)
+            && until < from
+        {
+            return Err(Error::invalid("until", "is before from"));
+        }
+        if let Some(from) = query.from {
+            sql.push_str(" AND e.occurred_at >= ?");
+            params.push(Sql::Integer(from.as_millisecond()));
+        }
+        if let Some(until) = query.until {
+            sql.push_str(" AND e.occurred_at < ?");
+            params.push(Sql::Integer(until.as_millisecond()));
+        }
+        if !query.kinds.is_empty() {
+            // Unary + keeps the planner on the time index, which already yields the page order.
+            sql.push_str(" AND +e.kind IN (");
+            for (i, kind) in query.kinds.iter().enumerate() {
+                sql.push_str(if i == 0 { "?" } else { ", ?" });
+                params.push(Sql::Text(kind.as_str().to_owned()));
+            }
+            sql.push(')');
+        }
+        for tag in super::model::normalised_tags(&query.tags)? {
+            sql.push_str(" AND EXISTS (SELECT 1 FROM json_each(e.tags) WHERE value = ?)");
+            params.push(Sql::Text(tag));
+        }
+        if let Some(med) = &query.medication_id {
+            sql.push_str(" AND EXISTS (SELECT 1 FROM json_each(e.medication_ids) WHERE value = ?)");
+            params.push(Sql::Text(med.trim().to_owned()));
+        }
+        if let Some(doc) = &query.document_id {
+            sql.push_str(" AND EXISTS (SELECT 1 FROM json_each(e.document_ids) WHERE value = ?)");
+            params.push(Sql::Text(doc.trim().to_owned()));
+        }
+        if let Some(text) = &query.text {
+            let Some(expr) = search_expression(text) else {
+                return Err(Error::invalid("text", "has no words to search for"));
+            };
+            sql.push_str(
+                " AND e.rowid IN (SELECT rowid FROM timeline_fts WHERE timeline_fts MATCH ?)",
+            );
+            params.push(Sql::Text(expr));
+        }
+        if let Some(c) = &cursor {
+            sql.push_str(if c.older {
+                " AND (e.occurred_at, e.id) < (?, ?)"
+            } else {
+                " AND (e.occurred_at, e.id) > (?, ?)"
+            });
+            params.push(Sql::Integer(c.at_ms));
+            params.push(Sql::Text(c.id.clone()));
+        }
+        sql.push_str(if older {
+            " ORDER BY e.occurred_at DESC, e.id DESC LIMIT ?"
+        } else {
+            " ORDER BY e.occurred_at ASC, e.id ASC LIMIT ?"
+        });
+        params.push(Sql::Integer(limit as i64 + 1));
+
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(params), read_row)?;
+        let mut events = Vec::with_capacity(limit + 1);
+        for row in rows {
+            events.push(to_event(row?)?);
+        }
+        let more = events.len() > limit;
+        events.truncate(limit);
+        if !older {
+            events.reverse();
+        }
+        let cursor_at = |e: &TimelineEvent, older: bool| {
+            Cursor {
+                older,
+                at_ms: e.occurred_at.as_millisecond(),
+                id: e.id.clone(),
+            }
+            .encode()
+        };
+        // Going older, what lies newer is where we came from; going newer, the reverse.
+        let (has_older, has_newer) = if older {
+            (more, cursor.is_some())
+        } else {
+            (true, more)
+        };
+        let page = match (events.first(), events.last()) {
+            (Some(first), Some(last)) => TimelinePage {
+                older: has_older.then(|| cursor_at(last, true)),
+                newer: has_newer.then(|| cursor_at(first, false)),
+                events,
+            },
+            _ => {
+                // An empty page: the way back is the cursor we came with, turned around.
+                let back = cursor.map(|c| {
+                    Cursor {
+                        older: !c.older,
+                        ..c
+                    }
+                    .encode()
+                });
+                TimelinePage {
+                    older: if older { None } else { back.clone() },
+                    newer: if older { back } else { None },
+                    events,
+                }
+            }
+        };
+        Ok(page)
+    }
+
+    /// The first page of events matching the words of `text` (see [`TimelineQuery::text`]).
+    pub fn search_timeline(&self, text: &str, limit: usize) -> Result<TimelinePage> {
+        self.timeline_page(
+            &TimelineQuery {
+                text: Some(text.to_owned()),
+                ..TimelineQuery::default()
+            },
+            None,
+            limit,
+        )
+    }
+
+    /// Appointments not yet over, soonest first: starting from now, or started and not ended.
+    pub fn upcoming_appointments(&self, limit: usize) -> Result<Vec<TimelineEvent>> {
+        if limit == 0 || limit > MAX_PAGE_SIZE {
+            return Err(Error::invalid(
+                "limit",
+                format!("must be 1 to {MAX_PAGE_SIZE}"),
+            ));
+        }
+        let now = self.clock.now();
+        // An appointment longer than a day is not an appointment: look back one day at most.
+        let lookback = now
+            .checked_sub(SignedDuration::from_hours(24))
+            .unwrap_or(now);
+        let sql = format!(
+            "SELECT {COLUMNS} FROM timeline_event e
+             WHERE e.kind = 'appointment' AND e.occurred_at >= ?1
+               AND coalesce(e.ends_at, e.occurred_at) >= ?2
+               AND e.title IS NOT NULL AND e.payload IS NOT NULL
+             ORDER BY e.occurred_at, e.id LIMIT ?3"
+        );
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map(
+            rusqlite::params![
+                lookback.as_millisecond(),
+                now.as_millisecond(),
+                limit as i64
+            ],
+            read_row,
+        )?;
+        rows.map(|r| to_event(r?)).collect()
+    }
+}
