@@ -1,3 +1,4 @@
 //! The `cairn` command as a person or a QA script runs it.
 
 mod store;
+mod vault;
