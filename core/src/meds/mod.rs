@@ -1,6 +1,325 @@
 //! Medications: regimens, dose occurrences, the dose log, adherence and the notification plan.
+//!
+//! - [`regimen`]: the model (medication, phases, timings, zone policy) and its validation.
+//! - [`expand`]: regimen -> dose occurrences with stable ids; the DST rule.
+//! - [`doses`]: the dose log (taken, skipped, snoozed; missed by the late window), matching a
+//!   late dose to the occurrence it was meant for, as-needed gap and cap checks, the day view.
+//! - [`adherence`]: adherence over a date range, stock and refill alerts.
+//! - [`plan`]: the platform's local notifications as a diff against the last plan.
+//! - [`rrule`]: RRULE import and export for the regimens RRULE can express.
+//!
+//! Medications and dose-log records are synced entities written through [`crate::record`]; the
+//! last notification plan is device-local and lives in a table sync never sees.
 
-use crate::record::EntityDef;
+pub mod adherence;
+pub mod doses;
+pub(crate) mod expand;
+pub mod plan;
+pub mod regimen;
+pub mod rrule;
+
+#[cfg(test)]
+mod tests;
+
+use jiff::{Timestamp, tz::TimeZone};
+use rusqlite::OptionalExtension;
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+use crate::record::{EntityDef, new_id};
+use crate::store::Store;
+pub use adherence::{Adherence, AdherenceCounts, MedicationAdherence, RefillStatus};
+pub use doses::{AsNeededWarning, DoseOccurrence, DoseStatus, LoggedDose};
+pub use plan::{NotificationKind, NotificationPlan, NotificationScheduler, PlannedNotification};
+use regimen::{Compiled, compile};
+pub use regimen::{
+    CycleStart, DayOfWeek, Medication, ON_TIME_MINUTES, Phase, TimeZonePolicy, Timing,
+};
+
+/// A medication and its regimen.
+pub static MEDICATION: EntityDef = EntityDef {
+    name: "medication",
+    table: "medications",
+    fields: &[
+        "name",
+        "strength",
+        "form",
+        "route",
+        "instructions",
+        "prescriber",
+        "code",
+        "time_zone_policy",
+        "fixed_zone",
+        "late_window_minutes",
+        "stock",
+        "stock_counted_at",
+        "refill_threshold_days",
+        "regimen",
+        "cycle_starts",
+    ],
+};
+
+/// One logged dose. Scheduled doses have the id `deterministic_id("dose", [medication id,
+/// occurrence key])`, so the patient and a caregiver logging the same dose write one record;
+/// as-needed and extra doses have random ids.
+pub static DOSE: EntityDef = EntityDef {
+    name: "dose",
+    table: "dose_log",
+    fields: &[
+        "medication_id",
+        "occurrence_key",
+        "scheduled_at",
+        "status",
+        "taken_at",
+        "amount",
+        "reason",
+        "snoozed_until",
+        "recorded_at",
+    ],
+};
 
 /// The medications' synced entities.
-pub(crate) static ENTITIES: &[&EntityDef] = &[];
+pub(crate) static ENTITIES: &[&EntityDef] = &[&MEDICATION, &DOSE];
+
+const MEDICATION_COLUMNS: &str = "id, name, strength, form, route, instructions, prescriber, code, \
+     time_zone_policy, fixed_zone, late_window_minutes, stock, stock_counted_at, \
+     refill_threshold_days, regimen, cycle_starts";
+
+fn policy_fields(policy: &TimeZonePolicy) -> (Value, Value) {
+    match policy {
+        TimeZonePolicy::WallClock => (Value::from("wall_clock"), Value::Null),
+        TimeZonePolicy::FixedZone { zone } => {
+            (Value::from("fixed_zone"), Value::from(zone.as_str()))
+        }
+    }
+}
+
+fn opt<T: Into<Value>>(v: Option<T>) -> Value {
+    v.map_or(Value::Null, Into::into)
+}
+
+fn text_or_null(s: &str) -> Value {
+    if s.is_empty() {
+        Value::Null
+    } else {
+        Value::from(s)
+    }
+}
+
+/// The synced fields of a medication, in [`MEDICATION`]'s order.
+fn medication_fields(med: &Medication) -> Result<Vec<(&'static str, Value)>> {
+    let (policy, zone) = policy_fields(&med.time_zone_policy);
+    let regimen = serde_json::to_string(&med.phases)
+        .map_err(|_| Error::invalid("phases", "cannot be serialised"))?;
+    let cycles = serde_json::to_string(&med.cycle_starts)
+        .map_err(|_| Error::invalid("cycle_starts", "cannot be serialised"))?;
+    Ok(vec![
+        ("name", Value::from(med.name.trim())),
+        ("strength", text_or_null(&med.strength)),
+        ("form", text_or_null(&med.form)),
+        ("route", text_or_null(&med.route)),
+        ("instructions", text_or_null(&med.instructions)),
+        ("prescriber", text_or_null(&med.prescriber)),
+        ("code", opt(med.code.clone())),
+        ("time_zone_policy", policy),
+        ("fixed_zone", zone),
+        ("late_window_minutes", Value::from(med.late_window_minutes)),
+        ("stock", opt(med.stock)),
+        ("stock_counted_at", opt(med.stock_counted_at_ms)),
+        ("refill_threshold_days", opt(med.refill_threshold_days)),
+        ("regimen", Value::from(regimen)),
+        ("cycle_starts", Value::from(cycles)),
+    ])
+}
+
+/// Reads one `medications` row; `None` while the record is incomplete (fields still arriving).
+fn medication_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Option<Medication>> {
+    let id: String = r.get(0)?;
+    let name: Option<String> = r.get(1)?;
+    let policy: Option<String> = r.get(8)?;
+    let zone: Option<String> = r.get(9)?;
+    let late: Option<i64> = r.get(10)?;
+    let regimen: Option<String> = r.get(14)?;
+    let cycles: Option<String> = r.get(15)?;
+    let (Some(name), Some(regimen)) = (name, regimen) else {
+        return Ok(None);
+    };
+    let Ok(phases) = serde_json::from_str::<Vec<Phase>>(&regimen) else {
+        return Ok(None);
+    };
+    let cycle_starts = cycles
+        .and_then(|c| serde_json::from_str::<Vec<CycleStart>>(&c).ok())
+        .unwrap_or_default();
+    let time_zone_policy = match (policy.as_deref(), zone) {
+        (Some("fixed_zone"), Some(zone)) => TimeZonePolicy::FixedZone { zone },
+        _ => TimeZonePolicy::WallClock,
+    };
+    let text = |i: usize| -> rusqlite::Result<String> {
+        Ok(r.get::<_, Option<String>>(i)?.unwrap_or_default())
+    };
+    Ok(Some(Medication {
+        id,
+        name,
+        strength: text(2)?,
+        form: text(3)?,
+        route: text(4)?,
+        instructions: text(5)?,
+        prescriber: text(6)?,
+        code: r.get(7)?,
+        time_zone_policy,
+        late_window_minutes: late
+            .and_then(|l| u32::try_from(l).ok())
+            .unwrap_or(regimen::DEFAULT_LATE_WINDOW_MINUTES),
+        stock: r.get(11)?,
+        stock_counted_at_ms: r.get(12)?,
+        refill_threshold_days: r
+            .get::<_, Option<i64>>(13)?
+            .and_then(|d| u32::try_from(d).ok()),
+        phases,
+        cycle_starts,
+    }))
+}
+
+/// A medication with its compiled regimen, as the planning code reads them.
+pub(crate) struct Loaded {
+    pub(crate) med: Medication,
+    pub(crate) compiled: Compiled,
+}
+
+impl Store {
+    /// Adds a medication; returns its new id (any `id` given is ignored).
+    pub fn add_medication(&self, med: &Medication) -> Result<String> {
+        let mut med = med.clone();
+        med.id = new_id();
+        if med.stock.is_some() {
+            med.stock_counted_at_ms = Some(self.clock.now().as_millisecond());
+        }
+        compile(&med)?;
+        let mut w = self.writer()?;
+        w.set_all(&MEDICATION, &med.id, medication_fields(&med)?)?;
+        w.commit()?;
+        Ok(med.id)
+    }
+
+    /// Saves an edited medication. Only the fields that changed are written, so concurrent
+    /// edits of different fields on two devices both survive. A changed stock is re-counted now.
+    pub fn update_medication(&self, med: &Medication) -> Result<()> {
+        let old = self.medication(&med.id)?;
+        let mut med = med.clone();
+        if med.stock != old.stock {
+            med.stock_counted_at_ms = med.stock.map(|_| self.clock.now().as_millisecond());
+        } else {
+            med.stock_counted_at_ms = old.stock_counted_at_ms;
+        }
+        compile(&med)?;
+        let before = medication_fields(&old)?;
+        let after = medication_fields(&med)?;
+        let mut w = self.writer()?;
+        for ((field, new), (_, was)) in after.into_iter().zip(before) {
+            if new != was {
+                w.set(&MEDICATION, &med.id, field, new)?;
+            }
+        }
+        w.commit()
+    }
+
+    /// Deletes a medication for good. Its dose log stays (it is history).
+    pub fn delete_medication(&self, id: &str) -> Result<()> {
+        self.medication(id)?;
+        let mut w = self.writer()?;
+        w.delete(&MEDICATION, id)?;
+        w.commit()
+    }
+
+    /// One medication.
+    pub fn medication(&self, id: &str) -> Result<Medication> {
+        self.conn
+            .query_row(
+                &format!("SELECT {MEDICATION_COLUMNS} FROM medications WHERE id = ?1"),
+                [id],
+                medication_from_row,
+            )
+            .optional()?
+            .flatten()
+            .ok_or(Error::NotFound {
+                entity: "medication",
+            })
+    }
+
+    /// Every medication, by name.
+    pub fn medications(&self) -> Result<Vec<Medication>> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {MEDICATION_COLUMNS} FROM medications ORDER BY name COLLATE NOCASE, id"
+        ))?;
+        let rows = stmt.query_map([], medication_from_row)?;
+        let mut out = Vec::new();
+        for row in rows {
+            if let Some(m) = row? {
+                out.push(m);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every medication whose regimen compiles (one written by a newer version may not).
+    pub(crate) fn loaded_medications(&self) -> Result<Vec<Loaded>> {
+        Ok(self
+            .medications()?
+            .into_iter()
+            .filter_map(|med| {
+                let compiled = compile(&med).ok()?;
+                Some(Loaded { med, compiled })
+            })
+            .collect())
+    }
+
+    pub(crate) fn loaded_medication(&self, id: &str) -> Result<Loaded> {
+        let med = self.medication(id)?;
+        let compiled = compile(&med)?;
+        Ok(Loaded { med, compiled })
+    }
+
+    /// Records a fresh count of the units on hand (after a refill, or a recount).
+    pub fn set_stock(&self, medication_id: &str, units: f64) -> Result<()> {
+        if !(units.is_finite() && units >= 0.0) {
+            return Err(Error::invalid("stock", "must be zero or more"));
+        }
+        self.medication(medication_id)?;
+        let mut w = self.writer()?;
+        w.set(&MEDICATION, medication_id, "stock", Value::from(units))?;
+        w.set(
+            &MEDICATION,
+            medication_id,
+            "stock_counted_at",
+            Value::from(self.clock.now().as_millisecond()),
+        )?;
+        w.commit()
+    }
+
+    /// Postpones cycle `cycle` (0-based) of phase `phase` to start on `new_start`
+    /// (`YYYY-MM-DD`); every later cycle moves with it.
+    pub fn postpone_cycle(
+        &self,
+        medication_id: &str,
+        phase: u32,
+        cycle: u32,
+        new_start: &str,
+    ) -> Result<()> {
+        let mut med = self.medication(medication_id)?;
+        regimen::parse_date("start", new_start)?;
+        med.cycle_starts
+            .retain(|c| !(c.phase == phase && c.cycle == cycle));
+        med.cycle_starts.push(CycleStart {
+            phase,
+            cycle,
+            start: new_start.trim().to_owned(),
+        });
+        med.cycle_starts.sort_by_key(|c| (c.phase, c.cycle));
+        self.update_medication(&med)
+    }
+}
+
+/// The clock's instant and zone, for the methods that take them explicitly.
+pub(crate) fn now_and_zone(store: &Store) -> (Timestamp, TimeZone) {
+    (store.clock.now(), store.clock.time_zone())
+}

@@ -1,0 +1,244 @@
+//! Adherence over a date range, and stock with refill alerts.
+//!
+//! Adherence counts scheduled doses only (as-needed and extra doses are not a schedule to keep):
+//! taken on time, taken late, skipped, missed, and those not yet decided (pending). The
+//! percentage is taken (on time or late) over the decided ones.
+//!
+//! Stock is never decremented in place: the remaining supply is the last count minus the amounts
+//! of the doses taken since, so two devices logging at once cannot lose a decrement.
+
+use jiff::tz::TimeZone;
+use jiff::{SignedDuration, Timestamp, civil::Date};
+use rusqlite::params;
+
+use super::doses::{DoseStatus, start_of_day, status_of};
+use super::expand::{Occ, add_days, expand_into};
+use super::{Loaded, now_and_zone, regimen};
+use crate::error::{Error, Result};
+use crate::store::Store;
+
+/// Counts of scheduled doses by outcome.
+#[derive(Debug, Clone, Default, PartialEq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct AdherenceCounts {
+    /// Scheduled doses in the range.
+    pub scheduled: u32,
+    /// Taken within the on-time window.
+    pub taken_on_time: u32,
+    /// Taken later than that.
+    pub taken_late: u32,
+    /// Skipped on purpose.
+    pub skipped: u32,
+    /// Not logged by the end of their late window.
+    pub missed: u32,
+    /// Not decided yet (upcoming, due, snoozed).
+    pub pending: u32,
+    /// Taken (on time or late) as a percentage of the decided doses; none when none are decided.
+    pub percent: Option<f64>,
+}
+
+impl AdherenceCounts {
+    fn add(&mut self, status: DoseStatus) {
+        self.scheduled += 1;
+        match status {
+            DoseStatus::Taken => self.taken_on_time += 1,
+            DoseStatus::TakenLate => self.taken_late += 1,
+            DoseStatus::Skipped => self.skipped += 1,
+            DoseStatus::Missed => self.missed += 1,
+            DoseStatus::Upcoming | DoseStatus::Due | DoseStatus::Snoozed => self.pending += 1,
+        }
+    }
+
+    fn merge(&mut self, other: &AdherenceCounts) {
+        self.scheduled += other.scheduled;
+        self.taken_on_time += other.taken_on_time;
+        self.taken_late += other.taken_late;
+        self.skipped += other.skipped;
+        self.missed += other.missed;
+        self.pending += other.pending;
+    }
+
+    fn finish(&mut self) {
+        let taken = self.taken_on_time + self.taken_late;
+        let decided = taken + self.skipped + self.missed;
+        self.percent = (decided > 0).then(|| f64::from(taken) * 100.0 / f64::from(decided));
+    }
+}
+
+/// One medication's adherence.
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct MedicationAdherence {
+    /// The medication.
+    pub medication_id: String,
+    /// Its name.
+    pub medication_name: String,
+    /// Its counts.
+    pub counts: AdherenceCounts,
+}
+
+/// Adherence over a date range, per medication and overall.
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct Adherence {
+    /// The first day, `YYYY-MM-DD`.
+    pub from: String,
+    /// The last day (inclusive), `YYYY-MM-DD`.
+    pub to: String,
+    /// Per medication with scheduled doses, by name.
+    pub per_medication: Vec<MedicationAdherence>,
+    /// All medications together.
+    pub overall: AdherenceCounts,
+}
+
+/// A medication's supply.
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct RefillStatus {
+    /// The medication.
+    pub medication_id: String,
+    /// Its name.
+    pub medication_name: String,
+    /// Units left: the last count minus the doses taken since.
+    pub remaining: f64,
+    /// Units used per day: scheduled over the next four weeks, or as-needed use over the last four.
+    pub daily_use: f64,
+    /// Days of supply left; none when nothing is used.
+    pub days_left: Option<f64>,
+    /// The alert threshold in days, if set.
+    pub threshold_days: Option<u32>,
+    /// Whether the supply has fallen below the threshold.
+    pub needs_refill: bool,
+}
+
+const FOUR_WEEKS: SignedDuration = SignedDuration::from_hours(24 * 28);
+
+impl Store {
+    /// Adherence from `from` to `to` (inclusive dates `YYYY-MM-DD`) in the device's zone.
+    pub fn adherence(&self, from: &str, to: &str) -> Result<Adherence> {
+        let (now, zone) = now_and_zone(self);
+        let from = regimen::parse_date("from", from)?;
+        let to = regimen::parse_date("to", to)?;
+        self.adherence_at(now, &zone, from, to)
+    }
+
+    /// Adherence over the days `from..=to` in `zone`, as of `now`.
+    ///
+    /// Wall-clock medications are read in `zone` for the whole range (the zone history of past
+    /// days is not kept); occurrences are matched to the log by key, so travel does not turn a
+    /// taken dose into a missed one.
+    pub fn adherence_at(
+        &self,
+        now: Timestamp,
+        zone: &TimeZone,
+        from: Date,
+        to: Date,
+    ) -> Result<Adherence> {
+        if to < from {
+            return Err(Error::invalid("to", "the range ends before it starts"));
+        }
+        if super::expand::days_between(from, to) > 366 * 5 {
+            return Err(Error::invalid("to", "at most five years at a time"));
+        }
+        let start = start_of_day(zone, from);
+        let end = start_of_day(zone, add_days(to, 1));
+        let meds = self.loaded_medications()?;
+        let rows = self.dose_rows(start, end)?;
+        let mut overall = AdherenceCounts::default();
+        let mut per_medication = Vec::new();
+        let mut occs: Vec<Occ> = Vec::new();
+        let mut key = (String::new(), String::new());
+        for m in &meds {
+            occs.clear();
+            expand_into(&m.compiled, zone, start, end, &mut occs);
+            if occs.is_empty() {
+                continue;
+            }
+            let mut counts = AdherenceCounts::default();
+            key.0.clone_from(&m.med.id);
+            for o in &occs {
+                key.1 = o.key();
+                let status = status_of(o.at, m.compiled.late_window, rows.get(&key), now);
+                counts.add(status);
+            }
+            overall.merge(&counts);
+            counts.finish();
+            per_medication.push(MedicationAdherence {
+                medication_id: m.med.id.clone(),
+                medication_name: m.med.name.clone(),
+                counts,
+            });
+        }
+        overall.finish();
+        Ok(Adherence {
+            from: from.to_string(),
+            to: to.to_string(),
+            per_medication,
+            overall,
+        })
+    }
+
+    /// The supply of every medication whose stock is tracked.
+    pub fn refill_status(&self) -> Result<Vec<RefillStatus>> {
+        let (now, zone) = now_and_zone(self);
+        self.refill_status_at(now, &zone)
+    }
+
+    /// [`Store::refill_status`] as of `now` in `zone`.
+    pub fn refill_status_at(&self, now: Timestamp, zone: &TimeZone) -> Result<Vec<RefillStatus>> {
+        let mut out = Vec::new();
+        for m in self.loaded_medications()? {
+            if let Some(s) = self.refill_of(&m, now, zone)? {
+                out.push(s);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Units taken of `medication_id` in `[since, until]` (ms).
+    fn units_taken(&self, medication_id: &str, since: i64, until: i64) -> Result<f64> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT total(amount) FROM dose_log
+             WHERE medication_id = ?1 AND status = 'taken' AND taken_at >= ?2 AND taken_at <= ?3",
+        )?;
+        Ok(stmt.query_row(params![medication_id, since, until], |r| r.get(0))?)
+    }
+
+    /// The supply of one medication, if its stock is tracked.
+    pub(crate) fn refill_of(
+        &self,
+        m: &Loaded,
+        now: Timestamp,
+        zone: &TimeZone,
+    ) -> Result<Option<RefillStatus>> {
+        let (Some(stock), Some(counted)) = (m.med.stock, m.med.stock_counted_at_ms) else {
+            return Ok(None);
+        };
+        let taken = self.units_taken(&m.med.id, counted, now.as_millisecond())?;
+        let remaining = (stock - taken).max(0.0);
+        let mut occs = Vec::new();
+        expand_into(&m.compiled, zone, now, now + FOUR_WEEKS, &mut occs);
+        let scheduled: f64 = occs.iter().map(|o| o.dose).sum();
+        let daily_use = if scheduled > 0.0 {
+            scheduled / 28.0
+        } else {
+            let past = now - FOUR_WEEKS;
+            self.units_taken(&m.med.id, past.as_millisecond(), now.as_millisecond())? / 28.0
+        };
+        let days_left = (daily_use > 0.0).then(|| remaining / daily_use);
+        let needs_refill = match (m.med.refill_threshold_days, days_left) {
+            (Some(t), Some(d)) => d < f64::from(t),
+            (Some(_), None) => remaining <= 0.0,
+            _ => false,
+        };
+        Ok(Some(RefillStatus {
+            medication_id: m.med.id.clone(),
+            medication_name: m.med.name.clone(),
+            remaining,
+            daily_use,
+            days_left,
+            threshold_days: m.med.refill_threshold_days,
+            needs_refill,
+        }))
+    }
+}

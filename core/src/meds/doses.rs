@@ -1,0 +1,710 @@
+//! The dose log: taken, skipped, snoozed; missed after the late window. The day view.
+//!
+//! # Which occurrence a logged dose belongs to
+//!
+//! When a dose is logged without naming its occurrence, it is matched to the occurrence it was
+//! most likely meant for, among those not yet taken or skipped:
+//!
+//! 1. **Overdue first.** The most recent occurrence that is already due and still inside its late
+//!    window (`scheduled <= taken <= scheduled + late window`). A 22:00 dose taken at 00:40 the
+//!    next night (late window of three hours) is the 22:00 dose, not tomorrow's; a morning dose
+//!    taken in the afternoon is the morning dose, not the evening one.
+//! 2. **Otherwise slightly early.** The next occurrence, if it is due within the late window and
+//!    within half the interval since the occurrence before it.
+//! 3. **Otherwise an extra dose**, recorded on its own (random id) and never counted as a
+//!    scheduled dose. For as-needed medications every dose is of this kind, checked against the
+//!    minimum gap and the cap.
+//!
+//! A dose logged by naming its occurrence always goes to that occurrence (an edit of the time).
+
+use std::collections::HashMap;
+
+use jiff::civil::{Date, Time};
+use jiff::tz::TimeZone;
+use jiff::{SignedDuration, Timestamp};
+use rusqlite::params;
+use serde_json::Value;
+
+use super::expand::{Occ, expand_into, occurrence_id, resolve};
+use super::regimen::ON_TIME_MINUTES;
+use super::{DOSE, Loaded, now_and_zone};
+use crate::error::{Error, Result};
+use crate::record::{deterministic_id, new_id};
+use crate::store::Store;
+
+/// Where a scheduled dose stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
+pub enum DoseStatus {
+    /// Not due yet.
+    Upcoming,
+    /// Due now, inside its late window, not logged.
+    Due,
+    /// Taken on time.
+    Taken,
+    /// Taken, but later than the on-time window.
+    TakenLate,
+    /// Skipped on purpose.
+    Skipped,
+    /// Snoozed; the reminder comes back at `snoozed_until`.
+    Snoozed,
+    /// Past its late window and not logged.
+    Missed,
+}
+
+/// A scheduled dose as the "today" screen shows it.
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct DoseOccurrence {
+    /// The occurrence's stable id (the same on every device).
+    pub id: String,
+    /// The id its dose-log record has (or will have).
+    pub dose_id: String,
+    /// The medication.
+    pub medication_id: String,
+    /// The medication's name.
+    pub medication_name: String,
+    /// The phase's position in the regimen.
+    pub phase: u32,
+    /// The occurrence key: phase and scheduled local time.
+    pub key: String,
+    /// When it is due, ms since the epoch.
+    pub scheduled_at_ms: i64,
+    /// When it is due on the device's clock, RFC 9557 (`2026-03-08T08:00:00-05:00[America/New_York]`).
+    pub scheduled_local: String,
+    /// The amount due.
+    pub dose: f64,
+    /// The unit of the amount.
+    pub unit: String,
+    /// Where it stands.
+    pub status: DoseStatus,
+    /// When it was taken, if it was.
+    pub taken_at_ms: Option<i64>,
+    /// Until when it is snoozed, if it is.
+    pub snoozed_until_ms: Option<i64>,
+}
+
+/// A warning the UI shows when an as-needed dose is logged (the dose is still recorded: the
+/// patient took it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
+pub enum AsNeededWarning {
+    /// Less than the minimum gap since the last dose.
+    TooSoon {
+        /// When the previous dose was taken, ms since the epoch.
+        last_taken_at_ms: i64,
+        /// The earliest time the next dose was allowed, ms since the epoch.
+        next_allowed_at_ms: i64,
+    },
+    /// More doses than the cap allows in its period (counting this one).
+    OverCap {
+        /// Doses in the period, this one included.
+        doses_in_period: u32,
+        /// The cap.
+        max_doses: u32,
+        /// The cap's period, in hours.
+        period_hours: u32,
+    },
+}
+
+/// What logging a dose did.
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct LoggedDose {
+    /// The dose-log record's id.
+    pub dose_id: String,
+    /// The occurrence it was matched to; none for an as-needed or extra dose.
+    pub occurrence_id: Option<String>,
+    /// That occurrence's time, ms since the epoch.
+    pub scheduled_at_ms: Option<i64>,
+    /// The occurrence's status after logging.
+    pub status: DoseStatus,
+    /// As-needed warnings (gap, cap); empty when all is well.
+    pub warnings: Vec<AsNeededWarning>,
+}
+
+/// A dose-log row as the schedule code reads it.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct DoseRow {
+    pub(crate) status: String,
+    pub(crate) taken_at: Option<i64>,
+    pub(crate) snoozed_until: Option<i64>,
+}
+
+impl DoseRow {
+    /// Taken or skipped: nothing left to remind about.
+    pub(crate) fn settled(&self) -> bool {
+        matches!(self.status.as_str(), "taken" | "skipped")
+    }
+}
+
+/// The deterministic id of the dose-log record of occurrence `key`.
+pub(crate) fn dose_id(medication_id: &str, key: &str) -> String {
+    deterministic_id("dose", &[medication_id, key])
+}
+
+/// Scheduled dose-log rows by `(medication id, occurrence key)`.
+pub(crate) type DoseRows = HashMap<(String, String), DoseRow>;
+
+/// How far a wall-clock dose's logged instant can be from its instant in the current zone
+/// (the widest zone offsets differ by 26 hours).
+const ZONE_MARGIN: SignedDuration = SignedDuration::from_hours(48);
+
+impl Store {
+    /// Scheduled dose-log rows whose occurrence falls in `[from, to)`, with a margin for travel.
+    pub(crate) fn dose_rows(&self, from: Timestamp, to: Timestamp) -> Result<DoseRows> {
+        let lo = from.as_millisecond() - ZONE_MARGIN.as_millis() as i64;
+        let hi = to.as_millisecond() + ZONE_MARGIN.as_millis() as i64;
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT medication_id, occurrence_key, status, taken_at, snoozed_until FROM dose_log
+             WHERE scheduled_at >= ?1 AND scheduled_at < ?2 AND occurrence_key IS NOT NULL
+               AND medication_id IS NOT NULL AND status IS NOT NULL",
+        )?;
+        let mut rows = stmt.query(params![lo, hi])?;
+        let mut out = HashMap::new();
+        while let Some(r) = rows.next()? {
+            out.insert(
+                (r.get(0)?, r.get(1)?),
+                DoseRow {
+                    status: r.get(2)?,
+                    taken_at: r.get(3)?,
+                    snoozed_until: r.get(4)?,
+                },
+            );
+        }
+        Ok(out)
+    }
+
+    fn dose_row(&self, id: &str) -> Result<Option<DoseRow>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT status, taken_at, snoozed_until FROM dose_log WHERE id = ?1 AND status IS NOT NULL",
+        )?;
+        let mut rows = stmt.query([id])?;
+        Ok(match rows.next()? {
+            Some(r) => Some(DoseRow {
+                status: r.get(0)?,
+                taken_at: r.get(1)?,
+                snoozed_until: r.get(2)?,
+            }),
+            None => None,
+        })
+    }
+}
+
+/// The status of an occurrence due at `at`, given its log row and the late window.
+pub(crate) fn status_of(
+    at: Timestamp,
+    late: SignedDuration,
+    row: Option<&DoseRow>,
+    now: Timestamp,
+) -> DoseStatus {
+    let missed_at = at.as_millisecond() + late.as_millis() as i64;
+    let now_ms = now.as_millisecond();
+    match row.map(|r| (r.status.as_str(), r)) {
+        Some(("taken", r)) => {
+            let on_time = late.min(SignedDuration::from_mins(i64::from(ON_TIME_MINUTES)));
+            match r.taken_at {
+                Some(t) if t > at.as_millisecond() + on_time.as_millis() as i64 => {
+                    DoseStatus::TakenLate
+                }
+                _ => DoseStatus::Taken,
+            }
+        }
+        Some(("skipped", _)) => DoseStatus::Skipped,
+        Some(("snoozed", r)) => {
+            let until = r.snoozed_until.unwrap_or(0);
+            if now_ms < until {
+                DoseStatus::Snoozed
+            } else if now_ms > missed_at.max(until) {
+                DoseStatus::Missed
+            } else {
+                DoseStatus::Due
+            }
+        }
+        _ => {
+            if now < at {
+                DoseStatus::Upcoming
+            } else if now_ms <= missed_at {
+                DoseStatus::Due
+            } else {
+                DoseStatus::Missed
+            }
+        }
+    }
+}
+
+/// Midnight starting `day` in `zone` (the first instant of the day, whatever DST does).
+pub(crate) fn start_of_day(zone: &TimeZone, day: Date) -> Timestamp {
+    resolve(zone, day.to_datetime(Time::midnight())).unwrap_or(Timestamp::MIN)
+}
+
+fn ms(t: Timestamp) -> i64 {
+    t.as_millisecond()
+}
+
+fn from_ms(field: &'static str, ms: i64) -> Result<Timestamp> {
+    Timestamp::from_millisecond(ms).map_err(|_| Error::invalid(field, "time out of range"))
+}
+
+/// What a log call is about: an occurrence (with its key and time) or none (an extra dose).
+struct Target {
+    occ: Occ,
+    key: String,
+}
+
+impl Store {
+    /// The scheduled doses of the device's today, in order.
+    pub fn doses_today(&self) -> Result<Vec<DoseOccurrence>> {
+        let (now, zone) = now_and_zone(self);
+        let today = zone.to_datetime(now).date();
+        self.doses_on_at(now, &zone, today)
+    }
+
+    /// The scheduled doses due on `day` in `zone`, with their status as of `now`.
+    pub fn doses_on_at(
+        &self,
+        now: Timestamp,
+        zone: &TimeZone,
+        day: Date,
+    ) -> Result<Vec<DoseOccurrence>> {
+        let from = start_of_day(zone, day);
+        let to = start_of_day(zone, super::expand::add_days(day, 1));
+        self.doses_between_at(now, zone, from, to)
+    }
+
+    /// The scheduled doses due in `[from, to)`, with their status as of `now`.
+    pub fn doses_between_at(
+        &self,
+        now: Timestamp,
+        zone: &TimeZone,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<DoseOccurrence>> {
+        let meds = self.loaded_medications()?;
+        let rows = self.dose_rows(from, to)?;
+        let mut out = Vec::new();
+        let mut occs = Vec::new();
+        for m in &meds {
+            occs.clear();
+            expand_into(&m.compiled, zone, from, to, &mut occs);
+            for o in &occs {
+                out.push(occurrence_view(m, o, &rows, now, zone));
+            }
+        }
+        out.sort_by(|a, b| {
+            (a.scheduled_at_ms, &a.medication_name, &a.key).cmp(&(
+                b.scheduled_at_ms,
+                &b.medication_name,
+                &b.key,
+            ))
+        });
+        Ok(out)
+    }
+
+    /// Logs a dose taken at `taken_at` (default: now), matched to its occurrence by the rule in
+    /// this module's documentation, or to `occurrence_id` when given.
+    pub fn take_dose(
+        &self,
+        medication_id: &str,
+        taken_at: Option<Timestamp>,
+        amount: Option<f64>,
+        occurrence_id: Option<&str>,
+    ) -> Result<LoggedDose> {
+        let (now, zone) = now_and_zone(self);
+        self.take_dose_at(now, &zone, medication_id, taken_at, amount, occurrence_id)
+    }
+
+    /// [`Store::take_dose`] with an explicit instant and device zone.
+    pub fn take_dose_at(
+        &self,
+        now: Timestamp,
+        zone: &TimeZone,
+        medication_id: &str,
+        taken_at: Option<Timestamp>,
+        amount: Option<f64>,
+        occurrence_id: Option<&str>,
+    ) -> Result<LoggedDose> {
+        let m = self.loaded_medication(medication_id)?;
+        let taken_at = taken_at.unwrap_or(now);
+        if taken_at > now + SignedDuration::from_mins(5) {
+            return Err(Error::invalid(
+                "taken_at",
+                "a dose cannot be taken in the future",
+            ));
+        }
+        if let Some(a) = amount
+            && !(a.is_finite() && a > 0.0)
+        {
+            return Err(Error::invalid("amount", "must be more than zero"));
+        }
+        let target = match occurrence_id {
+            Some(id) => Some(self.find_occurrence(&m, zone, id, taken_at)?),
+            None => self.match_occurrence(&m, zone, taken_at)?,
+        };
+        let mut w = self.writer()?;
+        let result = match target {
+            Some(t) => {
+                let id = dose_id(medication_id, &t.key);
+                w.set_all(
+                    &DOSE,
+                    &id,
+                    [
+                        ("medication_id", Value::from(medication_id)),
+                        ("occurrence_key", Value::from(t.key.as_str())),
+                        ("scheduled_at", Value::from(ms(t.occ.at))),
+                        ("status", Value::from("taken")),
+                        ("taken_at", Value::from(ms(taken_at))),
+                        ("amount", Value::from(amount.unwrap_or(t.occ.dose))),
+                        ("recorded_at", Value::from(ms(now))),
+                    ],
+                )?;
+                let row = DoseRow {
+                    status: "taken".into(),
+                    taken_at: Some(ms(taken_at)),
+                    snoozed_until: None,
+                };
+                LoggedDose {
+                    dose_id: id,
+                    occurrence_id: Some(occurrence_id_of(medication_id, &t.key)),
+                    scheduled_at_ms: Some(ms(t.occ.at)),
+                    status: status_of(t.occ.at, m.compiled.late_window, Some(&row), now),
+                    warnings: Vec::new(),
+                }
+            }
+            None => {
+                let day = m.compiled.zone(zone).to_datetime(taken_at).date();
+                let warnings = match m.compiled.as_needed_on(day) {
+                    Some(rules) => self.as_needed_warnings(medication_id, taken_at, rules)?,
+                    None => Vec::new(),
+                };
+                let default_amount = m
+                    .compiled
+                    .phases
+                    .iter()
+                    .rev()
+                    .find(|p| p.start <= day)
+                    .or(m.compiled.phases.first())
+                    .map_or(1.0, |p| p.dose);
+                let id = new_id();
+                w.set_all(
+                    &DOSE,
+                    &id,
+                    [
+                        ("medication_id", Value::from(medication_id)),
+                        ("scheduled_at", Value::from(ms(taken_at))),
+                        ("status", Value::from("taken")),
+                        ("taken_at", Value::from(ms(taken_at))),
+                        ("amount", Value::from(amount.unwrap_or(default_amount))),
+                        ("recorded_at", Value::from(ms(now))),
+                    ],
+                )?;
+                LoggedDose {
+                    dose_id: id,
+                    occurrence_id: None,
+                    scheduled_at_ms: None,
+                    status: DoseStatus::Taken,
+                    warnings,
+                }
+            }
+        };
+        w.commit()?;
+        Ok(result)
+    }
+
+    /// Logs a scheduled dose as skipped (`occurrence_id`, or the one due now). The reason is the
+    /// patient's own words; it is stored, never logged.
+    pub fn skip_dose(
+        &self,
+        medication_id: &str,
+        occurrence_id: Option<&str>,
+        reason: Option<&str>,
+    ) -> Result<LoggedDose> {
+        let (now, zone) = now_and_zone(self);
+        self.skip_dose_at(now, &zone, medication_id, occurrence_id, reason)
+    }
+
+    /// [`Store::skip_dose`] with an explicit instant and device zone.
+    pub fn skip_dose_at(
+        &self,
+        now: Timestamp,
+        zone: &TimeZone,
+        medication_id: &str,
+        occurrence_id: Option<&str>,
+        reason: Option<&str>,
+    ) -> Result<LoggedDose> {
+        let m = self.loaded_medication(medication_id)?;
+        let t = self.target(&m, zone, occurrence_id, now)?;
+        let id = dose_id(medication_id, &t.key);
+        let mut w = self.writer()?;
+        w.set_all(
+            &DOSE,
+            &id,
+            [
+                ("medication_id", Value::from(medication_id)),
+                ("occurrence_key", Value::from(t.key.as_str())),
+                ("scheduled_at", Value::from(ms(t.occ.at))),
+                ("status", Value::from("skipped")),
+                (
+                    "reason",
+                    reason
+                        .map(str::trim)
+                        .filter(|r| !r.is_empty())
+                        .map_or(Value::Null, Value::from),
+                ),
+                ("recorded_at", Value::from(ms(now))),
+            ],
+        )?;
+        w.commit()?;
+        Ok(LoggedDose {
+            dose_id: id,
+            occurrence_id: Some(occurrence_id_of(medication_id, &t.key)),
+            scheduled_at_ms: Some(ms(t.occ.at)),
+            status: DoseStatus::Skipped,
+            warnings: Vec::new(),
+        })
+    }
+
+    /// Snoozes a scheduled dose (`occurrence_id`, or the one due now) for `minutes`.
+    pub fn snooze_dose(
+        &self,
+        medication_id: &str,
+        occurrence_id: Option<&str>,
+        minutes: u32,
+    ) -> Result<LoggedDose> {
+        let (now, zone) = now_and_zone(self);
+        self.snooze_dose_at(now, &zone, medication_id, occurrence_id, minutes)
+    }
+
+    /// [`Store::snooze_dose`] with an explicit instant and device zone.
+    pub fn snooze_dose_at(
+        &self,
+        now: Timestamp,
+        zone: &TimeZone,
+        medication_id: &str,
+        occurrence_id: Option<&str>,
+        minutes: u32,
+    ) -> Result<LoggedDose> {
+        if minutes == 0 || minutes > 24 * 60 {
+            return Err(Error::invalid("minutes", "snooze for 1 minute to 24 hours"));
+        }
+        let m = self.loaded_medication(medication_id)?;
+        let t = self.target(&m, zone, occurrence_id, now)?;
+        let until = now + SignedDuration::from_mins(i64::from(minutes));
+        let id = dose_id(medication_id, &t.key);
+        let mut w = self.writer()?;
+        w.set_all(
+            &DOSE,
+            &id,
+            [
+                ("medication_id", Value::from(medication_id)),
+                ("occurrence_key", Value::from(t.key.as_str())),
+                ("scheduled_at", Value::from(ms(t.occ.at))),
+                ("status", Value::from("snoozed")),
+                ("snoozed_until", Value::from(ms(until))),
+                ("recorded_at", Value::from(ms(now))),
+            ],
+        )?;
+        w.commit()?;
+        Ok(LoggedDose {
+            dose_id: id,
+            occurrence_id: Some(occurrence_id_of(medication_id, &t.key)),
+            scheduled_at_ms: Some(ms(t.occ.at)),
+            status: DoseStatus::Snoozed,
+            warnings: Vec::new(),
+        })
+    }
+
+    /// What logging an as-needed dose at `at` would warn about (gap, cap), without logging it.
+    pub fn check_as_needed_at(
+        &self,
+        zone: &TimeZone,
+        medication_id: &str,
+        at: Timestamp,
+    ) -> Result<Vec<AsNeededWarning>> {
+        let m = self.loaded_medication(medication_id)?;
+        let day = m.compiled.zone(zone).to_datetime(at).date();
+        let rules = m
+            .compiled
+            .as_needed_on(day)
+            .ok_or_else(|| Error::invalid("medication", "not taken as needed on that day"))?;
+        // Counts the dose about to be taken, as logging it would.
+        self.as_needed_warnings(medication_id, at, rules)
+    }
+
+    /// The gap and cap warnings for a dose taken at `at` (not yet recorded).
+    fn as_needed_warnings(
+        &self,
+        medication_id: &str,
+        at: Timestamp,
+        (min_gap, max_doses, period): (SignedDuration, u32, SignedDuration),
+    ) -> Result<Vec<AsNeededWarning>> {
+        let mut warnings = Vec::new();
+        let period_start = ms(at) - period.as_millis() as i64;
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT taken_at FROM dose_log
+             WHERE medication_id = ?1 AND status = 'taken' AND taken_at > ?2 AND taken_at <= ?3
+             ORDER BY taken_at",
+        )?;
+        let lookback = period_start.min(ms(at) - min_gap.as_millis() as i64 - 1);
+        let taken: Vec<i64> = stmt
+            .query_map(params![medication_id, lookback, ms(at)], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        if let Some(&last) = taken.last() {
+            let next = last + min_gap.as_millis() as i64;
+            if ms(at) < next {
+                warnings.push(AsNeededWarning::TooSoon {
+                    last_taken_at_ms: last,
+                    next_allowed_at_ms: next,
+                });
+            }
+        }
+        let in_period = taken.iter().filter(|&&t| t > period_start).count() as u32 + 1;
+        if in_period > max_doses {
+            warnings.push(AsNeededWarning::OverCap {
+                doses_in_period: in_period,
+                max_doses,
+                period_hours: period.as_hours() as u32,
+            });
+        }
+        Ok(warnings)
+    }
+
+    /// The occurrence a skip or snooze is about: the one named, or the one due at `now`.
+    fn target(
+        &self,
+        m: &Loaded,
+        zone: &TimeZone,
+        occurrence_id: Option<&str>,
+        now: Timestamp,
+    ) -> Result<Target> {
+        match occurrence_id {
+            Some(id) => self.find_occurrence(m, zone, id, now),
+            None => self.match_occurrence(m, zone, now)?.ok_or_else(|| {
+                Error::invalid(
+                    "occurrence",
+                    "no dose of this medication is due now; name the occurrence",
+                )
+            }),
+        }
+    }
+
+    /// The occurrence with id `id`, searched from a week before `around` to two days after.
+    fn find_occurrence(
+        &self,
+        m: &Loaded,
+        zone: &TimeZone,
+        id: &str,
+        around: Timestamp,
+    ) -> Result<Target> {
+        let mut occs = Vec::new();
+        expand_into(
+            &m.compiled,
+            zone,
+            around - SignedDuration::from_hours(24 * 8),
+            around + SignedDuration::from_hours(48),
+            &mut occs,
+        );
+        occs.into_iter()
+            .find(|o| o.id(&m.med.id) == id)
+            .map(|occ| Target {
+                key: occ.key(),
+                occ,
+            })
+            .ok_or(Error::NotFound {
+                entity: "dose occurrence",
+            })
+    }
+
+    /// The occurrence a dose taken at `at` was meant for (see the module documentation).
+    fn match_occurrence(
+        &self,
+        m: &Loaded,
+        zone: &TimeZone,
+        at: Timestamp,
+    ) -> Result<Option<Target>> {
+        let late = m.compiled.late_window;
+        let mut occs = Vec::new();
+        let margin = late + SignedDuration::from_hours(36);
+        expand_into(&m.compiled, zone, at - margin, at + margin, &mut occs);
+        let open = |o: &Occ| -> Result<bool> {
+            Ok(self
+                .dose_row(&dose_id(&m.med.id, &o.key()))?
+                .is_none_or(|r| !r.settled()))
+        };
+        // 1. The most recent overdue occurrence still inside its late window.
+        for o in occs
+            .iter()
+            .rev()
+            .filter(|o| o.at <= at && at <= o.at + late)
+        {
+            if open(o)? {
+                return Ok(Some(Target {
+                    key: o.key(),
+                    occ: *o,
+                }));
+            }
+        }
+        // 2. The next occurrence, slightly early.
+        if let Some(i) = occs.iter().position(|o| o.at > at) {
+            let o = occs[i];
+            let mut window = late;
+            if i > 0 {
+                window = window.min(o.at.duration_since(occs[i - 1].at) / 2);
+            }
+            if o.at.duration_since(at) <= window && open(&o)? {
+                return Ok(Some(Target {
+                    key: o.key(),
+                    occ: o,
+                }));
+            }
+        }
+        Ok(None)
+    }
+
+    /// When `medication_id` was last taken, if ever.
+    pub fn last_taken(&self, medication_id: &str) -> Result<Option<Timestamp>> {
+        let last: Option<i64> = self.conn.query_row(
+            "SELECT max(taken_at) FROM dose_log WHERE medication_id = ?1 AND status = 'taken'",
+            [medication_id],
+            |r| r.get(0),
+        )?;
+        last.map(|t| from_ms("taken_at", t)).transpose()
+    }
+}
+
+fn occurrence_id_of(medication_id: &str, key: &str) -> String {
+    occurrence_id(medication_id, key)
+}
+
+/// One occurrence joined with its log row, for the screens.
+pub(crate) fn occurrence_view(
+    m: &Loaded,
+    o: &Occ,
+    rows: &DoseRows,
+    now: Timestamp,
+    zone: &TimeZone,
+) -> DoseOccurrence {
+    let key = o.key();
+    let row = rows.get(&(m.med.id.clone(), key.clone()));
+    let unit = m
+        .med
+        .phases
+        .get(o.phase as usize)
+        .map(|p| p.unit.clone())
+        .unwrap_or_default();
+    DoseOccurrence {
+        id: occurrence_id(&m.med.id, &key),
+        dose_id: dose_id(&m.med.id, &key),
+        medication_id: m.med.id.clone(),
+        medication_name: m.med.name.clone(),
+        phase: u32::from(o.phase),
+        scheduled_at_ms: ms(o.at),
+        scheduled_local: o.at.to_zoned_datetime(zone.clone()).to_string(),
+        dose: o.dose,
+        unit,
+        status: status_of(o.at, m.compiled.late_window, row, now),
+        taken_at_ms: row.and_then(|r| r.taken_at),
+        snoozed_until_ms: row.and_then(|r| r.snoozed_until),
+        key,
+    }
+}

@@ -1,0 +1,336 @@
+//! Expansion of a regimen into dose occurrences: deterministic, in instant order.
+//!
+//! Times of day are wall times in the medication's zone (the device's zone for wall-clock
+//! medications, the home zone for fixed-zone ones), turned into instants by the DST rule of
+//! [`resolve`]. Every-N-hours timings are elapsed time from their anchor and ignore wall clocks.
+//!
+//! An occurrence is identified by its medication, phase and scheduled local time (see
+//! [`Occ::key`]), never by its instant: a wall-clock 08:00 dose is the same dose whether the phone
+//! is in London or in Los Angeles, so a dose logged before a flight stays logged after it.
+
+use jiff::civil::{Date, DateTime, Time};
+use jiff::tz::{AmbiguousOffset, TimeZone};
+use jiff::{SignedDuration, Timestamp};
+
+use super::regimen::{CPhase, CTiming, Compiled};
+use crate::record::deterministic_id;
+
+/// One scheduled dose, before it is joined with the dose log.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Occ {
+    /// When it is due.
+    pub(crate) at: Timestamp,
+    /// The phase's position in the regimen.
+    pub(crate) phase: u16,
+    /// The scheduled local wall time in the medication's zone; for elapsed timings, the UTC
+    /// civil time (so the key never depends on a zone).
+    pub(crate) local: DateTime,
+    /// Whether the timing is elapsed (every N hours) rather than wall-clock.
+    pub(crate) elapsed: bool,
+    /// The amount due.
+    pub(crate) dose: f64,
+}
+
+impl Occ {
+    /// The occurrence key: phase and scheduled local time, e.g. `0|2026-03-08T22:00` (elapsed
+    /// timings end in `Z`). Dose-log records of the same occurrence share it on every device.
+    pub(crate) fn key(&self) -> String {
+        let l = self.local;
+        format!(
+            "{}|{:04}-{:02}-{:02}T{:02}:{:02}{}",
+            self.phase,
+            l.year(),
+            l.month(),
+            l.day(),
+            l.hour(),
+            l.minute(),
+            if self.elapsed { "Z" } else { "" }
+        )
+    }
+
+    /// The occurrence's stable id: the same on every device.
+    pub(crate) fn id(&self, medication_id: &str) -> String {
+        occurrence_id(medication_id, &self.key())
+    }
+}
+
+/// The stable id of occurrence `key` of a medication.
+pub(crate) fn occurrence_id(medication_id: &str, key: &str) -> String {
+    deterministic_id("occurrence", &[medication_id, key])
+}
+
+/// The date `n` days after `d` (before, when negative), saturating at the calendar's ends.
+pub(crate) fn add_days(d: Date, n: i64) -> Date {
+    d.checked_add(SignedDuration::from_hours(24 * n))
+        .unwrap_or(if n < 0 { Date::MIN } else { Date::MAX })
+}
+
+/// Whole days from `a` to `b`.
+pub(crate) fn days_between(a: Date, b: Date) -> i64 {
+    b.duration_since(a).as_hours() / 24
+}
+
+/// The instant at which wall time `local` happens in `zone`.
+///
+/// DST: a wall time that does not exist that day (the clocks went forward over it) fires at the
+/// first valid instant after it, which is the transition itself (02:30 on a spring-forward night
+/// in New York fires at 03:00 EDT; jiff's "compatible" rule would give 03:30). A wall time that
+/// happens twice (the clocks went back) fires once, at its first occurrence.
+pub(crate) fn resolve(zone: &TimeZone, local: DateTime) -> Option<Timestamp> {
+    match zone.to_ambiguous_timestamp(local).offset() {
+        AmbiguousOffset::Unambiguous { offset } => offset.to_timestamp(local).ok(),
+        AmbiguousOffset::Fold { before, .. } => before.to_timestamp(local).ok(),
+        AmbiguousOffset::Gap { before, after } => {
+            // Read with the later offset, the wall time names an instant just before the gap; the
+            // next transition after it is where the gap ends.
+            let just_before = after.to_timestamp(local).ok()?;
+            zone.following(just_before)
+                .next()
+                .map(|t| t.timestamp())
+                .or_else(|| before.to_timestamp(local).ok())
+        }
+    }
+}
+
+/// Cycle day 1 of each cycle of a cycle phase, in order, up to the one that starts after `until`
+/// or up to cycle number `upto` (whichever comes first), honouring postponed cycles.
+pub(crate) fn cycle_starts(
+    c: &Compiled,
+    p: &CPhase,
+    until: Option<Date>,
+    upto: Option<u32>,
+) -> Vec<Date> {
+    let CTiming::Cycle {
+        on, off, cycles, ..
+    } = p.timing
+    else {
+        return Vec::new();
+    };
+    let limit = until.unwrap_or(Date::MAX).min(p.end.unwrap_or(Date::MAX));
+    let mut out = Vec::new();
+    let mut start = p.start;
+    let mut k: u32 = 0;
+    loop {
+        if start > limit {
+            break;
+        }
+        out.push(start);
+        if cycles.is_some_and(|n| k + 1 >= n) || upto.is_some_and(|u| k >= u) || k >= 100_000 {
+            break;
+        }
+        k += 1;
+        start = c
+            .cycle_starts
+            .get(&(p.index, k))
+            .copied()
+            .unwrap_or_else(|| add_days(start, on + off));
+    }
+    out
+}
+
+/// Calls `f` with every scheduled local date-time of a date-based phase whose date is in
+/// `[lo, hi]`, in order. A counted phase is counted from its start, so its `count`-th dose is
+/// the same whatever the window. `f` returns false to stop.
+pub(crate) fn for_each_local_dose(
+    c: &Compiled,
+    p: &CPhase,
+    lo: Date,
+    hi: Date,
+    mut f: impl FnMut(DateTime) -> bool,
+) {
+    let hi = p.end.map_or(hi, |e| e.min(hi));
+    let counting = p.count.is_some();
+    let begin = if counting { p.start } else { lo.max(p.start) };
+    if begin > hi {
+        return;
+    }
+    let mut remaining = p.count.map_or(u64::MAX, u64::from);
+    // Emits the doses of one day; false when the count is used up or `f` asked to stop.
+    let mut day = |d: Date, times: &[Time]| -> bool {
+        for &t in times {
+            if remaining == 0 {
+                return false;
+            }
+            remaining -= 1;
+            if d >= lo && !f(d.to_datetime(t)) {
+                return false;
+            }
+        }
+        remaining > 0
+    };
+    match &p.timing {
+        CTiming::Times { times, days } => {
+            let mut d = begin;
+            while d <= hi {
+                let wd = d.weekday().to_monday_zero_offset();
+                if days & (1 << wd) != 0 && !day(d, times) {
+                    return;
+                }
+                d = add_days(d, 1);
+                if d == Date::MAX {
+                    return;
+                }
+            }
+        }
+        CTiming::EveryDays { every, times } => {
+            let offset = days_between(p.start, begin);
+            let first = (offset + every - 1).div_euclid(*every) * every;
+            let mut d = add_days(p.start, first);
+            while d <= hi {
+                if !day(d, times) {
+                    return;
+                }
+                let next = add_days(d, *every);
+                if next == d || next == Date::MAX {
+                    return;
+                }
+                d = next;
+            }
+        }
+        CTiming::Cycle { on, times, .. } => {
+            for cs in cycle_starts(c, p, Some(hi), None) {
+                let last_on = add_days(cs, on - 1);
+                if last_on < begin {
+                    continue;
+                }
+                let mut d = if counting { cs } else { cs.max(begin) };
+                while d <= last_on && d <= hi {
+                    if !day(d, times) {
+                        return;
+                    }
+                    d = add_days(d, 1);
+                }
+            }
+        }
+        CTiming::EveryHours { .. } | CTiming::AsNeeded { .. } => {}
+    }
+}
+
+/// The last day a phase can have a dose: its end date, or the day of its last dose when it is
+/// bounded by a count or a number of cycles; `None` when open-ended.
+pub(crate) fn last_dose_day(c: &Compiled, p: &CPhase) -> Option<Date> {
+    if let Some(end) = p.end {
+        return Some(end);
+    }
+    let bounded_cycles = matches!(
+        p.timing,
+        CTiming::Cycle {
+            cycles: Some(_),
+            ..
+        }
+    );
+    let count = match p.count {
+        Some(n) => n,
+        None if bounded_cycles => u32::MAX,
+        None => return None,
+    };
+    match &p.timing {
+        CTiming::EveryHours { every, anchor } => {
+            let first = p.start.to_datetime(*anchor);
+            let span = every.checked_mul(i32::try_from(count - 1).ok()?)?;
+            Some(first.checked_add(span).ok()?.date())
+        }
+        CTiming::AsNeeded { .. } => None,
+        _ => {
+            let mut last = None;
+            let horizon = add_days(p.start, 366 * 300);
+            for_each_local_dose(c, p, p.start, horizon, |dt| {
+                last = Some(dt.date());
+                true
+            });
+            last
+        }
+    }
+}
+
+/// Appends the occurrences of one medication due in `[from, to)`, in order of instant, then
+/// phase, then local time. `device` is the device's zone (used by wall-clock medications).
+pub(crate) fn expand_into(
+    c: &Compiled,
+    device: &TimeZone,
+    from: Timestamp,
+    to: Timestamp,
+    out: &mut Vec<Occ>,
+) {
+    if from >= to {
+        return;
+    }
+    let first = out.len();
+    let zone = c.zone(device);
+    // One day of margin each side: a DST gap or fold can move a wall time across midnight.
+    let lo = add_days(zone.to_datetime(from).date(), -1);
+    let hi = add_days(zone.to_datetime(to).date(), 1);
+    for p in &c.phases {
+        match &p.timing {
+            CTiming::AsNeeded { .. } => {}
+            CTiming::EveryHours { every, anchor } => {
+                expand_elapsed(zone, p, *every, *anchor, from, to, out);
+            }
+            _ => {
+                if p.start > hi || p.end.is_some_and(|e| e < lo) {
+                    continue;
+                }
+                for_each_local_dose(c, p, lo, hi, |local| {
+                    if let Some(at) = resolve(zone, local)
+                        && from <= at
+                        && at < to
+                    {
+                        out.push(Occ {
+                            at,
+                            phase: p.index,
+                            local,
+                            elapsed: false,
+                            dose: p.dose,
+                        });
+                    }
+                    true
+                });
+            }
+        }
+    }
+    out[first..].sort_by_key(|o| (o.at, o.phase, o.local));
+}
+
+fn expand_elapsed(
+    zone: &TimeZone,
+    p: &CPhase,
+    every: SignedDuration,
+    anchor: Time,
+    from: Timestamp,
+    to: Timestamp,
+    out: &mut Vec<Occ>,
+) {
+    let Some(anchor_at) = resolve(zone, p.start.to_datetime(anchor)) else {
+        return;
+    };
+    // The phase ends at the end of its last day, read in the medication's zone.
+    let end_at = p
+        .end
+        .and_then(|e| resolve(zone, add_days(e, 1).to_datetime(Time::midnight())));
+    let step = every.as_secs().max(1);
+    let since = from.duration_since(anchor_at).as_secs();
+    let mut k = if since > 0 {
+        (since + step - 1) / step
+    } else {
+        0
+    };
+    let count = p.count.map_or(i64::MAX, i64::from);
+    let utc = TimeZone::UTC;
+    while k < count {
+        let Ok(at) = anchor_at.checked_add(SignedDuration::from_secs(step.saturating_mul(k)))
+        else {
+            return;
+        };
+        if at >= to || end_at.is_some_and(|e| at >= e) {
+            return;
+        }
+        out.push(Occ {
+            at,
+            phase: p.index,
+            local: utc.to_datetime(at),
+            elapsed: true,
+            dose: p.dose,
+        });
+        k += 1;
+    }
+}

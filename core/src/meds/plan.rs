@@ -1,0 +1,423 @@
+//! The notification plan: which local notifications the platform should hold, as a diff.
+//!
+//! Platforms keep a limited number of pending local notifications (64 on iOS), so the plan is
+//! the soonest `max` of them from now. Doses due in the same minute share one notification.
+//! Ids are derived from what a notification says (its minute and its doses), so an unchanged
+//! reminder keeps its id from one plan to the next and the diff only carries real changes.
+//!
+//! The last plan handed to the platform is kept in `meds_planned_notifications`, a device-local
+//! table that sync never carries: each device schedules its own notifications.
+
+use std::collections::{BTreeMap, HashSet};
+
+use jiff::tz::TimeZone;
+use jiff::{SignedDuration, Timestamp};
+use rusqlite::params;
+
+use super::doses::DoseRows;
+use super::expand::{Occ, add_days, expand_into, occurrence_id, resolve};
+use super::regimen::CTiming;
+use super::{Loaded, now_and_zone};
+use crate::error::{Error, Result};
+use crate::record::deterministic_id;
+use crate::store::Store;
+
+/// What a notification is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
+pub enum NotificationKind {
+    /// Doses are due.
+    Dose,
+    /// A medication's supply is running low.
+    Refill,
+}
+
+/// One local notification for the platform to schedule.
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct PlannedNotification {
+    /// A stable id: the same notification has the same id in every plan.
+    pub id: String,
+    /// Dose reminder or refill alert.
+    pub kind: NotificationKind,
+    /// When to fire, ms since the epoch (whole minutes).
+    pub fire_at_ms: i64,
+    /// When to fire on the device's clock, RFC 9557.
+    pub fire_at_local: String,
+    /// The notification's title.
+    pub title: String,
+    /// The notification's body.
+    pub body: String,
+    /// The medications it is about.
+    pub medication_ids: Vec<String>,
+    /// The dose occurrences it is about (empty for a refill alert).
+    pub occurrence_ids: Vec<String>,
+}
+
+/// The notifications to schedule and cancel so that the platform holds exactly `planned`.
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct NotificationPlan {
+    /// New notifications to hand to the platform.
+    pub schedule: Vec<PlannedNotification>,
+    /// Ids of pending notifications to withdraw.
+    pub cancel: Vec<String>,
+    /// Every notification of the plan, soonest first (at most the maximum asked for).
+    pub planned: Vec<PlannedNotification>,
+}
+
+impl NotificationPlan {
+    /// Whether the platform already holds exactly this plan.
+    pub fn is_unchanged(&self) -> bool {
+        self.schedule.is_empty() && self.cancel.is_empty()
+    }
+}
+
+/// The platform's local notification scheduler, implemented by the app.
+pub trait NotificationScheduler {
+    /// Cancels `plan.cancel` and schedules `plan.schedule`. An error leaves the stored plan as it
+    /// was, so the next call sends the same diff again.
+    fn apply(&self, plan: &NotificationPlan) -> Result<()>;
+}
+
+/// The most notifications a plan may hold.
+const MAX_NOTIFICATIONS: u32 = 1000;
+/// How far ahead a plan looks at most.
+const MAX_HORIZON_DAYS: i64 = 400;
+
+/// One dose in a minute's notification.
+struct Entry {
+    med: usize,
+    phase: usize,
+    occurrence_id: String,
+    dose: f64,
+}
+
+fn minute_floor(t: Timestamp) -> i64 {
+    t.as_millisecond().div_euclid(60_000) * 60_000
+}
+
+fn fmt_amount(x: f64) -> String {
+    if x.fract() == 0.0 && x.abs() < 1e9 {
+        format!("{}", x as i64)
+    } else {
+        format!("{x}")
+    }
+}
+
+impl Store {
+    /// The plan for the next `max` notifications as of the clock, diffed against the last plan
+    /// committed. Nothing is stored: see [`Store::commit_notification_plan`].
+    pub fn plan_notifications(&self, max: u32) -> Result<NotificationPlan> {
+        let (now, zone) = now_and_zone(self);
+        self.plan_notifications_at(now, &zone, max)
+    }
+
+    /// [`Store::plan_notifications`] with an explicit instant and device zone.
+    pub fn plan_notifications_at(
+        &self,
+        now: Timestamp,
+        zone: &TimeZone,
+        max: u32,
+    ) -> Result<NotificationPlan> {
+        if max == 0 || max > MAX_NOTIFICATIONS {
+            return Err(Error::invalid("max", "between 1 and 1000 notifications"));
+        }
+        let max = max as usize;
+        let meds = self.loaded_medications()?;
+        let mut planned = self.refill_alerts(&meds, now, zone)?;
+        let scheduled = meds.iter().any(|m| {
+            m.compiled
+                .phases
+                .iter()
+                .any(|p| !matches!(p.timing, CTiming::AsNeeded { .. }))
+        });
+        let snoozed = self.snoozed_after(now)?;
+        let mut groups: BTreeMap<i64, Vec<Entry>> = BTreeMap::new();
+        let mut days = 2;
+        let mut occs: Vec<Occ> = Vec::new();
+        loop {
+            groups.clear();
+            let to = now + SignedDuration::from_hours(24 * days);
+            let rows = self.dose_rows(now, to)?;
+            for (i, m) in meds.iter().enumerate() {
+                occs.clear();
+                expand_into(&m.compiled, zone, now, to, &mut occs);
+                for o in &occs {
+                    let key = o.key();
+                    if rows.contains_key(&(m.med.id.clone(), key.clone())) {
+                        // Taken, skipped or snoozed: snoozed ones come back below.
+                        continue;
+                    }
+                    groups.entry(minute_floor(o.at)).or_default().push(Entry {
+                        med: i,
+                        phase: usize::from(o.phase),
+                        occurrence_id: occurrence_id(&m.med.id, &key),
+                        dose: o.dose,
+                    });
+                }
+            }
+            add_snoozed(&meds, &snoozed, &rows, to, &mut groups);
+            if !scheduled || groups.len() >= max || days >= MAX_HORIZON_DAYS {
+                break;
+            }
+            days = (days * 4).min(MAX_HORIZON_DAYS);
+        }
+        for (minute, entries) in groups.into_iter().take(max) {
+            planned.push(dose_notification(&meds, minute, entries, zone));
+        }
+        planned.sort_by(|a, b| (a.fire_at_ms, &a.id).cmp(&(b.fire_at_ms, &b.id)));
+        planned.truncate(max);
+        self.diff_against_last(planned, now)
+    }
+
+    /// Remembers `plan` as what the platform now holds.
+    pub fn commit_notification_plan(&self, plan: &NotificationPlan) -> Result<()> {
+        // Device-local state, not synced: written directly, not through the field-change log.
+        let tx = self.conn.unchecked_transaction()?;
+        tx.execute("DELETE FROM meds_planned_notifications", [])?;
+        {
+            let mut stmt = tx.prepare_cached(
+                "INSERT INTO meds_planned_notifications(id, fire_at) VALUES (?1, ?2)",
+            )?;
+            for n in &plan.planned {
+                stmt.execute(params![n.id, n.fire_at_ms])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Plans, hands the diff to `scheduler`, and commits the plan once the scheduler accepted it.
+    pub fn sync_notifications(
+        &self,
+        scheduler: &dyn NotificationScheduler,
+        max: u32,
+    ) -> Result<NotificationPlan> {
+        let (now, zone) = now_and_zone(self);
+        self.sync_notifications_at(now, &zone, scheduler, max)
+    }
+
+    /// [`Store::sync_notifications`] with an explicit instant and device zone.
+    pub fn sync_notifications_at(
+        &self,
+        now: Timestamp,
+        zone: &TimeZone,
+        scheduler: &dyn NotificationScheduler,
+        max: u32,
+    ) -> Result<NotificationPlan> {
+        let plan = self.plan_notifications_at(now, zone, max)?;
+        if !plan.is_unchanged() {
+            scheduler.apply(&plan)?;
+            self.commit_notification_plan(&plan)?;
+        }
+        Ok(plan)
+    }
+
+    fn diff_against_last(
+        &self,
+        planned: Vec<PlannedNotification>,
+        now: Timestamp,
+    ) -> Result<NotificationPlan> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT id, fire_at FROM meds_planned_notifications")?;
+        let last: Vec<(String, i64)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        let last_ids: HashSet<&str> = last.iter().map(|(id, _)| id.as_str()).collect();
+        let new_ids: HashSet<&str> = planned.iter().map(|n| n.id.as_str()).collect();
+        let schedule = planned
+            .iter()
+            .filter(|n| !last_ids.contains(n.id.as_str()))
+            .cloned()
+            .collect();
+        // Notifications whose time has passed have fired already; there is nothing to cancel.
+        let mut cancel: Vec<String> = last
+            .iter()
+            .filter(|(id, at)| *at >= minute_floor(now) && !new_ids.contains(id.as_str()))
+            .map(|(id, _)| id.clone())
+            .collect();
+        cancel.sort();
+        Ok(NotificationPlan {
+            schedule,
+            cancel,
+            planned,
+        })
+    }
+
+    /// Snoozed doses that come back after `now`: (medication id, occurrence key, until ms).
+    fn snoozed_after(&self, now: Timestamp) -> Result<Vec<(String, String, i64)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT medication_id, occurrence_key, snoozed_until FROM dose_log
+             WHERE status = 'snoozed' AND snoozed_until >= ?1
+               AND medication_id IS NOT NULL AND occurrence_key IS NOT NULL",
+        )?;
+        let rows = stmt
+            .query_map([minute_floor(now)], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
+    /// Refill alerts: when a medication's projected supply falls below its threshold.
+    fn refill_alerts(
+        &self,
+        meds: &[Loaded],
+        now: Timestamp,
+        zone: &TimeZone,
+    ) -> Result<Vec<PlannedNotification>> {
+        let mut out = Vec::new();
+        for m in meds {
+            let Some(threshold) = m.med.refill_threshold_days else {
+                continue;
+            };
+            let Some(status) = self.refill_of(m, now, zone)? else {
+                continue;
+            };
+            if status.daily_use <= 0.0 {
+                continue;
+            }
+            let limit = f64::from(threshold) * status.daily_use;
+            // The first upcoming dose after which the supply is below the threshold; if it already
+            // is, the next dose. A medication without upcoming doses is reminded at 09:00.
+            let mut occs = Vec::new();
+            expand_into(
+                &m.compiled,
+                zone,
+                now,
+                now + SignedDuration::from_hours(24 * 28),
+                &mut occs,
+            );
+            let mut remaining = status.remaining;
+            let mut fire = None;
+            for o in &occs {
+                if remaining < limit {
+                    fire = Some(o.at);
+                    break;
+                }
+                remaining -= o.dose;
+                if remaining < limit {
+                    fire = Some(o.at);
+                    break;
+                }
+            }
+            if fire.is_none() && status.needs_refill {
+                let today = zone.to_datetime(now).date();
+                let nine = jiff::civil::Time::constant(9, 0, 0, 0);
+                let mut at = resolve(zone, today.to_datetime(nine)).unwrap_or(now);
+                if at < now {
+                    at = resolve(zone, add_days(today, 1).to_datetime(nine)).unwrap_or(now);
+                }
+                fire = Some(at);
+            }
+            let Some(fire) = fire else {
+                continue;
+            };
+            let fire_ms = minute_floor(fire);
+            let counted = m.med.stock_counted_at_ms.unwrap_or(0).to_string();
+            let days = (remaining / status.daily_use).max(0.0).floor();
+            out.push(PlannedNotification {
+                id: deterministic_id("refill alert", &[&m.med.id, &counted, &fire_ms.to_string()]),
+                kind: NotificationKind::Refill,
+                fire_at_ms: fire_ms,
+                fire_at_local: local_text(fire_ms, zone),
+                title: "Time to refill".to_owned(),
+                body: format!("{}: about {} days left", m.med.name, days as i64),
+                medication_ids: vec![m.med.id.clone()],
+                occurrence_ids: Vec::new(),
+            });
+        }
+        Ok(out)
+    }
+}
+
+fn local_text(ms: i64, zone: &TimeZone) -> String {
+    Timestamp::from_millisecond(ms)
+        .map(|t| t.to_zoned_datetime(zone.clone()).to_string())
+        .unwrap_or_default()
+}
+
+/// Adds snoozed doses at their new time, unless they were taken or skipped since.
+fn add_snoozed(
+    meds: &[Loaded],
+    snoozed: &[(String, String, i64)],
+    rows: &DoseRows,
+    to: Timestamp,
+    groups: &mut BTreeMap<i64, Vec<Entry>>,
+) {
+    for (med_id, key, until) in snoozed {
+        if *until >= to.as_millisecond() {
+            continue;
+        }
+        let Some(i) = meds.iter().position(|m| &m.med.id == med_id) else {
+            continue;
+        };
+        if rows
+            .get(&(med_id.clone(), key.clone()))
+            .is_some_and(|r| r.settled())
+        {
+            continue;
+        }
+        let Ok(at) = Timestamp::from_millisecond(*until) else {
+            continue;
+        };
+        let phase = key
+            .split('|')
+            .next()
+            .and_then(|p| p.parse::<usize>().ok())
+            .unwrap_or(0);
+        let dose = meds[i].compiled.phases.get(phase).map_or(1.0, |p| p.dose);
+        groups.entry(minute_floor(at)).or_default().push(Entry {
+            med: i,
+            phase,
+            occurrence_id: occurrence_id(med_id, key),
+            dose,
+        });
+    }
+}
+
+fn dose_notification(
+    meds: &[Loaded],
+    minute: i64,
+    mut entries: Vec<Entry>,
+    zone: &TimeZone,
+) -> PlannedNotification {
+    entries.sort_by(|a, b| {
+        (&meds[a.med].med.name, &a.occurrence_id).cmp(&(&meds[b.med].med.name, &b.occurrence_id))
+    });
+    entries.dedup_by(|a, b| a.occurrence_id == b.occurrence_id);
+    let mut parts = vec!["dose".to_owned(), minute.to_string()];
+    parts.extend(entries.iter().map(|e| e.occurrence_id.clone()));
+    let refs: Vec<&str> = parts.iter().map(String::as_str).collect();
+    let id = deterministic_id("reminder", &refs);
+    let lines: Vec<String> = entries
+        .iter()
+        .map(|e| {
+            let m = &meds[e.med].med;
+            let unit = m.phases.get(e.phase).map_or("", |p| p.unit.as_str());
+            format!("{} {} {}", m.name, fmt_amount(e.dose), unit)
+                .trim_end()
+                .to_owned()
+        })
+        .collect();
+    let mut medication_ids: Vec<String> =
+        entries.iter().map(|e| meds[e.med].med.id.clone()).collect();
+    medication_ids.dedup();
+    let title = if entries.len() == 1 {
+        format!("Time for {}", meds[entries[0].med].med.name)
+    } else {
+        format!("Time for {} doses", entries.len())
+    };
+    PlannedNotification {
+        id,
+        kind: NotificationKind::Dose,
+        fire_at_ms: minute,
+        fire_at_local: local_text(minute, zone),
+        title,
+        body: lines.join(" · "),
+        medication_ids,
+        occurrence_ids: entries.into_iter().map(|e| e.occurrence_id).collect(),
+    }
+}

@@ -1,0 +1,597 @@
+//! The regimen model: a medication's phases and their timings, validated and compiled.
+//!
+//! Aligned with FHIR `Dosage`/`Timing` where it can be: phases follow `Dosage.sequence` (one after
+//! the other: tapering is several phases), a timing is `Timing.repeat` (`timeOfDay`, `dayOfWeek`,
+//! `frequency`/`period`, `bounds`, `count`), and as-needed is `asNeeded` with
+//! `maxDosePerPeriod`. FHIR has no cycle primitive; a cycle is its own timing here and exports to
+//! FHIR as phases with bounds.
+//!
+//! The public types carry plain strings (`"08:00"`, `"2026-03-01"`, IANA names) so they cross the
+//! FFI unchanged; [`compile`] checks them and turns them into the civil types expansion uses.
+
+use std::collections::BTreeMap;
+
+use jiff::SignedDuration;
+use jiff::civil::{Date, Time};
+use jiff::tz::TimeZone;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::meds::expand;
+
+/// A day of the week (FHIR `dayOfWeek` codes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
+pub enum DayOfWeek {
+    /// Monday.
+    Mon,
+    /// Tuesday.
+    Tue,
+    /// Wednesday.
+    Wed,
+    /// Thursday.
+    Thu,
+    /// Friday.
+    Fri,
+    /// Saturday.
+    Sat,
+    /// Sunday.
+    Sun,
+}
+
+impl DayOfWeek {
+    /// Every day, Monday first.
+    pub const ALL: [DayOfWeek; 7] = [
+        DayOfWeek::Mon,
+        DayOfWeek::Tue,
+        DayOfWeek::Wed,
+        DayOfWeek::Thu,
+        DayOfWeek::Fri,
+        DayOfWeek::Sat,
+        DayOfWeek::Sun,
+    ];
+
+    /// Monday is 0.
+    pub fn index(self) -> u8 {
+        self as u8
+    }
+
+    /// The FHIR / iCalendar two-or-three-letter code, lower case (`mon`).
+    pub fn code(self) -> &'static str {
+        ["mon", "tue", "wed", "thu", "fri", "sat", "sun"][self as usize]
+    }
+
+    /// Parses `mon`, `Monday`, `MO`, … (case-insensitive).
+    pub fn parse(text: &str) -> Option<DayOfWeek> {
+        let t = text.trim().to_ascii_lowercase();
+        let prefix = t.get(..2)?;
+        Some(match prefix {
+            "mo" => DayOfWeek::Mon,
+            "tu" => DayOfWeek::Tue,
+            "we" => DayOfWeek::Wed,
+            "th" => DayOfWeek::Thu,
+            "fr" => DayOfWeek::Fri,
+            "sa" => DayOfWeek::Sat,
+            "su" => DayOfWeek::Sun,
+            _ => return None,
+        })
+    }
+}
+
+/// When the doses of one phase are due.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
+pub enum Timing {
+    /// At fixed times of day (`"08:00"`), every day, or only on `days_of_week` when not empty.
+    TimesOfDay {
+        /// Local times of day, `HH:MM`.
+        times: Vec<String>,
+        /// The days it applies to; empty means every day.
+        days_of_week: Vec<DayOfWeek>,
+    },
+    /// Every `every_days` days counted from the phase's start, at fixed times.
+    EveryNDays {
+        /// The interval in days (1 = daily).
+        every_days: u32,
+        /// Local times of day, `HH:MM`.
+        times: Vec<String>,
+    },
+    /// Every `every_hours` hours of elapsed time from `anchor` on the phase's start date.
+    /// Elapsed, not wall-clock: a DST change does not stretch or shorten the interval.
+    EveryNHours {
+        /// The interval in hours.
+        every_hours: u32,
+        /// The first dose's local time on the start date, `HH:MM`.
+        anchor: String,
+    },
+    /// Cycles of `days_on` days with doses at `times`, then `days_off` days without. Cycle day 1
+    /// of the first cycle is the phase's start; a postponed cycle moves every later one.
+    Cycle {
+        /// Days with doses in each cycle.
+        days_on: u32,
+        /// Rest days after them.
+        days_off: u32,
+        /// Local times of day on the days on, `HH:MM`.
+        times: Vec<String>,
+        /// How many cycles; none means until the phase ends.
+        cycles: Option<u32>,
+    },
+    /// As needed (PRN): no reminders; logging checks the gap and the cap.
+    AsNeeded {
+        /// The least time between two doses, in minutes.
+        min_gap_minutes: u32,
+        /// The most doses in any window of `period_hours`.
+        max_doses: u32,
+        /// The window of the cap, in hours.
+        period_hours: u32,
+    },
+}
+
+/// One phase of a regimen: a dose with a timing, from a start date to an end date or a count.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct Phase {
+    /// The amount per dose, in `unit`.
+    pub dose: f64,
+    /// The unit of `dose` (`tablet`, `mg`, `ml`).
+    pub unit: String,
+    /// When the doses are due.
+    pub timing: Timing,
+    /// The first day of the phase (`YYYY-MM-DD`), in the medication's zone.
+    pub start: String,
+    /// The last day of the phase, inclusive; none means open-ended (or bounded by `count`).
+    pub end: Option<String>,
+    /// The number of doses the phase has in total; none means bounded by `end` only.
+    pub count: Option<u32>,
+}
+
+/// Which zone a medication's times of day are read in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "policy", rename_all = "snake_case")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
+pub enum TimeZonePolicy {
+    /// 08:00 wherever the patient is: follows the device's zone.
+    WallClock,
+    /// Keeps the times of the home zone when travelling (for drugs where the interval matters).
+    FixedZone {
+        /// The IANA zone the times are read in.
+        zone: String,
+    },
+}
+
+/// A postponed cycle: cycle `cycle` (0 = the first) of phase `phase` starts on `start` instead;
+/// every later cycle follows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct CycleStart {
+    /// The phase's position in the regimen (0-based).
+    pub phase: u32,
+    /// The cycle's number within the phase (0-based).
+    pub cycle: u32,
+    /// Its new cycle day 1 (`YYYY-MM-DD`).
+    pub start: String,
+}
+
+/// A medication and its regimen.
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct Medication {
+    /// Its id; leave empty when adding a new one.
+    pub id: String,
+    /// The name the patient knows it by.
+    pub name: String,
+    /// Strength, e.g. `500 mg`.
+    pub strength: String,
+    /// Form, e.g. `tablet`.
+    pub form: String,
+    /// Route, e.g. `oral`.
+    pub route: String,
+    /// How to take it, e.g. `with food`.
+    pub instructions: String,
+    /// Who prescribed it.
+    pub prescriber: String,
+    /// An optional coded identity (RxNorm, SNOMED CT, dm+d), as `system|code`.
+    pub code: Option<String>,
+    /// Wall clock or fixed zone.
+    pub time_zone_policy: TimeZonePolicy,
+    /// After how many minutes past its time an untaken dose counts as missed.
+    pub late_window_minutes: u32,
+    /// Units on hand when last counted (none: not tracked).
+    pub stock: Option<f64>,
+    /// When the stock was counted, ms since the epoch (set by the store).
+    pub stock_counted_at_ms: Option<i64>,
+    /// Alert when fewer than this many days of supply remain.
+    pub refill_threshold_days: Option<u32>,
+    /// The phases, in sequence.
+    pub phases: Vec<Phase>,
+    /// Postponed cycles.
+    pub cycle_starts: Vec<CycleStart>,
+}
+
+impl Medication {
+    /// A medication with only a name and phases; everything else empty or default
+    /// (wall clock, a 2-hour late window, stock not tracked).
+    pub fn new(name: &str, phases: Vec<Phase>) -> Medication {
+        Medication {
+            id: String::new(),
+            name: name.to_owned(),
+            strength: String::new(),
+            form: String::new(),
+            route: String::new(),
+            instructions: String::new(),
+            prescriber: String::new(),
+            code: None,
+            time_zone_policy: TimeZonePolicy::WallClock,
+            late_window_minutes: DEFAULT_LATE_WINDOW_MINUTES,
+            stock: None,
+            stock_counted_at_ms: None,
+            refill_threshold_days: None,
+            phases,
+            cycle_starts: Vec::new(),
+        }
+    }
+
+    /// Whether every phase is as-needed (no scheduled doses).
+    pub fn is_as_needed(&self) -> bool {
+        self.phases
+            .iter()
+            .all(|p| matches!(p.timing, Timing::AsNeeded { .. }))
+    }
+}
+
+/// The late window when none is given: two hours.
+pub const DEFAULT_LATE_WINDOW_MINUTES: u32 = 120;
+/// A dose taken within this many minutes of its time (or the late window, if shorter) is on time.
+pub const ON_TIME_MINUTES: u32 = 60;
+/// The longest late window accepted: a day.
+const MAX_LATE_WINDOW_MINUTES: u32 = 24 * 60;
+
+/// A checked timing, in civil types.
+#[derive(Debug, Clone)]
+pub(crate) enum CTiming {
+    Times {
+        times: Vec<Time>,
+        /// Bit `i` set: day `i` (Monday = 0) applies.
+        days: u8,
+    },
+    EveryDays {
+        every: i64,
+        times: Vec<Time>,
+    },
+    EveryHours {
+        every: SignedDuration,
+        anchor: Time,
+    },
+    Cycle {
+        on: i64,
+        off: i64,
+        times: Vec<Time>,
+        cycles: Option<u32>,
+    },
+    AsNeeded {
+        min_gap: SignedDuration,
+        max_doses: u32,
+        period: SignedDuration,
+    },
+}
+
+/// A checked phase.
+#[derive(Debug, Clone)]
+pub(crate) struct CPhase {
+    pub(crate) index: u16,
+    pub(crate) dose: f64,
+    pub(crate) timing: CTiming,
+    pub(crate) start: Date,
+    pub(crate) end: Option<Date>,
+    pub(crate) count: Option<u32>,
+}
+
+/// A checked medication, ready to expand.
+#[derive(Debug, Clone)]
+pub(crate) struct Compiled {
+    /// `None` for wall clock; the home zone for fixed zone.
+    pub(crate) fixed_zone: Option<TimeZone>,
+    pub(crate) late_window: SignedDuration,
+    pub(crate) phases: Vec<CPhase>,
+    /// `(phase, cycle)` -> its postponed cycle day 1.
+    pub(crate) cycle_starts: BTreeMap<(u16, u32), Date>,
+}
+
+impl Compiled {
+    /// The zone the times are read in, given the device's zone.
+    pub(crate) fn zone<'a>(&'a self, device: &'a TimeZone) -> &'a TimeZone {
+        self.fixed_zone.as_ref().unwrap_or(device)
+    }
+
+    /// The as-needed rules, if the medication has an as-needed phase active on `day`.
+    pub(crate) fn as_needed_on(&self, day: Date) -> Option<(SignedDuration, u32, SignedDuration)> {
+        self.phases.iter().find_map(|p| match p.timing {
+            CTiming::AsNeeded {
+                min_gap,
+                max_doses,
+                period,
+            } if p.start <= day && p.end.is_none_or(|e| day <= e) => {
+                Some((min_gap, max_doses, period))
+            }
+            _ => None,
+        })
+    }
+}
+
+/// Parses `HH:MM` (24-hour).
+pub fn parse_time(field: &'static str, text: &str) -> Result<Time> {
+    let t = text.trim();
+    let (h, m) = t
+        .split_once(':')
+        .ok_or_else(|| Error::invalid(field, "times are HH:MM, e.g. 08:00"))?;
+    let h: i8 = h
+        .parse()
+        .map_err(|_| Error::invalid(field, "times are HH:MM, e.g. 08:00"))?;
+    let m: i8 = m
+        .parse()
+        .map_err(|_| Error::invalid(field, "times are HH:MM, e.g. 08:00"))?;
+    if !(0..24).contains(&h) || !(0..60).contains(&m) {
+        return Err(Error::invalid(field, "time out of range (00:00 to 23:59)"));
+    }
+    Time::new(h, m, 0, 0).map_err(|_| Error::invalid(field, "time out of range"))
+}
+
+/// Parses `YYYY-MM-DD`.
+pub fn parse_date(field: &'static str, text: &str) -> Result<Date> {
+    text.trim()
+        .parse::<Date>()
+        .map_err(|_| Error::invalid(field, "dates are YYYY-MM-DD"))
+}
+
+fn times(field: &'static str, list: &[String]) -> Result<Vec<Time>> {
+    if list.is_empty() {
+        return Err(Error::invalid(field, "at least one time of day is needed"));
+    }
+    let mut out = list
+        .iter()
+        .map(|t| parse_time(field, t))
+        .collect::<Result<Vec<_>>>()?;
+    out.sort();
+    let before = out.len();
+    out.dedup();
+    if out.len() != before {
+        return Err(Error::invalid(field, "the same time is listed twice"));
+    }
+    Ok(out)
+}
+
+fn positive(field: &'static str, value: u32) -> Result<i64> {
+    if value == 0 {
+        return Err(Error::invalid(field, "must be at least 1"));
+    }
+    Ok(i64::from(value))
+}
+
+/// Checks a timing.
+pub(crate) fn compile_timing(timing: &Timing) -> Result<CTiming> {
+    Ok(match timing {
+        Timing::TimesOfDay {
+            times: t,
+            days_of_week,
+        } => {
+            let days = if days_of_week.is_empty() {
+                0x7f
+            } else {
+                days_of_week.iter().fold(0u8, |m, d| m | (1 << d.index()))
+            };
+            CTiming::Times {
+                times: times("times", t)?,
+                days,
+            }
+        }
+        Timing::EveryNDays {
+            every_days,
+            times: t,
+        } => {
+            let every = positive("every_days", *every_days)?;
+            if every > 3660 {
+                return Err(Error::invalid("every_days", "at most ten years"));
+            }
+            CTiming::EveryDays {
+                every,
+                times: times("times", t)?,
+            }
+        }
+        Timing::EveryNHours {
+            every_hours,
+            anchor,
+        } => {
+            let every = positive("every_hours", *every_hours)?;
+            if every > 24 * 366 {
+                return Err(Error::invalid("every_hours", "at most a year"));
+            }
+            CTiming::EveryHours {
+                every: SignedDuration::from_hours(every),
+                anchor: parse_time("anchor", anchor)?,
+            }
+        }
+        Timing::Cycle {
+            days_on,
+            days_off,
+            times: t,
+            cycles,
+        } => {
+            let on = positive("days_on", *days_on)?;
+            if on > 3660 || i64::from(*days_off) > 3660 {
+                return Err(Error::invalid("days_on", "cycles are at most ten years"));
+            }
+            if *cycles == Some(0) {
+                return Err(Error::invalid("cycles", "must be at least 1"));
+            }
+            CTiming::Cycle {
+                on,
+                off: i64::from(*days_off),
+                times: times("times", t)?,
+                cycles: *cycles,
+            }
+        }
+        Timing::AsNeeded {
+            min_gap_minutes,
+            max_doses,
+            period_hours,
+        } => {
+            if *max_doses == 0 {
+                return Err(Error::invalid(
+                    "max_doses",
+                    "the cap must allow at least one dose",
+                ));
+            }
+            let period = positive("period_hours", *period_hours)?;
+            if u64::from(*min_gap_minutes) > 24 * 60 * 31 {
+                return Err(Error::invalid("min_gap_minutes", "at most 31 days"));
+            }
+            CTiming::AsNeeded {
+                min_gap: SignedDuration::from_mins(i64::from(*min_gap_minutes)),
+                max_doses: *max_doses,
+                period: SignedDuration::from_hours(period),
+            }
+        }
+    })
+}
+
+/// Checks a whole medication and compiles it for expansion.
+pub(crate) fn compile(med: &Medication) -> Result<Compiled> {
+    if med.name.trim().is_empty() {
+        return Err(Error::invalid("name", "must not be empty"));
+    }
+    let fixed_zone = match &med.time_zone_policy {
+        TimeZonePolicy::WallClock => None,
+        TimeZonePolicy::FixedZone { zone } => {
+            Some(crate::profile::check_time_zone("time_zone_policy", zone)?)
+        }
+    };
+    if med.late_window_minutes == 0 || med.late_window_minutes > MAX_LATE_WINDOW_MINUTES {
+        return Err(Error::invalid(
+            "late_window_minutes",
+            "must be between 1 minute and 24 hours",
+        ));
+    }
+    if let Some(stock) = med.stock
+        && !(stock.is_finite() && stock >= 0.0)
+    {
+        return Err(Error::invalid("stock", "must be zero or more"));
+    }
+    if med.refill_threshold_days == Some(0) {
+        return Err(Error::invalid(
+            "refill_threshold_days",
+            "must be at least 1",
+        ));
+    }
+    if med.phases.is_empty() {
+        return Err(Error::invalid(
+            "phases",
+            "a regimen needs at least one phase",
+        ));
+    }
+    if med.phases.len() > 64 {
+        return Err(Error::invalid("phases", "at most 64 phases"));
+    }
+    let mut phases: Vec<CPhase> = Vec::with_capacity(med.phases.len());
+    for (index, p) in med.phases.iter().enumerate() {
+        if !(p.dose.is_finite() && p.dose > 0.0) {
+            return Err(Error::invalid("dose", "must be more than zero"));
+        }
+        let timing = compile_timing(&p.timing)?;
+        let start = parse_date("start", &p.start)?;
+        let end = p.end.as_deref().map(|e| parse_date("end", e)).transpose()?;
+        if let Some(end) = end
+            && end < start
+        {
+            return Err(Error::invalid("end", "the phase ends before it starts"));
+        }
+        if p.count == Some(0) {
+            return Err(Error::invalid("count", "must be at least 1"));
+        }
+        if p.count.is_some() && matches!(timing, CTiming::AsNeeded { .. }) {
+            return Err(Error::invalid(
+                "count",
+                "an as-needed phase is bounded by dates, not a count",
+            ));
+        }
+        if p.count.is_some_and(|c| c > 100_000) {
+            return Err(Error::invalid("count", "at most 100000 doses"));
+        }
+        if let Some(prev) = phases.last()
+            && start <= prev.start
+        {
+            return Err(Error::invalid(
+                "phases",
+                "phases overlap: each must start after the one before",
+            ));
+        }
+        phases.push(CPhase {
+            index: index as u16,
+            dose: p.dose,
+            timing,
+            start,
+            end,
+            count: p.count,
+        });
+    }
+    let mut cycle_starts = BTreeMap::new();
+    for cs in &med.cycle_starts {
+        let phase = phases
+            .get(cs.phase as usize)
+            .ok_or_else(|| Error::invalid("cycle_starts", "no such phase"))?;
+        if !matches!(phase.timing, CTiming::Cycle { .. }) {
+            return Err(Error::invalid("cycle_starts", "that phase has no cycles"));
+        }
+        if cs.cycle == 0 {
+            return Err(Error::invalid(
+                "cycle_starts",
+                "the first cycle starts with the phase; move the phase's start instead",
+            ));
+        }
+        cycle_starts.insert(
+            (phase.index, cs.cycle),
+            parse_date("cycle_starts", &cs.start)?,
+        );
+    }
+    let compiled = Compiled {
+        fixed_zone,
+        late_window: SignedDuration::from_mins(i64::from(med.late_window_minutes)),
+        phases,
+        cycle_starts,
+    };
+    let mut compiled = compiled;
+    // A postponed cycle may not start before the previous cycle's days on are over.
+    for &(phase, cycle) in compiled.cycle_starts.keys() {
+        let p = &compiled.phases[phase as usize];
+        let starts = expand::cycle_starts(&compiled, p, None, Some(cycle));
+        if let (Some(prev), Some(this), CTiming::Cycle { on, .. }) = (
+            starts.get(cycle as usize - 1),
+            starts.get(cycle as usize),
+            &p.timing,
+        ) && *this < expand::add_days(*prev, *on)
+        {
+            return Err(Error::invalid(
+                "cycle_starts",
+                "a cycle cannot start before the previous cycle's days on are over",
+            ));
+        }
+    }
+    // Phases run in sequence (FHIR Dosage.sequence). An open-ended phase ends the day before the
+    // next one starts; an explicit end or a count that reaches into the next phase is an overlap.
+    for i in 1..compiled.phases.len() {
+        let next_start = compiled.phases[i].start;
+        let prev = &compiled.phases[i - 1];
+        match expand::last_dose_day(&compiled, prev) {
+            Some(last) if last >= next_start => {
+                return Err(Error::invalid(
+                    "phases",
+                    "phases overlap: each must start after the one before ends",
+                ));
+            }
+            Some(_) => {}
+            None => compiled.phases[i - 1].end = Some(expand::add_days(next_start, -1)),
+        }
+    }
+    Ok(compiled)
+}

@@ -1,0 +1,1261 @@
+use std::sync::Arc;
+
+use jiff::civil::{Date, date};
+use jiff::tz::TimeZone;
+use jiff::{SignedDuration, Timestamp, ZonedDateTime};
+use proptest::prelude::*;
+
+use super::expand::{Occ, expand_into, resolve};
+use super::regimen::compile;
+use super::*;
+use crate::clock::{Clock, SteppableClock};
+use crate::store::{MemoryKeyStore, Store, Unlock};
+
+struct Phone {
+    store: Store,
+    clock: SteppableClock,
+    _dir: tempfile::TempDir,
+}
+
+fn zdt(text: &str) -> ZonedDateTime {
+    text.parse().expect("test time")
+}
+
+fn tz(name: &str) -> TimeZone {
+    TimeZone::get(name).unwrap()
+}
+
+fn phone(at: &str) -> Phone {
+    let z = zdt(at);
+    let clock = SteppableClock::new(z.timestamp(), z.time_zone().clone());
+    let dir = tempfile::tempdir().unwrap();
+    let keys = MemoryKeyStore::default();
+    let store =
+        Store::create(dir.path(), Unlock::KeyStore(&keys), Arc::new(clock.clone())).unwrap();
+    Phone {
+        store,
+        clock,
+        _dir: dir,
+    }
+}
+
+fn times_of_day(times: &[&str], start: &str) -> Phase {
+    Phase {
+        dose: 1.0,
+        unit: "tablet".into(),
+        timing: Timing::TimesOfDay {
+            times: times.iter().map(|t| t.to_string()).collect(),
+            days_of_week: Vec::new(),
+        },
+        start: start.into(),
+        end: None,
+        count: None,
+    }
+}
+
+fn cycle(on: u32, off: u32, times: &[&str], start: &str) -> Phase {
+    Phase {
+        dose: 3.0,
+        unit: "tablet".into(),
+        timing: Timing::Cycle {
+            days_on: on,
+            days_off: off,
+            times: times.iter().map(|t| t.to_string()).collect(),
+            cycles: None,
+        },
+        start: start.into(),
+        end: None,
+        count: None,
+    }
+}
+
+fn as_needed(gap_minutes: u32, max: u32, hours: u32, start: &str) -> Phase {
+    Phase {
+        dose: 1.0,
+        unit: "tablet".into(),
+        timing: Timing::AsNeeded {
+            min_gap_minutes: gap_minutes,
+            max_doses: max,
+            period_hours: hours,
+        },
+        start: start.into(),
+        end: None,
+        count: None,
+    }
+}
+
+/// Occurrences of `med` in `[from, to)` read in `device`.
+fn occurrences(med: &Medication, device: &str, from: &str, to: &str) -> Vec<Occ> {
+    let c = compile(med).unwrap();
+    let mut out = Vec::new();
+    expand_into(
+        &c,
+        &tz(device),
+        zdt(from).timestamp(),
+        zdt(to).timestamp(),
+        &mut out,
+    );
+    out
+}
+
+fn local_in(o: &Occ, zone: &str) -> String {
+    o.at.to_zoned_datetime(tz(zone))
+        .strftime("%Y-%m-%d %H:%M %:z")
+        .to_string()
+}
+
+fn invalid_field(result: crate::Result<impl std::fmt::Debug>) -> &'static str {
+    match result {
+        Err(crate::Error::Invalid { field, .. }) => field,
+        other => panic!("expected Invalid, got {other:?}"),
+    }
+}
+
+// --- regimen validation ---------------------------------------------------------------------
+
+#[test]
+fn invalid_regimens_name_the_field() {
+    let ok = Medication::new("Metformin", vec![times_of_day(&["08:00"], "2026-03-01")]);
+    assert!(compile(&ok).is_ok());
+
+    let mut m = ok.clone();
+    m.phases[0].timing = Timing::EveryNDays {
+        every_days: 0,
+        times: vec!["08:00".into()],
+    };
+    assert_eq!(invalid_field(compile(&m)), "every_days");
+
+    let mut m = ok.clone();
+    m.phases[0].timing = Timing::EveryNHours {
+        every_hours: 0,
+        anchor: "08:00".into(),
+    };
+    assert_eq!(invalid_field(compile(&m)), "every_hours");
+
+    let mut m = ok.clone();
+    m.phases[0].timing = Timing::TimesOfDay {
+        times: vec!["24:00".into()],
+        days_of_week: vec![],
+    };
+    assert_eq!(invalid_field(compile(&m)), "times");
+
+    let mut m = ok.clone();
+    m.phases[0].timing = Timing::TimesOfDay {
+        times: vec!["08:60".into()],
+        days_of_week: vec![],
+    };
+    assert_eq!(invalid_field(compile(&m)), "times");
+
+    let mut m = ok.clone();
+    m.phases = vec![as_needed(240, 0, 24, "2026-03-01")];
+    assert_eq!(invalid_field(compile(&m)), "max_doses");
+
+    let mut m = ok.clone();
+    m.phases = vec![
+        Phase {
+            end: Some("2026-03-10".into()),
+            ..times_of_day(&["08:00"], "2026-03-01")
+        },
+        times_of_day(&["08:00"], "2026-03-10"),
+    ];
+    assert_eq!(invalid_field(compile(&m)), "phases");
+
+    // A counted phase that would still be running when the next starts overlaps it too.
+    let mut m = ok.clone();
+    m.phases = vec![
+        Phase {
+            count: Some(10),
+            ..times_of_day(&["08:00"], "2026-03-01")
+        },
+        times_of_day(&["08:00"], "2026-03-08"),
+    ];
+    assert_eq!(invalid_field(compile(&m)), "phases");
+
+    let mut m = ok.clone();
+    m.time_zone_policy = TimeZonePolicy::FixedZone {
+        zone: "Mars/Olympus_Mons".into(),
+    };
+    assert_eq!(invalid_field(compile(&m)), "time_zone_policy");
+
+    let mut m = ok.clone();
+    m.phases[0].dose = 0.0;
+    assert_eq!(invalid_field(compile(&m)), "dose");
+
+    let mut m = ok;
+    m.phases[0].end = Some("2026-02-01".into());
+    assert_eq!(invalid_field(compile(&m)), "end");
+}
+
+#[test]
+fn errors_never_echo_what_the_patient_typed() {
+    let p = phone("2026-03-01T08:00:00+00:00[Europe/London]");
+    let mut m = Medication::new(
+        "Secret Drug Name",
+        vec![times_of_day(&["8 o'clock secret"], "2026-03-01")],
+    );
+    let err = p.store.add_medication(&m).unwrap_err().to_string();
+    assert!(!err.contains("secret") && !err.contains("Secret"), "{err}");
+    m.phases[0] = times_of_day(&["08:00"], "2026-03-01");
+    m.time_zone_policy = TimeZonePolicy::FixedZone {
+        zone: "Secret/Zone".into(),
+    };
+    let err = p.store.add_medication(&m).unwrap_err().to_string();
+    assert!(!err.contains("Secret"), "{err}");
+}
+
+// --- DST ------------------------------------------------------------------------------------
+
+#[test]
+fn a_wall_time_skipped_by_spring_forward_fires_at_the_first_valid_instant_after_it() {
+    let ny = tz("America/New_York");
+    // 2026-03-08: 02:00 EST jumps to 03:00 EDT.
+    let at = resolve(&ny, date(2026, 3, 8).at(2, 30, 0, 0)).unwrap();
+    assert_eq!(at.to_string(), "2026-03-08T07:00:00Z");
+    assert_eq!(
+        at.to_zoned_datetime(ny.clone())
+            .strftime("%H:%M %:z")
+            .to_string(),
+        "03:00 -04:00"
+    );
+    // jiff's "compatible" rule would say 03:30: not what patients expect from "02:30".
+    assert_eq!(
+        ny.to_ambiguous_timestamp(date(2026, 3, 8).at(2, 30, 0, 0))
+            .compatible()
+            .unwrap()
+            .to_string(),
+        "2026-03-08T07:30:00Z"
+    );
+    let med = Medication::new(
+        "Levothyroxine",
+        vec![times_of_day(&["02:30"], "2026-03-01")],
+    );
+    let occs = occurrences(
+        &med,
+        "America/New_York",
+        "2026-03-07T00:00:00-05:00[America/New_York]",
+        "2026-03-10T00:00:00-04:00[America/New_York]",
+    );
+    let shown: Vec<String> = occs
+        .iter()
+        .map(|o| local_in(o, "America/New_York"))
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            "2026-03-07 02:30 -05:00",
+            "2026-03-08 03:00 -04:00",
+            "2026-03-09 02:30 -04:00"
+        ]
+    );
+}
+
+#[test]
+fn an_ambiguous_wall_time_fires_once_at_its_first_occurrence() {
+    // 2026-11-01 in New York: 01:00-02:00 happens twice (EDT, then EST).
+    let med = Medication::new("Tacrolimus", vec![times_of_day(&["01:30"], "2026-10-01")]);
+    let occs = occurrences(
+        &med,
+        "America/New_York",
+        "2026-11-01T00:00:00-04:00[America/New_York]",
+        "2026-11-02T00:00:00-05:00[America/New_York]",
+    );
+    assert_eq!(occs.len(), 1);
+    assert_eq!(
+        local_in(&occs[0], "America/New_York"),
+        "2026-11-01 01:30 -04:00"
+    );
+
+    // London falls back on 2026-10-25 at 02:00 BST.
+    let occs = occurrences(
+        &med,
+        "Europe/London",
+        "2026-10-25T00:00:00+01:00[Europe/London]",
+        "2026-10-26T00:00:00+00:00[Europe/London]",
+    );
+    assert_eq!(occs.len(), 1);
+    assert_eq!(
+        local_in(&occs[0], "Europe/London"),
+        "2026-10-25 01:30 +01:00"
+    );
+}
+
+#[test]
+fn london_spring_forward_and_kolkata_which_has_no_dst() {
+    let med = Medication::new(
+        "Tamoxifen",
+        vec![times_of_day(&["01:15", "08:00"], "2026-03-01")],
+    );
+    let occs = occurrences(
+        &med,
+        "Europe/London",
+        "2026-03-29T00:00:00+00:00[Europe/London]",
+        "2026-03-30T00:00:00+01:00[Europe/London]",
+    );
+    let shown: Vec<String> = occs.iter().map(|o| local_in(o, "Europe/London")).collect();
+    assert_eq!(
+        shown,
+        ["2026-03-29 02:00 +01:00", "2026-03-29 08:00 +01:00"]
+    );
+
+    let occs = occurrences(
+        &med,
+        "Asia/Kolkata",
+        "2026-03-29T00:00:00+05:30[Asia/Kolkata]",
+        "2026-03-30T00:00:00+05:30[Asia/Kolkata]",
+    );
+    let utc: Vec<String> = occs.iter().map(|o| o.at.to_string()).collect();
+    assert_eq!(utc, ["2026-03-28T19:45:00Z", "2026-03-29T02:30:00Z"]);
+}
+
+#[test]
+fn lord_howe_moves_its_clocks_by_half_an_hour() {
+    let med = Medication::new("Letrozole", vec![times_of_day(&["02:15"], "2026-01-01")]);
+    // 2026-10-04: 02:00 +10:30 becomes 02:30 +11:00; 02:15 does not exist.
+    let occs = occurrences(
+        &med,
+        "Australia/Lord_Howe",
+        "2026-10-04T00:00:00+10:30[Australia/Lord_Howe]",
+        "2026-10-05T00:00:00+11:00[Australia/Lord_Howe]",
+    );
+    assert_eq!(occs.len(), 1);
+    assert_eq!(
+        local_in(&occs[0], "Australia/Lord_Howe"),
+        "2026-10-04 02:30 +11:00"
+    );
+    // 2026-04-05: 02:00 +11:00 goes back to 01:30 +10:30; 01:45 happens twice, fires once.
+    let med = Medication::new("Letrozole", vec![times_of_day(&["01:45"], "2026-01-01")]);
+    let occs = occurrences(
+        &med,
+        "Australia/Lord_Howe",
+        "2026-04-05T00:00:00+11:00[Australia/Lord_Howe]",
+        "2026-04-06T00:00:00+10:30[Australia/Lord_Howe]",
+    );
+    assert_eq!(occs.len(), 1);
+    assert_eq!(
+        local_in(&occs[0], "Australia/Lord_Howe"),
+        "2026-04-05 01:45 +11:00"
+    );
+}
+
+#[test]
+fn every_n_hours_is_elapsed_time_across_a_dst_change() {
+    let mut med = Medication::new(
+        "Ondansetron",
+        vec![Phase {
+            timing: Timing::EveryNHours {
+                every_hours: 8,
+                anchor: "06:00".into(),
+            },
+            ..times_of_day(&["06:00"], "2026-03-07")
+        }],
+    );
+    med.time_zone_policy = TimeZonePolicy::FixedZone {
+        zone: "America/New_York".into(),
+    };
+    let occs = occurrences(
+        &med,
+        "America/New_York",
+        "2026-03-07T00:00:00-05:00[America/New_York]",
+        "2026-03-09T00:00:00-04:00[America/New_York]",
+    );
+    for pair in occs.windows(2) {
+        assert_eq!(
+            pair[1].at.duration_since(pair[0].at),
+            SignedDuration::from_hours(8)
+        );
+    }
+    let shown: Vec<String> = occs
+        .iter()
+        .map(|o| local_in(o, "America/New_York"))
+        .collect();
+    // After the change the wall times move by an hour: the interval does not.
+    assert_eq!(shown[3], "2026-03-08 07:00 -04:00");
+}
+
+// --- time-zone policy and travel -------------------------------------------------------------
+
+#[test]
+fn fixed_zone_keeps_home_instants_and_wall_clock_follows_the_device() {
+    let mut fixed = Medication::new(
+        "Tacrolimus",
+        vec![times_of_day(&["08:00", "20:00"], "2026-06-01")],
+    );
+    fixed.time_zone_policy = TimeZonePolicy::FixedZone {
+        zone: "Europe/London".into(),
+    };
+    let wall = Medication::new("Vitamin D", vec![times_of_day(&["08:00"], "2026-06-01")]);
+    let from = "2026-06-10T00:00:00-04:00[America/New_York]";
+    let to = "2026-06-11T00:00:00-04:00[America/New_York]";
+    let f: Vec<String> = occurrences(&fixed, "America/New_York", from, to)
+        .iter()
+        .map(|o| local_in(o, "America/New_York"))
+        .collect();
+    assert_eq!(f, ["2026-06-10 03:00 -04:00", "2026-06-10 15:00 -04:00"]);
+    let w: Vec<String> = occurrences(&wall, "America/New_York", from, to)
+        .iter()
+        .map(|o| local_in(o, "America/New_York"))
+        .collect();
+    assert_eq!(w, ["2026-06-10 08:00 -04:00"]);
+}
+
+#[test]
+fn crossing_the_date_line_does_not_ask_for_the_same_dose_twice() {
+    // 10 March, 08:05 in Auckland: both morning doses taken, then a flight to Los Angeles,
+    // landing in the small hours of... 10 March again.
+    let p = phone("2026-03-10T08:05:00+13:00[Pacific/Auckland]");
+    let wall = add(
+        &p,
+        Medication::new("Vitamin D", vec![times_of_day(&["08:00"], "2026-03-01")]),
+    );
+    let mut pinned = Medication::new("Tacrolimus", vec![times_of_day(&["08:00"], "2026-03-01")]);
+    pinned.time_zone_policy = TimeZonePolicy::FixedZone {
+        zone: "Pacific/Auckland".into(),
+    };
+    let pinned = add(&p, pinned);
+    assert_eq!(
+        p.store.take_dose(&wall, None, None, None).unwrap().status,
+        DoseStatus::Taken
+    );
+    assert_eq!(
+        p.store.take_dose(&pinned, None, None, None).unwrap().status,
+        DoseStatus::Taken
+    );
+    p.clock.advance(SignedDuration::from_hours(16));
+    p.clock.set_zone(tz("America/Los_Angeles"));
+    assert_eq!(
+        p.clock.now_zoned().strftime("%Y-%m-%d %H:%M").to_string(),
+        "2026-03-10 04:05"
+    );
+    let today = p.store.doses_today().unwrap();
+    let by_name = |name: &str| today.iter().find(|d| d.medication_name == name).unwrap();
+    // Wall clock: "10 March, 08:00" was taken already; it is not asked for again.
+    let vit = by_name("Vitamin D");
+    assert_eq!(vit.key, "0|2026-03-10T08:00");
+    assert_eq!(vit.status, DoseStatus::Taken);
+    // Fixed zone: the next dose is 24 hours after the last, at Auckland's 08:00 = 12:00 here.
+    let tac = by_name("Tacrolimus");
+    assert!(
+        tac.scheduled_local.starts_with("2026-03-10T12:00:00-07:00"),
+        "{}",
+        tac.scheduled_local
+    );
+    assert_eq!(tac.status, DoseStatus::Upcoming);
+    assert_eq!(today.len(), 2);
+}
+
+// --- cycles, counts, tapering ------------------------------------------------------------------
+
+fn dates(occs: &[Occ]) -> Vec<Date> {
+    let mut d: Vec<Date> = occs.iter().map(|o| o.local.date()).collect();
+    d.dedup();
+    d
+}
+
+#[test]
+fn a_14_on_7_off_cycle_and_a_postponed_cycle_moves_every_later_dose() {
+    let mut med = Medication::new(
+        "Capecitabine",
+        vec![cycle(14, 7, &["08:00", "20:00"], "2026-03-02")],
+    );
+    let window = |m: &Medication| {
+        occurrences(
+            m,
+            "Europe/London",
+            "2026-03-01T00:00:00+00:00[Europe/London]",
+            "2026-05-31T00:00:00+01:00[Europe/London]",
+        )
+    };
+    let d = dates(&window(&med));
+    assert_eq!(d[0], date(2026, 3, 2));
+    assert_eq!(d[13], date(2026, 3, 15));
+    assert_eq!(d[14], date(2026, 3, 23), "seven days off, then cycle 2");
+    assert_eq!(d[28], date(2026, 4, 13), "cycle 3");
+    assert_eq!(window(&med).len(), d.len() * 2);
+    // Cycle 2 (index 1) postponed by a week (low neutrophils): cycle 3 follows it.
+    med.cycle_starts = vec![CycleStart {
+        phase: 0,
+        cycle: 1,
+        start: "2026-03-30".into(),
+    }];
+    let d = dates(&window(&med));
+    assert_eq!(d[13], date(2026, 3, 15));
+    assert_eq!(d[14], date(2026, 3, 30));
+    assert_eq!(d[28], date(2026, 4, 20));
+    // A cycle cannot start while the previous one is still on.
+    med.cycle_starts[0].start = "2026-03-10".into();
+    assert_eq!(invalid_field(compile(&med)), "cycle_starts");
+}
+
+#[test]
+fn a_limited_number_of_cycles_and_a_count_end_the_phase() {
+    let mut med = Medication::new("Capecitabine", vec![cycle(14, 7, &["08:00"], "2026-03-02")]);
+    if let Timing::Cycle { cycles, .. } = &mut med.phases[0].timing {
+        *cycles = Some(2);
+    }
+    let occs = occurrences(
+        &med,
+        "Europe/London",
+        "2026-03-01T00:00:00+00:00[Europe/London]",
+        "2026-12-31T00:00:00+00:00[Europe/London]",
+    );
+    assert_eq!(occs.len(), 28);
+    let mut med = Medication::new(
+        "Amoxicillin",
+        vec![times_of_day(&["08:00", "14:00", "20:00"], "2026-03-02")],
+    );
+    med.phases[0].count = Some(21);
+    let all = occurrences(
+        &med,
+        "Europe/London",
+        "2026-03-01T00:00:00+00:00[Europe/London]",
+        "2026-04-01T00:00:00+01:00[Europe/London]",
+    );
+    assert_eq!(all.len(), 21);
+    // Counted from the phase's start, whatever the window.
+    let tail = occurrences(
+        &med,
+        "Europe/London",
+        "2026-03-08T00:00:00+00:00[Europe/London]",
+        "2026-04-01T00:00:00+01:00[Europe/London]",
+    );
+    assert_eq!(tail.len(), 3);
+}
+
+#[test]
+fn tapering_is_phases_in_sequence() {
+    let phase = |dose: f64, start: &str, end: &str| Phase {
+        dose,
+        end: Some(end.into()),
+        ..times_of_day(&["08:00"], start)
+    };
+    let med = Medication::new(
+        "Dexamethasone",
+        vec![
+            phase(4.0, "2026-03-01", "2026-03-03"),
+            phase(2.0, "2026-03-04", "2026-03-06"),
+            phase(1.0, "2026-03-07", "2026-03-09"),
+        ],
+    );
+    let occs = occurrences(
+        &med,
+        "Europe/London",
+        "2026-03-01T00:00:00+00:00[Europe/London]",
+        "2026-03-20T00:00:00+00:00[Europe/London]",
+    );
+    let doses: Vec<f64> = occs.iter().map(|o| o.dose).collect();
+    assert_eq!(doses, [4.0, 4.0, 4.0, 2.0, 2.0, 2.0, 1.0, 1.0, 1.0]);
+    // Open-ended phases end where the next begins.
+    let open = Medication::new(
+        "Prednisolone",
+        vec![
+            times_of_day(&["08:00"], "2026-03-01"),
+            Phase {
+                dose: 0.5,
+                ..times_of_day(&["08:00"], "2026-03-05")
+            },
+        ],
+    );
+    let occs = occurrences(
+        &open,
+        "Europe/London",
+        "2026-03-01T00:00:00+00:00[Europe/London]",
+        "2026-03-08T00:00:00+00:00[Europe/London]",
+    );
+    assert_eq!(occs.len(), 7);
+    assert_eq!(occs[4].dose, 0.5);
+}
+
+#[test]
+fn weekdays_and_every_n_days() {
+    let mut med = Medication::new(
+        "Methotrexate",
+        vec![Phase {
+            timing: Timing::TimesOfDay {
+                times: vec!["09:00".into()],
+                days_of_week: vec![DayOfWeek::Mon],
+            },
+            ..times_of_day(&["09:00"], "2026-03-01")
+        }],
+    );
+    let occs = occurrences(
+        &med,
+        "Europe/London",
+        "2026-03-01T00:00:00+00:00[Europe/London]",
+        "2026-04-01T00:00:00+01:00[Europe/London]",
+    );
+    assert_eq!(occs.len(), 5);
+    assert!(
+        occs.iter()
+            .all(|o| o.local.date().weekday() == jiff::civil::Weekday::Monday)
+    );
+    med.phases[0].timing = Timing::EveryNDays {
+        every_days: 84,
+        times: vec!["10:00".into()],
+    };
+    // Injections every 12 weeks: intervals over 31 days work.
+    let occs = occurrences(
+        &med,
+        "Europe/London",
+        "2026-03-01T00:00:00+00:00[Europe/London]",
+        "2027-03-01T00:00:00+00:00[Europe/London]",
+    );
+    let d = dates(&occs);
+    assert_eq!(
+        d,
+        [
+            date(2026, 3, 1),
+            date(2026, 5, 24),
+            date(2026, 8, 16),
+            date(2026, 11, 8),
+            date(2027, 1, 31)
+        ]
+    );
+}
+
+// --- the dose log ----------------------------------------------------------------------------
+
+fn add(p: &Phone, med: Medication) -> String {
+    p.store.add_medication(&med).unwrap()
+}
+
+#[test]
+fn a_dose_taken_after_midnight_is_the_one_meant_for_last_night() {
+    let p = phone("2026-03-10T21:00:00+00:00[Europe/London]");
+    let mut med = Medication::new("Temozolomide", vec![times_of_day(&["22:00"], "2026-03-01")]);
+    med.late_window_minutes = 180;
+    let id = add(&p, med);
+    p.clock
+        .set(zdt("2026-03-11T00:40:00+00:00[Europe/London]").timestamp());
+    let logged = p.store.take_dose(&id, None, None, None).unwrap();
+    assert_eq!(
+        Timestamp::from_millisecond(logged.scheduled_at_ms.unwrap()).unwrap(),
+        zdt("2026-03-10T22:00:00+00:00[Europe/London]").timestamp()
+    );
+    assert_eq!(logged.status, DoseStatus::TakenLate);
+    let yesterday = p
+        .store
+        .doses_on_at(p.clock.now(), &tz("Europe/London"), date(2026, 3, 10))
+        .unwrap();
+    assert_eq!(yesterday[0].status, DoseStatus::TakenLate);
+    let today = p.store.doses_today().unwrap();
+    assert_eq!(
+        today[0].status,
+        DoseStatus::Upcoming,
+        "tonight's dose is still to take"
+    );
+}
+
+#[test]
+fn a_late_morning_dose_is_not_logged_as_the_evening_one() {
+    let p = phone("2026-03-10T07:00:00+00:00[Europe/London]");
+    let mut med = Medication::new(
+        "Metformin",
+        vec![times_of_day(&["08:00", "20:00"], "2026-03-01")],
+    );
+    med.late_window_minutes = 8 * 60;
+    let id = add(&p, med);
+    p.clock
+        .set(zdt("2026-03-10T15:00:00+00:00[Europe/London]").timestamp());
+    let logged = p.store.take_dose(&id, None, None, None).unwrap();
+    assert!(p.store.doses_today().unwrap()[0].key.ends_with("08:00"));
+    assert_eq!(
+        logged.occurrence_id.as_deref(),
+        Some(p.store.doses_today().unwrap()[0].id.as_str())
+    );
+    // Slightly early for the evening one: matched to it.
+    p.clock
+        .set(zdt("2026-03-10T19:30:00+00:00[Europe/London]").timestamp());
+    p.store.take_dose(&id, None, None, None).unwrap();
+    let today = p.store.doses_today().unwrap();
+    assert_eq!(today[0].status, DoseStatus::TakenLate);
+    assert_eq!(today[1].status, DoseStatus::Taken);
+    // A third dose that day is an extra dose, not tomorrow's.
+    let extra = p.store.take_dose(&id, None, None, None).unwrap();
+    assert_eq!(extra.occurrence_id, None);
+}
+
+#[test]
+fn statuses_through_the_day_and_missed_after_the_late_window() {
+    let p = phone("2026-03-10T07:00:00+00:00[Europe/London]");
+    let mut med = Medication::new("Tamoxifen", vec![times_of_day(&["08:00"], "2026-03-01")]);
+    med.late_window_minutes = 60;
+    let id = add(&p, med);
+    let status = |p: &Phone| p.store.doses_today().unwrap()[0].status;
+    assert_eq!(status(&p), DoseStatus::Upcoming);
+    p.clock
+        .set(zdt("2026-03-10T08:30:00+00:00[Europe/London]").timestamp());
+    assert_eq!(status(&p), DoseStatus::Due);
+    let snoozed = p.store.snooze_dose(&id, None, 15).unwrap();
+    assert_eq!(snoozed.status, DoseStatus::Snoozed);
+    assert_eq!(status(&p), DoseStatus::Snoozed);
+    p.clock
+        .set(zdt("2026-03-10T09:01:00+00:00[Europe/London]").timestamp());
+    assert_eq!(status(&p), DoseStatus::Missed);
+    // Skipping tomorrow's in advance, by naming the occurrence.
+    let tomorrow = p
+        .store
+        .doses_on_at(p.clock.now(), &tz("Europe/London"), date(2026, 3, 11))
+        .unwrap();
+    p.store
+        .skip_dose(&id, Some(&tomorrow[0].id), Some("nausea"))
+        .unwrap();
+    let tomorrow = p
+        .store
+        .doses_on_at(p.clock.now(), &tz("Europe/London"), date(2026, 3, 11))
+        .unwrap();
+    assert_eq!(tomorrow[0].status, DoseStatus::Skipped);
+    assert!(matches!(
+        p.store.skip_dose(&id, None, None),
+        Err(crate::Error::Invalid {
+            field: "occurrence",
+            ..
+        })
+    ));
+}
+
+#[test]
+fn as_needed_doses_warn_about_the_gap_and_the_cap() {
+    let p = phone("2026-03-10T08:00:00+00:00[Europe/London]");
+    let id = add(
+        &p,
+        Medication::new("Ondansetron", vec![as_needed(240, 3, 24, "2026-03-01")]),
+    );
+    let first = p.store.take_dose(&id, None, None, None).unwrap();
+    assert!(first.warnings.is_empty());
+    assert_eq!(first.occurrence_id, None);
+    p.clock.advance(SignedDuration::from_hours(2));
+    let warn = p
+        .store
+        .check_as_needed_at(&tz("Europe/London"), &id, p.clock.now())
+        .unwrap();
+    assert_eq!(
+        warn,
+        [AsNeededWarning::TooSoon {
+            last_taken_at_ms: zdt("2026-03-10T08:00:00+00:00[Europe/London]")
+                .timestamp()
+                .as_millisecond(),
+            next_allowed_at_ms: zdt("2026-03-10T12:00:00+00:00[Europe/London]")
+                .timestamp()
+                .as_millisecond(),
+        }]
+    );
+    let second = p.store.take_dose(&id, None, None, None).unwrap();
+    assert_eq!(second.warnings, warn, "logged anyway: the patient took it");
+    p.clock.advance(SignedDuration::from_hours(5));
+    assert!(
+        p.store
+            .take_dose(&id, None, None, None)
+            .unwrap()
+            .warnings
+            .is_empty()
+    );
+    p.clock.advance(SignedDuration::from_hours(5));
+    let fourth = p.store.take_dose(&id, None, None, None).unwrap();
+    assert_eq!(
+        fourth.warnings,
+        [AsNeededWarning::OverCap {
+            doses_in_period: 4,
+            max_doses: 3,
+            period_hours: 24
+        }]
+    );
+}
+
+#[test]
+fn logging_the_same_dose_twice_writes_one_record() {
+    let p = phone("2026-03-10T08:05:00+00:00[Europe/London]");
+    let id = add(
+        &p,
+        Medication::new("Tamoxifen", vec![times_of_day(&["08:00"], "2026-03-01")]),
+    );
+    let a = p.store.take_dose(&id, None, None, None).unwrap();
+    let today = p.store.doses_today().unwrap();
+    let b = p
+        .store
+        .take_dose(&id, None, None, Some(&today[0].id))
+        .unwrap();
+    assert_eq!(a.dose_id, b.dose_id);
+    assert_eq!(a.dose_id, today[0].dose_id);
+    let n: i64 = p
+        .store
+        .conn
+        .query_row("SELECT count(*) FROM dose_log", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, 1);
+}
+
+// --- adherence and refills ---------------------------------------------------------------------
+
+#[test]
+fn adherence_counts_on_time_late_skipped_missed_and_pending() {
+    let p = phone("2026-03-01T07:00:00+00:00[Europe/London]");
+    let mut med = Medication::new(
+        "Metformin",
+        vec![times_of_day(&["08:00", "20:00"], "2026-03-01")],
+    );
+    med.late_window_minutes = 180;
+    let id = add(&p, med);
+    let at = |s: &str| zdt(&format!("{s}+00:00[Europe/London]")).timestamp();
+    let london = tz("Europe/London");
+    p.store
+        .take_dose_at(at("2026-03-01T08:10:00"), &london, &id, None, None, None)
+        .unwrap();
+    p.store
+        .take_dose_at(at("2026-03-01T22:00:00"), &london, &id, None, None, None)
+        .unwrap();
+    p.store
+        .take_dose_at(at("2026-03-02T08:00:00"), &london, &id, None, None, None)
+        .unwrap();
+    p.store
+        .skip_dose_at(at("2026-03-02T20:00:00"), &london, &id, None, None)
+        .unwrap();
+    // 3 March: nothing logged. Now is 3 March 21:00: the morning is missed, the evening due.
+    let a = p
+        .store
+        .adherence_at(
+            at("2026-03-03T21:00:00"),
+            &london,
+            date(2026, 3, 1),
+            date(2026, 3, 3),
+        )
+        .unwrap();
+    let c = &a.per_medication[0].counts;
+    assert_eq!(
+        (
+            c.scheduled,
+            c.taken_on_time,
+            c.taken_late,
+            c.skipped,
+            c.missed,
+            c.pending
+        ),
+        (6, 2, 1, 1, 1, 1)
+    );
+    assert_eq!(c.percent, Some(60.0));
+    assert_eq!(a.overall, *c);
+}
+
+#[test]
+fn stock_goes_down_with_doses_taken_and_a_refill_alert_is_planned() {
+    let p = phone("2026-03-01T07:00:00+00:00[Europe/London]");
+    let mut med = Medication::new("Letrozole", vec![times_of_day(&["08:00"], "2026-03-01")]);
+    med.stock = Some(10.0);
+    med.refill_threshold_days = Some(7);
+    let id = add(&p, med);
+    p.clock
+        .set(zdt("2026-03-01T08:01:00+00:00[Europe/London]").timestamp());
+    p.store.take_dose(&id, None, None, None).unwrap();
+    let s = &p.store.refill_status().unwrap()[0];
+    assert_eq!(s.remaining, 9.0);
+    assert_eq!(s.daily_use, 1.0);
+    assert!(!s.needs_refill);
+    let plan = p.store.plan_notifications(64).unwrap();
+    let refill: Vec<&PlannedNotification> = plan
+        .planned
+        .iter()
+        .filter(|n| n.kind == NotificationKind::Refill)
+        .collect();
+    assert_eq!(refill.len(), 1);
+    // 9 left; after the 3 March dose 7 remain... after 4 March's, 6: below a week of supply.
+    assert!(
+        refill[0].fire_at_local.starts_with("2026-03-04T08:00"),
+        "{}",
+        refill[0].fire_at_local
+    );
+    // A refill (a new count) resets the projection.
+    p.store.set_stock(&id, 30.0).unwrap();
+    assert!(!p.store.refill_status().unwrap()[0].needs_refill);
+}
+
+// --- notification plan -------------------------------------------------------------------------
+
+#[derive(Default)]
+struct RecordingScheduler {
+    applied: std::cell::RefCell<Vec<NotificationPlan>>,
+    fail: bool,
+}
+
+impl NotificationScheduler for RecordingScheduler {
+    fn apply(&self, plan: &NotificationPlan) -> crate::Result<()> {
+        if self.fail {
+            return Err(crate::Error::invalid("scheduler", "permission denied"));
+        }
+        self.applied.borrow_mut().push(plan.clone());
+        Ok(())
+    }
+}
+
+#[test]
+fn doses_due_the_same_minute_share_one_notification_with_a_stable_id() {
+    let p = phone("2026-03-10T07:00:00+00:00[Europe/London]");
+    let a = add(
+        &p,
+        Medication::new(
+            "Metformin",
+            vec![times_of_day(&["08:00", "20:00"], "2026-03-01")],
+        ),
+    );
+    add(
+        &p,
+        Medication::new("Tamoxifen", vec![times_of_day(&["08:00"], "2026-03-01")]),
+    );
+    let plan = p.store.plan_notifications(5).unwrap();
+    assert_eq!(plan.planned.len(), 5);
+    assert_eq!(plan.schedule.len(), 5);
+    assert!(plan.cancel.is_empty());
+    let first = &plan.planned[0];
+    assert_eq!(first.occurrence_ids.len(), 2);
+    assert_eq!(first.title, "Time for 2 doses");
+    assert!(first.fire_at_local.starts_with("2026-03-10T08:00:00+00:00"));
+    assert_eq!(plan.planned[1].occurrence_ids.len(), 1);
+
+    let scheduler = RecordingScheduler::default();
+    p.store.sync_notifications(&scheduler, 5).unwrap();
+    // Unchanged: nothing to do, and the same ids.
+    let again = p.store.plan_notifications(5).unwrap();
+    assert!(again.is_unchanged());
+    assert_eq!(again.planned, plan.planned);
+
+    // Metformin taken early: the 08:00 notification now lists Tamoxifen only: one cancel, and
+    // the window slides forward by one.
+    p.clock
+        .set(zdt("2026-03-10T07:30:00+00:00[Europe/London]").timestamp());
+    p.store.take_dose(&a, None, None, None).unwrap();
+    let next = p.store.sync_notifications(&scheduler, 5).unwrap();
+    assert_eq!(next.cancel, std::slice::from_ref(&first.id));
+    assert_eq!(next.schedule.len(), 1);
+    assert_eq!(next.schedule[0].occurrence_ids.len(), 1);
+    assert_eq!(scheduler.applied.borrow().len(), 2);
+}
+
+#[test]
+fn a_scheduler_that_fails_gets_the_same_diff_next_time() {
+    let p = phone("2026-03-10T07:00:00+00:00[Europe/London]");
+    add(
+        &p,
+        Medication::new("Metformin", vec![times_of_day(&["08:00"], "2026-03-01")]),
+    );
+    let failing = RecordingScheduler {
+        fail: true,
+        ..Default::default()
+    };
+    assert!(p.store.sync_notifications(&failing, 3).is_err());
+    let plan = p.store.plan_notifications(3).unwrap();
+    assert_eq!(plan.schedule.len(), 3);
+}
+
+#[test]
+fn the_plan_across_a_dst_change_keeps_wall_times() {
+    let p = phone("2026-03-07T12:00:00-05:00[America/New_York]");
+    add(
+        &p,
+        Medication::new("Metformin", vec![times_of_day(&["08:00"], "2026-03-01")]),
+    );
+    let plan = p.store.plan_notifications(3).unwrap();
+    let local: Vec<&str> = plan
+        .planned
+        .iter()
+        .map(|n| &n.fire_at_local[..25])
+        .collect();
+    assert_eq!(
+        local,
+        [
+            "2026-03-08T08:00:00-04:00",
+            "2026-03-09T08:00:00-04:00",
+            "2026-03-10T08:00:00-04:00"
+        ]
+    );
+}
+
+#[test]
+fn a_snoozed_dose_comes_back_at_its_new_time() {
+    let p = phone("2026-03-10T08:05:00+00:00[Europe/London]");
+    let id = add(
+        &p,
+        Medication::new("Metformin", vec![times_of_day(&["08:00"], "2026-03-01")]),
+    );
+    p.store.snooze_dose(&id, None, 30).unwrap();
+    let plan = p.store.plan_notifications(2).unwrap();
+    assert!(
+        plan.planned[0]
+            .fire_at_local
+            .starts_with("2026-03-10T08:35:00")
+    );
+    assert!(
+        plan.planned[1]
+            .fire_at_local
+            .starts_with("2026-03-11T08:00:00")
+    );
+}
+
+#[test]
+fn a_weekly_medication_still_fills_the_plan() {
+    let p = phone("2026-03-10T08:05:00+00:00[Europe/London]");
+    add(
+        &p,
+        Medication::new(
+            "Methotrexate",
+            vec![Phase {
+                timing: Timing::TimesOfDay {
+                    times: vec!["09:00".into()],
+                    days_of_week: vec![DayOfWeek::Fri],
+                },
+                ..times_of_day(&["09:00"], "2026-03-01")
+            }],
+        ),
+    );
+    assert_eq!(p.store.plan_notifications(10).unwrap().planned.len(), 10);
+}
+
+// --- medications -------------------------------------------------------------------------------
+
+#[test]
+fn add_edit_postpone_and_delete() {
+    let p = phone("2026-03-01T07:00:00+00:00[Europe/London]");
+    let mut med = Medication::new(
+        "Capecitabine",
+        vec![cycle(14, 7, &["08:00", "20:00"], "2026-03-02")],
+    );
+    med.strength = "500 mg".into();
+    med.time_zone_policy = TimeZonePolicy::FixedZone {
+        zone: "Europe/London".into(),
+    };
+    let id = add(&p, med);
+    let mut m = p.store.medication(&id).unwrap();
+    assert_eq!(m.strength, "500 mg");
+    m.instructions = "with food".into();
+    let outbox_before = p.store.status().unwrap().outbox_count;
+    p.store.update_medication(&m).unwrap();
+    assert_eq!(
+        p.store.status().unwrap().outbox_count,
+        outbox_before + 1,
+        "only the changed field is written"
+    );
+    p.store.postpone_cycle(&id, 0, 1, "2026-03-30").unwrap();
+    assert_eq!(p.store.medication(&id).unwrap().cycle_starts.len(), 1);
+    assert_eq!(p.store.medications().unwrap().len(), 1);
+    p.store.delete_medication(&id).unwrap();
+    assert!(matches!(
+        p.store.medication(&id),
+        Err(crate::Error::NotFound { .. })
+    ));
+}
+
+// --- RRULE -------------------------------------------------------------------------------------
+
+#[test]
+fn rrule_export_and_import_round_trip() {
+    let policy = TimeZonePolicy::FixedZone {
+        zone: "Europe/London".into(),
+    };
+    let phase = Phase {
+        end: Some("2026-03-31".into()),
+        ..times_of_day(&["08:00", "20:00"], "2026-03-01")
+    };
+    let text = rrule::phase_to_rrule(&phase, &policy).unwrap().unwrap();
+    assert_eq!(
+        text,
+        "DTSTART;TZID=Europe/London:20260301T080000\n\
+         RRULE:FREQ=DAILY;BYHOUR=8,20;BYMINUTE=0;BYSECOND=0;UNTIL=20260331T225959Z"
+    );
+    let back = rrule::phase_from_rrule(&text, 1.0, "tablet", "2026-01-01").unwrap();
+    assert_eq!(back.timing, phase.timing);
+    assert_eq!(back.start, "2026-03-01");
+    assert_eq!(back.end.as_deref(), Some("2026-03-31"));
+
+    // The rrule crate's own expansion agrees with ours.
+    let set: ::rrule::RRuleSet = text.parse().unwrap();
+    let theirs: Vec<String> = set
+        .all(100)
+        .dates
+        .iter()
+        .map(|d| d.format("%Y-%m-%dT%H:%M").to_string())
+        .collect();
+    let mut med = Medication::new("Metformin", vec![phase]);
+    med.time_zone_policy = policy;
+    let ours: Vec<String> = occurrences(
+        &med,
+        "Europe/London",
+        "2026-02-01T00:00:00+00:00[Europe/London]",
+        "2026-05-01T00:00:00+01:00[Europe/London]",
+    )
+    .iter()
+    .map(|o| o.local.strftime("%Y-%m-%dT%H:%M").to_string())
+    .collect();
+    assert_eq!(ours.len(), 62);
+    assert_eq!(ours, theirs);
+}
+
+#[test]
+fn rrule_weekly_hourly_and_what_it_cannot_express() {
+    let p = rrule::phase_from_rrule(
+        "FREQ=WEEKLY;BYDAY=MO,TH;BYHOUR=9;BYMINUTE=30",
+        1.0,
+        "tablet",
+        "2026-03-02",
+    )
+    .unwrap();
+    assert_eq!(
+        p.timing,
+        Timing::TimesOfDay {
+            times: vec!["09:30".into()],
+            days_of_week: vec![DayOfWeek::Mon, DayOfWeek::Thu],
+        }
+    );
+    let p = rrule::phase_from_rrule(
+        "DTSTART:20260302T060000Z\nRRULE:FREQ=HOURLY;INTERVAL=8;COUNT=9",
+        1.0,
+        "tablet",
+        "2026-03-02",
+    )
+    .unwrap();
+    assert_eq!(
+        p.timing,
+        Timing::EveryNHours {
+            every_hours: 8,
+            anchor: "06:00".into()
+        }
+    );
+    assert_eq!(p.count, Some(9));
+    assert_eq!(
+        invalid_field(rrule::phase_from_rrule(
+            "FREQ=MONTHLY;BYMONTHDAY=1",
+            1.0,
+            "x",
+            "2026-03-01"
+        )),
+        "rrule"
+    );
+    assert_eq!(
+        invalid_field(rrule::phase_from_rrule(
+            "not a rule",
+            1.0,
+            "x",
+            "2026-03-01"
+        )),
+        "rrule"
+    );
+    let c = cycle(14, 7, &["08:00"], "2026-03-02");
+    assert_eq!(
+        rrule::phase_to_rrule(&c, &TimeZonePolicy::WallClock).unwrap(),
+        None
+    );
+    // 08:00 and 20:30 are not an hours-by-minutes product: one RRULE cannot say it.
+    let odd = times_of_day(&["08:00", "20:30"], "2026-03-02");
+    assert_eq!(
+        rrule::phase_to_rrule(&odd, &TimeZonePolicy::WallClock).unwrap(),
+        None
+    );
+    let wall = rrule::phase_to_rrule(
+        &times_of_day(&["08:00"], "2026-03-02"),
+        &TimeZonePolicy::WallClock,
+    )
+    .unwrap()
+    .unwrap();
+    assert!(wall.starts_with("DTSTART:20260302T080000\n"), "{wall}");
+}
+
+// --- properties --------------------------------------------------------------------------------
+
+const ZONES: &[&str] = &[
+    "America/New_York",
+    "Europe/London",
+    "Asia/Kolkata",
+    "Australia/Lord_Howe",
+    "Pacific/Auckland",
+    "America/Los_Angeles",
+];
+
+fn any_timing() -> impl Strategy<Value = Timing> {
+    let times = proptest::collection::btree_set((0i8..24, 0i8..60), 1..4).prop_map(|s| {
+        s.into_iter()
+            .map(|(h, m)| format!("{h:02}:{m:02}"))
+            .collect::<Vec<_>>()
+    });
+    prop_oneof![
+        (
+            times.clone(),
+            proptest::collection::btree_set(0usize..7, 0..7)
+        )
+            .prop_map(|(times, days)| {
+                Timing::TimesOfDay {
+                    times,
+                    days_of_week: days.into_iter().map(|d| DayOfWeek::ALL[d]).collect(),
+                }
+            }),
+        (1u32..40, times.clone())
+            .prop_map(|(every_days, times)| Timing::EveryNDays { every_days, times }),
+        (1u32..50, 0i8..24, 0i8..60).prop_map(|(every_hours, h, m)| Timing::EveryNHours {
+            every_hours,
+            anchor: format!("{h:02}:{m:02}")
+        }),
+        (1u32..30, 0u32..30, times, proptest::option::of(1u32..6)).prop_map(
+            |(days_on, days_off, times, cycles)| Timing::Cycle {
+                days_on,
+                days_off,
+                times,
+                cycles
+            }
+        ),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn occurrences_are_ordered_unique_bounded_and_stable(
+        timing in any_timing(),
+        zone in proptest::sample::select(ZONES),
+        fixed in any::<bool>(),
+        start_day in 0i64..365,
+        from_day in 0i64..400,
+        len_hours in 1i64..(24 * 60),
+        count in proptest::option::of(1u32..200),
+    ) {
+        let start = super::expand::add_days(date(2026, 1, 1), start_day);
+        let mut med = Medication::new("Drug", vec![Phase {
+            dose: 1.0,
+            unit: "tablet".into(),
+            timing,
+            start: start.to_string(),
+            end: None,
+            count,
+        }]);
+        if fixed {
+            med.time_zone_policy = TimeZonePolicy::FixedZone { zone: "Europe/London".into() };
+        }
+        let c = compile(&med).unwrap();
+        let device = tz(zone);
+        let from = start_of(&device, super::expand::add_days(date(2026, 1, 1), from_day));
+        let to = from + SignedDuration::from_hours(len_hours);
+        let mut occs = Vec::new();
+        expand_into(&c, &device, from, to, &mut occs);
+        let mut ids = std::collections::HashSet::new();
+        for o in &occs {
+            prop_assert!(from <= o.at && o.at < to);
+            prop_assert!(ids.insert(o.id("m")));
+        }
+        for pair in occs.windows(2) {
+            prop_assert!((pair[0].at, pair[0].local) < (pair[1].at, pair[1].local));
+        }
+        // Re-expanding, and expanding in two halves, give the same occurrences.
+        let mut again = Vec::new();
+        expand_into(&c, &device, from, to, &mut again);
+        prop_assert_eq!(&again, &occs);
+        let mid = from + SignedDuration::from_hours(len_hours / 2);
+        let mut halves = Vec::new();
+        expand_into(&c, &device, from, mid, &mut halves);
+        expand_into(&c, &device, mid, to, &mut halves);
+        prop_assert_eq!(&halves, &occs);
+        if let Some(n) = count {
+            let mut all = Vec::new();
+            expand_into(&c, &device, start_of(&device, super::expand::add_days(start, -2)), to, &mut all);
+            prop_assert!(all.len() <= n as usize);
+        }
+    }
+}
+
+fn start_of(zone: &TimeZone, d: Date) -> Timestamp {
+    super::doses::start_of_day(zone, d)
+}
