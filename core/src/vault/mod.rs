@@ -228,6 +228,13 @@ impl DocumentMeta {
     }
 }
 
+/// Parses a document date (`YYYY-MM-DD`), as the apps and the command line pass it.
+pub fn parse_document_date(field: &'static str, text: &str) -> Result<Date> {
+    text.trim()
+        .parse()
+        .map_err(|_| Error::invalid(field, "expected a date such as 2026-03-08"))
+}
+
 fn is_mime_type(text: &str) -> bool {
     let token = |s: &str| {
         !s.is_empty()
