@@ -147,7 +147,7 @@ impl Store {
         let mut overall = AdherenceCounts::default();
         let mut per_medication = Vec::new();
         let mut occs: Vec<Occ> = Vec::new();
-        let mut key = (String::new(), String::new());
+        let mut key = String::new();
         for m in &meds {
             occs.clear();
             expand_into(&m.compiled, zone, start, end, &mut occs);
@@ -155,10 +155,10 @@ impl Store {
                 continue;
             }
             let mut counts = AdherenceCounts::default();
-            key.0.clone_from(&m.med.id);
             for o in &occs {
-                key.1 = o.key();
-                let status = status_of(o.at, m.compiled.late_window, rows.get(&key), now);
+                o.write_key(&mut key);
+                let row = rows.get(&m.med.id, &key);
+                let status = status_of(o.at, m.compiled.late_window, row, now);
                 counts.add(status);
             }
             overall.merge(&counts);

@@ -143,8 +143,16 @@ pub(crate) fn dose_id(medication_id: &str, key: &str) -> String {
     deterministic_id("dose", &[medication_id, key])
 }
 
-/// Scheduled dose-log rows by `(medication id, occurrence key)`.
-pub(crate) type DoseRows = HashMap<(String, String), DoseRow>;
+/// Scheduled dose-log rows by medication id, then occurrence key.
+#[derive(Debug, Default)]
+pub(crate) struct DoseRows(HashMap<String, HashMap<String, DoseRow>>);
+
+impl DoseRows {
+    /// The row of occurrence `key` of `medication_id`.
+    pub(crate) fn get(&self, medication_id: &str, key: &str) -> Option<&DoseRow> {
+        self.0.get(medication_id)?.get(key)
+    }
+}
 
 /// How far a wall-clock dose's logged instant can be from its instant in the current zone
 /// (the widest zone offsets differ by 26 hours).
@@ -161,10 +169,11 @@ impl Store {
                AND medication_id IS NOT NULL AND status IS NOT NULL",
         )?;
         let mut rows = stmt.query(params![lo, hi])?;
-        let mut out = HashMap::new();
+        let mut out = DoseRows::default();
         while let Some(r) = rows.next()? {
-            out.insert(
-                (r.get(0)?, r.get(1)?),
+            let med: String = r.get(0)?;
+            out.0.entry(med).or_default().insert(
+                r.get(1)?,
                 DoseRow {
                     status: r.get(2)?,
                     taken_at: r.get(3)?,
@@ -685,7 +694,7 @@ pub(crate) fn occurrence_view(
     zone: &TimeZone,
 ) -> DoseOccurrence {
     let key = o.key();
-    let row = rows.get(&(m.med.id.clone(), key.clone()));
+    let row = rows.get(&m.med.id, &key);
     let unit = m
         .med
         .phases

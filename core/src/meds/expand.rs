@@ -35,17 +35,45 @@ impl Occ {
     /// The occurrence key: phase and scheduled local time, e.g. `0|2026-03-08T22:00` (elapsed
     /// timings end in `Z`). Dose-log records of the same occurrence share it on every device.
     pub(crate) fn key(&self) -> String {
+        let mut buf = String::with_capacity(20);
+        self.write_key(&mut buf);
+        buf
+    }
+
+    /// Writes [`Occ::key`] into `buf` (cleared first); the hot loops reuse one buffer.
+    pub(crate) fn write_key(&self, buf: &mut String) {
+        fn digits(buf: &mut String, value: i64, width: usize) {
+            let mut tmp = [b'0'; 8];
+            let mut v = value.unsigned_abs();
+            for slot in tmp[..width].iter_mut().rev() {
+                *slot = b'0' + (v % 10) as u8;
+                v /= 10;
+            }
+            if value < 0 {
+                buf.push('-');
+            }
+            buf.extend(tmp[..width].iter().map(|&b| b as char));
+        }
         let l = self.local;
-        format!(
-            "{}|{:04}-{:02}-{:02}T{:02}:{:02}{}",
-            self.phase,
-            l.year(),
-            l.month(),
-            l.day(),
-            l.hour(),
-            l.minute(),
-            if self.elapsed { "Z" } else { "" }
-        )
+        buf.clear();
+        digits(
+            buf,
+            i64::from(self.phase),
+            if self.phase >= 10 { 2 } else { 1 },
+        );
+        buf.push('|');
+        digits(buf, i64::from(l.year()), 4);
+        buf.push('-');
+        digits(buf, i64::from(l.month()), 2);
+        buf.push('-');
+        digits(buf, i64::from(l.day()), 2);
+        buf.push('T');
+        digits(buf, i64::from(l.hour()), 2);
+        buf.push(':');
+        digits(buf, i64::from(l.minute()), 2);
+        if self.elapsed {
+            buf.push('Z');
+        }
     }
 
     /// The occurrence's stable id: the same on every device.
@@ -89,6 +117,60 @@ pub(crate) fn resolve(zone: &TimeZone, local: DateTime) -> Option<Timestamp> {
                 .map(|t| t.timestamp())
                 .or_else(|| before.to_timestamp(local).ok())
         }
+    }
+}
+
+/// [`resolve`] with a memo of the current offset span: between two transitions of a zone
+/// (months apart) a wall time is a fixed offset away from its instant, so most wall times are
+/// resolved with one subtraction instead of a time zone lookup.
+pub(crate) struct Resolver<'z> {
+    zone: &'z TimeZone,
+    /// Wall times whose instant (by `offset`) falls in `[lo, hi)` are unambiguous.
+    lo: Timestamp,
+    hi: Timestamp,
+    offset: jiff::tz::Offset,
+}
+
+impl<'z> Resolver<'z> {
+    /// A resolver for `zone` with nothing memoised yet.
+    pub(crate) fn new(zone: &'z TimeZone) -> Self {
+        Resolver {
+            zone,
+            lo: Timestamp::MAX,
+            hi: Timestamp::MIN,
+            offset: jiff::tz::Offset::UTC,
+        }
+    }
+
+    /// The instant of `local`, by the rule of [`resolve`].
+    pub(crate) fn resolve(&mut self, local: DateTime) -> Option<Timestamp> {
+        if let Ok(at) = self.offset.to_timestamp(local)
+            && self.lo <= at
+            && at < self.hi
+        {
+            return Some(at);
+        }
+        let at = resolve(self.zone, local)?;
+        // Two days of margin from each transition: no gap or fold (nor two offsets) reach that
+        // far, so inside the span the offset alone decides.
+        let margin = SignedDuration::from_hours(48);
+        let probe = at.checked_add(SignedDuration::from_secs(1)).unwrap_or(at);
+        let lo = self
+            .zone
+            .preceding(probe)
+            .next()
+            .map_or(Timestamp::MIN, |t| {
+                t.timestamp().checked_add(margin).unwrap_or(Timestamp::MAX)
+            });
+        let hi = self.zone.following(at).next().map_or(Timestamp::MAX, |t| {
+            t.timestamp().checked_sub(margin).unwrap_or(Timestamp::MIN)
+        });
+        if lo < hi {
+            self.lo = lo;
+            self.hi = hi;
+            self.offset = self.zone.to_offset(lo);
+        }
+        Some(at)
     }
 }
 
@@ -257,6 +339,7 @@ pub(crate) fn expand_into(
     }
     let first = out.len();
     let zone = c.zone(device);
+    let mut resolver = Resolver::new(zone);
     // One day of margin each side: a DST gap or fold can move a wall time across midnight.
     let lo = add_days(zone.to_datetime(from).date(), -1);
     let hi = add_days(zone.to_datetime(to).date(), 1);
@@ -271,7 +354,7 @@ pub(crate) fn expand_into(
                     continue;
                 }
                 for_each_local_dose(c, p, lo, hi, |local| {
-                    if let Some(at) = resolve(zone, local)
+                    if let Some(at) = resolver.resolve(local)
                         && from <= at
                         && at < to
                     {

@@ -319,6 +319,53 @@ impl Store {
     }
 }
 
+/// One scheduled dose of a medication, as [`occurrences`] expands it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Occurrence {
+    /// The stable occurrence id (the same on every device).
+    pub id: String,
+    /// The occurrence key: phase and scheduled local time (`0|2026-03-08T22:00`).
+    pub key: String,
+    /// The phase's position in the regimen.
+    pub phase: u32,
+    /// When it is due.
+    pub at: Timestamp,
+    /// The amount due.
+    pub dose: f64,
+}
+
+impl Occurrence {
+    /// The id of its dose-log record (`deterministic_id("dose", [medication id, key])`).
+    pub fn dose_id(&self, medication_id: &str) -> String {
+        doses::dose_id(medication_id, &self.key)
+    }
+}
+
+/// The occurrences of `med` due in `[from, to)` with the device in `device_zone`, in order.
+pub fn occurrences(
+    med: &Medication,
+    device_zone: &TimeZone,
+    from: Timestamp,
+    to: Timestamp,
+) -> Result<Vec<Occurrence>> {
+    let compiled = compile(med)?;
+    let mut occs = Vec::new();
+    expand::expand_into(&compiled, device_zone, from, to, &mut occs);
+    Ok(occs
+        .iter()
+        .map(|o| {
+            let key = o.key();
+            Occurrence {
+                id: expand::occurrence_id(&med.id, &key),
+                phase: u32::from(o.phase),
+                at: o.at,
+                dose: o.dose,
+                key,
+            }
+        })
+        .collect())
+}
+
 /// The clock's instant and zone, for the methods that take them explicitly.
 pub(crate) fn now_and_zone(store: &Store) -> (Timestamp, TimeZone) {
     (store.clock.now(), store.clock.time_zone())

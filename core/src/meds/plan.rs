@@ -145,7 +145,7 @@ impl Store {
                 expand_into(&m.compiled, zone, now, to, &mut occs);
                 for o in &occs {
                     let key = o.key();
-                    if rows.contains_key(&(m.med.id.clone(), key.clone())) {
+                    if rows.get(&m.med.id, &key).is_some() {
                         // Taken, skipped or snoozed: snoozed ones come back below.
                         continue;
                     }
@@ -354,10 +354,7 @@ fn add_snoozed(
         let Some(i) = meds.iter().position(|m| &m.med.id == med_id) else {
             continue;
         };
-        if rows
-            .get(&(med_id.clone(), key.clone()))
-            .is_some_and(|r| r.settled())
-        {
+        if rows.get(med_id, key).is_some_and(|r| r.settled()) {
             continue;
         }
         let Ok(at) = Timestamp::from_millisecond(*until) else {

@@ -40,7 +40,11 @@ CREATE TABLE dose_log (
     recorded_at    INTEGER
 ) STRICT;
 
-CREATE INDEX dose_log_by_schedule ON dose_log(scheduled_at, medication_id);
+-- Covering: the day view, adherence and the plan read the log by time without touching the table.
+CREATE INDEX dose_log_by_schedule
+    ON dose_log(scheduled_at, medication_id, occurrence_key, status, taken_at, snoozed_until);
+-- Snoozed doses come back into the plan.
+CREATE INDEX dose_log_snoozed ON dose_log(snoozed_until) WHERE status = 'snoozed';
 CREATE INDEX dose_log_by_taken ON dose_log(medication_id, taken_at);
 
 -- Device-local, never synced: the reminders handed to the platform's scheduler last time, so the
