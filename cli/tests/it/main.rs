@@ -1,4 +1,5 @@
 //! The `cairn` command as a person or a QA script runs it.
 
+mod meds;
 mod store;
 mod vault;

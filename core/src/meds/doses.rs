@@ -243,6 +243,10 @@ pub(crate) fn status_of(
 }
 
 /// Midnight starting `day` in `zone` (the first instant of the day, whatever DST does).
+pub fn start_of_day_in(zone: &TimeZone, day: Date) -> Timestamp {
+    start_of_day(zone, day)
+}
+
 pub(crate) fn start_of_day(zone: &TimeZone, day: Date) -> Timestamp {
     resolve(zone, day.to_datetime(Time::midnight())).unwrap_or(Timestamp::MIN)
 }

@@ -1,0 +1,348 @@
+//! `cairn meds` as a person and a QA script use it: one-line regimens, today's doses across a
+//! DST change, a dose taken after midnight, the notification plan and adherence.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use crate::store::cairn;
+
+const PASS: &str = "correct horse battery";
+
+fn ok(out: &Output) -> String {
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "stdout: {stdout}\nstderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+struct Cli {
+    _dir: tempfile::TempDir,
+    store: PathBuf,
+}
+
+impl Cli {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let store = dir.path().join("store");
+        ok(&cairn(&store, PASS, &["init"]));
+        Cli { _dir: dir, store }
+    }
+
+    /// Runs `cairn --now <now> --tz <tz> meds <args>`.
+    fn meds(&self, now: &str, tz: &str, args: &[&str]) -> Output {
+        let mut all = vec!["--now", now, "--tz", tz, "meds"];
+        all.extend_from_slice(args);
+        cairn(self.path(), PASS, &all)
+    }
+
+    fn path(&self) -> &Path {
+        &self.store
+    }
+}
+
+const NY: &str = "America/New_York";
+
+#[test]
+fn today_across_the_spring_forward_night_in_new_york() {
+    let cli = Cli::new();
+    let before = "2026-03-07T12:00:00-05:00";
+    ok(&cli.meds(
+        before,
+        NY,
+        &[
+            "add",
+            "Levothyroxine",
+            "--times",
+            "02:30",
+            "--start",
+            "2026-03-01",
+        ],
+    ));
+    ok(&cli.meds(
+        before,
+        NY,
+        &[
+            "add",
+            "Metformin",
+            "--times",
+            "08:00,20:00",
+            "--start",
+            "2026-03-01",
+        ],
+    ));
+    let saturday = ok(&cli.meds(before, NY, &["today"]));
+    assert!(saturday.contains("02:30 EST  Levothyroxine"), "{saturday}");
+    assert!(saturday.contains("08:00 EST  Metformin"), "{saturday}");
+    // Sunday: 02:30 does not exist; the dose is at 03:00 EDT, the first valid minute after it.
+    let sunday = ok(&cli.meds("2026-03-08T01:00:00-05:00", NY, &["today"]));
+    assert!(
+        sunday.starts_with("Sunday 8 March 2026 (America/New_York)"),
+        "{sunday}"
+    );
+    assert!(sunday.contains("03:00 EDT  Levothyroxine"), "{sunday}");
+    assert!(sunday.contains("08:00 EDT  Metformin"), "{sunday}");
+    assert!(sunday.contains("20:00 EDT  Metformin"), "{sunday}");
+    let monday = ok(&cli.meds("2026-03-09T01:00:00-04:00", NY, &["today"]));
+    assert!(monday.contains("02:30 EDT  Levothyroxine"), "{monday}");
+    // The same medication pinned to London's clock, seen from New York.
+    ok(&cli.meds(
+        before,
+        NY,
+        &[
+            "add",
+            "Tacrolimus",
+            "--times",
+            "08:00",
+            "--zone",
+            "Europe/London",
+            "--start",
+            "2026-03-01",
+        ],
+    ));
+    let sunday = ok(&cli.meds("2026-03-08T01:00:00-05:00", NY, &["today"]));
+    assert!(sunday.contains("04:00 EDT  Tacrolimus"), "{sunday}");
+}
+
+#[test]
+fn a_dose_taken_after_midnight_counts_for_last_night() {
+    let cli = Cli::new();
+    let tz = "Europe/London";
+    ok(&cli.meds(
+        "2026-03-10T12:00:00Z",
+        tz,
+        &[
+            "add",
+            "Temozolomide",
+            "--times",
+            "22:00",
+            "--late",
+            "180",
+            "--start",
+            "2026-03-01",
+        ],
+    ));
+    let out = ok(&cli.meds("2026-03-11T00:40:00Z", tz, &["take", "temozolomide"]));
+    assert!(out.contains("for the dose of Tue 10 Mar 22:00"), "{out}");
+    let json = ok(&cli.meds(
+        "2026-03-11T00:45:00Z",
+        tz,
+        &["today", "--date", "2026-03-10", "--json"],
+    ));
+    let doses: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(doses[0]["status"], "taken late");
+    let tonight = ok(&cli.meds("2026-03-11T00:45:00Z", tz, &["today"]));
+    assert!(tonight.contains("upcoming"), "{tonight}");
+}
+
+#[test]
+fn the_plan_groups_doses_per_minute_and_is_a_diff() {
+    let cli = Cli::new();
+    let now = "2026-03-10T07:00:00Z";
+    let tz = "Europe/London";
+    ok(&cli.meds(
+        now,
+        tz,
+        &[
+            "add",
+            "Capecitabine",
+            "--dose",
+            "3",
+            "--times",
+            "08:00,20:00",
+            "--cycle",
+            "14/7",
+            "--start",
+            "2026-03-02",
+            "--stock",
+            "84",
+            "--refill-days",
+            "7",
+        ],
+    ));
+    ok(&cli.meds(
+        now,
+        tz,
+        &[
+            "add",
+            "Dexamethasone",
+            "--times",
+            "08:00",
+            "--taper",
+            "4:3,2:3,1:3",
+        ],
+    ));
+    let plan = ok(&cli.meds(now, tz, &["plan", "--max", "4", "--commit"]));
+    assert!(
+        plan.starts_with("4 notifications planned: 4 to schedule, 0 to cancel"),
+        "{plan}"
+    );
+    assert!(
+        plan.contains(
+            "Tue 10 Mar 08:00 GMT  Time for 2 doses: Capecitabine 3 tablet · Dexamethasone 4 tablet"
+        ),
+        "{plan}"
+    );
+    let again = ok(&cli.meds(now, tz, &["plan", "--max", "4"]));
+    assert!(
+        again.starts_with("4 notifications planned: 0 to schedule, 0 to cancel"),
+        "{again}"
+    );
+    ok(&cli.meds("2026-03-10T07:30:00Z", tz, &["take", "capecitabine"]));
+    let after = ok(&cli.meds(
+        "2026-03-10T07:31:00Z",
+        tz,
+        &["plan", "--max", "4", "--json"],
+    ));
+    let v: serde_json::Value = serde_json::from_str(&after).unwrap();
+    assert_eq!(v["cancel"].as_array().unwrap().len(), 1);
+    assert_eq!(v["schedule"][0]["body"], "Dexamethasone 4 tablet");
+}
+
+#[test]
+fn postponing_a_cycle_and_adherence() {
+    let cli = Cli::new();
+    let tz = "Europe/London";
+    ok(&cli.meds(
+        "2026-03-02T07:00:00Z",
+        tz,
+        &[
+            "add",
+            "Capecitabine",
+            "--times",
+            "08:00,20:00",
+            "--cycle",
+            "14/7",
+            "--start",
+            "2026-03-02",
+        ],
+    ));
+    ok(&cli.meds("2026-03-02T08:10:00Z", tz, &["take", "cape"]));
+    ok(&cli.meds(
+        "2026-03-02T20:00:00Z",
+        tz,
+        &["skip", "cape", "--reason", "vomiting"],
+    ));
+    let a = ok(&cli.meds(
+        "2026-03-03T12:00:00Z",
+        tz,
+        &[
+            "adherence",
+            "--from",
+            "2026-03-02",
+            "--to",
+            "2026-03-03",
+            "--json",
+        ],
+    ));
+    let v: serde_json::Value = serde_json::from_str(&a).unwrap();
+    assert_eq!(v["overall"]["taken_on_time"], 1);
+    assert_eq!(v["overall"]["skipped"], 1);
+    assert_eq!(v["overall"]["missed"], 1);
+    assert_eq!(v["overall"]["pending"], 1);
+    // Cycle 2 would start on 23 March; the oncologist postpones it a week.
+    ok(&cli.meds(
+        "2026-03-10T12:00:00Z",
+        tz,
+        &[
+            "edit",
+            "cape",
+            "--postpone-cycle",
+            "2",
+            "--to",
+            "2026-03-30",
+        ],
+    ));
+    let day = ok(&cli.meds("2026-03-23T07:00:00Z", tz, &["today"]));
+    assert!(day.contains("no scheduled doses"), "{day}");
+    let day = ok(&cli.meds("2026-03-30T07:00:00+01:00", tz, &["today"]));
+    assert!(day.contains("08:00 BST  Capecitabine"), "{day}");
+    let show = ok(&cli.meds("2026-03-30T07:00:00Z", tz, &["show", "cape"]));
+    assert!(show.contains("cycle 2 starts 2026-03-30"), "{show}");
+    assert!(show.contains("not expressible as one RRULE"), "{show}");
+}
+
+#[test]
+fn rrule_in_and_out() {
+    let cli = Cli::new();
+    let tz = "Europe/London";
+    let now = "2026-03-02T07:00:00Z";
+    ok(&cli.meds(
+        now,
+        tz,
+        &[
+            "add",
+            "Metformin",
+            "--rrule",
+            "FREQ=DAILY;BYHOUR=8,20;BYMINUTE=0",
+            "--start",
+            "2026-03-01",
+            "--zone",
+            "Europe/London",
+        ],
+    ));
+    let show = ok(&cli.meds(now, tz, &["show", "metformin"]));
+    assert!(
+        show.contains("DTSTART;TZID=Europe/London:20260301T080000"),
+        "{show}"
+    );
+    assert!(
+        show.contains("RRULE:FREQ=DAILY;BYHOUR=8,20;BYMINUTE=0;BYSECOND=0"),
+        "{show}"
+    );
+}
+
+#[test]
+fn bad_regimens_are_one_line_errors_that_change_nothing() {
+    let cli = Cli::new();
+    let now = "2026-03-02T07:00:00Z";
+    for args in [
+        &["add", "X", "--times", "08:00", "--cycle", "0/7"][..],
+        &["add", "X", "--times", "25:00"],
+        &["add", "X", "--every-hours", "0"],
+        &["add", "X", "--prn", "--max", "0/24h"],
+        &["add", "X", "--times", "08:00", "--zone", "Nowhere/Town"],
+    ] {
+        let out = cli.meds(now, "Europe/London", args);
+        assert!(!out.status.success(), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.starts_with("cairn: invalid "), "{err}");
+    }
+    let list = ok(&cli.meds(now, "Europe/London", &["list"]));
+    assert_eq!(list.trim(), "no medications");
+}
+
+#[test]
+fn the_demo_shows_a_chemo_cycle_and_an_as_needed_drug() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = ok(&cairn(
+        dir.path(),
+        PASS,
+        &["--now", "2026-03-08T09:00:00-04:00", "--tz", NY, "demo"],
+    ));
+    assert!(
+        out.contains("added Capecitabine 500 mg: 3 tablet 14 days on / 7 off"),
+        "{out}"
+    );
+    assert!(
+        out.contains("added Ondansetron 8 mg: 1 tablet as needed"),
+        "{out}"
+    );
+    assert!(
+        out.contains("logged the 7 doses of the cycle so far"),
+        "{out}"
+    );
+    assert!(
+        out.contains("08:00 EDT  Capecitabine                3 tablet   taken at 08:10"),
+        "{out}"
+    );
+    assert!(out.contains("second: sooner than the minimum gap"), "{out}");
+    assert!(out.contains("-- The notification plan"), "{out}");
+    assert!(
+        out.contains("Sun 08 Mar 20:00 EDT  Time for Capecitabine"),
+        "{out}"
+    );
+}
