@@ -8,6 +8,7 @@
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use age::secrecy::ExposeSecret;
 use age::x25519;
@@ -18,6 +19,25 @@ use crate::error::{Error, Result};
 /// How much plaintext is read or written per step. Larger than an age chunk so BLAKE3 can hash
 /// several 1 KiB chunks in parallel lanes, small enough to keep memory flat.
 const STEP: usize = 256 * 1024;
+
+/// How many blocks may wait for the hashing stage.
+const IN_FLIGHT: usize = 8;
+/// How often writeback of what was written so far is started.
+const FLUSH_EVERY: u64 = 8 * 1024 * 1024;
+
+/// Reads until `buf` is full or the input ends.
+fn read_full(input: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match input.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
+}
 
 /// Reports progress as `(bytes done, bytes expected)`.
 pub type Progress<'a> = &'a mut dyn FnMut(u64, u64);
@@ -68,29 +88,75 @@ pub(crate) fn encrypt_to_file(
         let encryptor =
             age::Encryptor::with_recipients(std::iter::once(&recipient as &dyn age::Recipient))
                 .map_err(|_| Error::Corrupt("vault: age refused the recipient".into()))?;
+        let flusher = file.try_clone()?;
         let mut writer = encryptor.wrap_output(file)?;
-        let mut hasher = fingerprinter(fingerprint_key);
-        let mut buf = vec![0u8; STEP];
-        let mut done = 0u64;
-        progress(0, total);
-        loop {
-            let n = match input.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(Error::Io(e)),
-            };
-            hasher.update(&buf[..n]);
-            writer.write_all(&buf[..n])?;
-            done += n as u64;
-            progress(done, total.max(done));
-        }
-        let file = writer.finish()?;
-        // Durable before the rename and before the metadata commit that refers to it.
-        file.sync_all()?;
-        Ok(Encrypted {
-            size: done,
-            fingerprint: hasher.finalize().to_hex().to_string(),
+        // Stages on their own threads: this one reads and encrypts; a helper hashes the same
+        // buffers, another starts writeback of what is written, so that neither hashing nor
+        // the final fsync adds much to the wall time. The bounded channel bounds memory.
+        std::thread::scope(|scope| {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Arc<Vec<u8>>>(IN_FLIGHT);
+            let helper = scope.spawn(move || {
+                let mut hasher = fingerprinter(fingerprint_key);
+                for block in rx {
+                    hasher.update(&block);
+                }
+                hasher
+            });
+            // Writeback starts while encryption goes on; the final fsync then has little left
+            // to do. The writer only nudges (never waits for) this stage.
+            let (nudge, nudged) = std::sync::mpsc::sync_channel::<()>(1);
+            let flush = scope.spawn(move || -> io::Result<()> {
+                for () in nudged {
+                    flusher.sync_data()?;
+                }
+                Ok(())
+            });
+            let mut done = 0u64;
+            progress(0, total);
+            let streamed = (|| -> Result<()> {
+                // Buffers come back once the hashing stage has let go of them.
+                let mut pool: Vec<Arc<Vec<u8>>> = Vec::new();
+                loop {
+                    let mut block = match pool.iter().position(|b| Arc::strong_count(b) == 1) {
+                        Some(i) => pool.swap_remove(i),
+                        None => Arc::new(Vec::new()),
+                    };
+                    let Some(buf) = Arc::get_mut(&mut block) else {
+                        return Err(Error::Corrupt("vault: a buffer was still shared".into()));
+                    };
+                    buf.resize(STEP, 0);
+                    let n = read_full(&mut input, buf)?;
+                    if n == 0 {
+                        return Ok(());
+                    }
+                    buf.truncate(n);
+                    if tx.send(Arc::clone(&block)).is_err() {
+                        return Err(Error::Corrupt("vault: the hashing stage stopped".into()));
+                    }
+                    writer.write_all(&block)?;
+                    done += n as u64;
+                    if done % FLUSH_EVERY < n as u64 {
+                        let _ = nudge.try_send(());
+                    }
+                    if pool.len() < IN_FLIGHT + 2 {
+                        pool.push(block);
+                    }
+                    progress(done, total.max(done));
+                }
+            })();
+            drop(tx);
+            drop(nudge);
+            let stopped = || Error::Corrupt("vault: a streaming stage stopped".into());
+            let hasher = helper.join().map_err(|_| stopped())?;
+            flush.join().map_err(|_| stopped())??;
+            streamed?;
+            let file = writer.finish()?;
+            // Durable before the rename and before the metadata commit that refers to it.
+            file.sync_all()?;
+            Ok(Encrypted {
+                size: done,
+                fingerprint: hasher.finalize().to_hex().to_string(),
+            })
         })
     })();
     if result.is_err() {
