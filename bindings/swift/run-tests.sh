@@ -65,7 +65,8 @@ fi
 # crates configured with the same Swift module_name overwrite each other's files, and the last
 # one wins. Catch that here rather than as a pile of swiftc errors.
 for decl in 'class CairnStore' 'protocol KeyStore' 'enum CairnError' 'enum KeyStoreError'; do
-    if ! grep -qE "^(public |open )+$decl\b" "$GEN/$MODULE.swift"; then
+    # Without formatting, uniffi may put `public` on the line before the declaration.
+    if ! grep -qE "^(public |open )*$decl\b" "$GEN/$MODULE.swift"; then
         holds=$(grep -oE '^(public |open )+(struct|class|enum|protocol) [A-Za-z]+' "$GEN/$MODULE.swift" \
             | awk '{print $NF}' | head -n 6 | tr '\n' ' ')
         die "$GEN/$MODULE.swift does not declare '$decl' (it declares ${holds}...). In library mode each crate with uniffi metadata in $LIB_FILE gets its own <module_name>.swift and <ffi_module_name>.h/.modulemap: two crates with the same [bindings.swift] module_name = \"$MODULE\" (see bindings/uniffi.toml and core/uniffi.toml) overwrite each other's files and only the last survives. Give every other crate its own Swift module_name (e.g. \"${MODULE}Model\"); all generated .swift files are compiled together."
