@@ -32,7 +32,7 @@ pub use symptoms::{
 };
 
 use crate::error::{Error, Result};
-use crate::record::{EntityDef, Writer, new_id};
+use crate::record::{EntityDef, Writer};
 use crate::store::Store;
 
 /// A timeline event. Times are Unix epoch milliseconds; `tags`, `payload` and the id lists are
@@ -89,6 +89,29 @@ fn strings(values: &[String]) -> Value {
 }
 
 impl Store {
+    /// A new event id: a UUID version 7, whose first 48 bits are the creation time in Unix
+    /// milliseconds and the rest random. Ids made one after another sort one after another, so
+    /// a batch of new events appends to the right edge of every index keyed by id (the domain
+    /// table, `field_state`) instead of touching a random page per event: the difference
+    /// between thousands and tens of thousands of events per second.
+    fn new_event_id(&self) -> String {
+        let ms = u64::try_from(self.clock.now().as_millisecond()).unwrap_or(0);
+        let mut bytes = [0u8; 16];
+        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut bytes[6..]);
+        bytes[..6].copy_from_slice(&ms.to_be_bytes()[2..]);
+        bytes[6] = (bytes[6] & 0x0f) | 0x70;
+        bytes[8] = (bytes[8] & 0x3f) | 0x80;
+        let h = hex::encode(bytes);
+        format!(
+            "{}-{}-{}-{}-{}",
+            &h[0..8],
+            &h[8..12],
+            &h[12..16],
+            &h[16..20],
+            &h[20..32]
+        )
+    }
+
     fn check_event(&self, event: &NewEvent) -> Result<CheckedEvent> {
         let details = event.details.validated()?;
         let zone = match &event.recorded_zone {
@@ -132,7 +155,7 @@ impl Store {
         let mut w = self.writer()?;
         let mut ids = Vec::with_capacity(checked.len());
         for event in checked {
-            let id = new_id();
+            let id = self.new_event_id();
             write_new(&mut w, &id, event)?;
             ids.push(id);
         }
