@@ -145,6 +145,16 @@ impl Store {
         Self::finish_open(conn, dir, clock)
     }
 
+    /// BENCHMARK ONLY: a store whose database is plain, unencrypted SQLite, so benchmarks can
+    /// measure SQLCipher's overhead against the same workload. Never reachable from the CLI or
+    /// the FFI; nothing but `core/benches/` may call it.
+    #[doc(hidden)]
+    pub fn create_unencrypted_for_bench(dir: &Path, clock: Arc<dyn Clock>) -> Result<Self> {
+        std::fs::create_dir_all(dir)?;
+        let conn = Connection::open(dir.join(DATABASE_FILE))?;
+        Self::finish_open(conn, dir, clock)
+    }
+
     fn finish_open(conn: Connection, dir: &Path, clock: Arc<dyn Clock>) -> Result<Self> {
         // WAL lets readers run beside the writer; FULL sync because a dose logged must survive a
         // power cut, not only an app crash.
