@@ -2,4 +2,5 @@
 
 mod meds;
 mod store;
+mod timeline;
 mod vault;
