@@ -1,1 +1,497 @@
-//! The meds API for the apps.
+//! The meds API for the apps: medications, today's doses, the dose log, adherence, refills and
+//! the notification plan handed to the platform's scheduler.
+//!
+//! The store runs on the system clock. For QA, every planning call also comes in an `_at` form
+//! taking an explicit instant (`now_epoch_ms`) and device zone (`time_zone`, IANA), so a test can
+//! stand on either side of a DST change or a flight.
+
+use std::sync::Arc;
+
+use cairn_core::meds::{
+    Adherence, AsNeededWarning, DoseOccurrence, LoggedDose, Medication, NotificationPlan, Phase,
+    RefillStatus, TimeZonePolicy,
+};
+
+use crate::error::CairnError;
+use crate::store::CairnStore;
+
+/// The platform's local notification scheduler (UNUserNotificationCenter, AlarmManager),
+/// implemented by the app. It receives the diff: cancel `plan.cancel`, schedule `plan.schedule`.
+#[uniffi::export(with_foreign)]
+pub trait NotificationScheduler: Send + Sync {
+    /// Applies the diff. An error leaves Cairn's record of the last plan unchanged, so the next
+    /// call sends the same diff again.
+    fn apply(&self, plan: NotificationPlan) -> Result<(), NotificationSchedulerError>;
+}
+
+/// What the app's [`NotificationScheduler`] throws.
+#[derive(Debug, thiserror::Error, uniffi::Error)]
+pub enum NotificationSchedulerError {
+    /// The platform refused (permission denied, exact alarms not allowed, …).
+    #[error("notification scheduler unavailable: {reason}")]
+    Unavailable {
+        /// The platform's reason.
+        reason: String,
+    },
+}
+
+impl From<uniffi::UnexpectedUniFFICallbackError> for NotificationSchedulerError {
+    fn from(e: uniffi::UnexpectedUniFFICallbackError) -> Self {
+        NotificationSchedulerError::Unavailable { reason: e.reason }
+    }
+}
+
+/// Adapts the app's scheduler to the core's trait.
+struct ForeignScheduler(Arc<dyn NotificationScheduler>);
+
+impl cairn_core::meds::NotificationScheduler for ForeignScheduler {
+    fn apply(&self, plan: &NotificationPlan) -> cairn_core::Result<()> {
+        self.0
+            .apply(plan.clone())
+            .map_err(|e| cairn_core::Error::invalid("notification scheduler", e.to_string()))
+    }
+}
+
+use cairn_core::meds::instant_in_zone;
+use cairn_core::meds::regimen::parse_date;
+
+/// A phase as one RRULE (with its `DTSTART` line), or nothing when one RRULE cannot express it
+/// (cycles, as-needed).
+#[uniffi::export]
+pub fn phase_to_rrule(
+    phase: Phase,
+    time_zone_policy: TimeZonePolicy,
+) -> Result<Option<String>, CairnError> {
+    Ok(cairn_core::meds::rrule::phase_to_rrule(
+        &phase,
+        &time_zone_policy,
+    )?)
+}
+
+/// A phase from an RRULE, with `dose` `unit` per occurrence; without a `DTSTART` line it starts
+/// on `default_start` (`YYYY-MM-DD`).
+#[uniffi::export]
+pub fn phase_from_rrule(
+    rule: String,
+    dose: f64,
+    unit: String,
+    default_start: String,
+) -> Result<Phase, CairnError> {
+    Ok(cairn_core::meds::rrule::phase_from_rrule(
+        &rule,
+        dose,
+        &unit,
+        &default_start,
+    )?)
+}
+
+#[uniffi::export]
+impl CairnStore {
+    /// Adds a medication (its `id` is ignored); returns the new id.
+    pub fn add_medication(&self, medication: Medication) -> Result<String, CairnError> {
+        self.with(|s| s.add_medication(&medication))
+    }
+
+    /// Saves an edited medication; only changed fields are written.
+    pub fn update_medication(&self, medication: Medication) -> Result<(), CairnError> {
+        self.with(|s| s.update_medication(&medication))
+    }
+
+    /// Deletes a medication (its dose log stays).
+    pub fn delete_medication(&self, id: String) -> Result<(), CairnError> {
+        self.with(|s| s.delete_medication(&id))
+    }
+
+    /// One medication.
+    pub fn medication(&self, id: String) -> Result<Medication, CairnError> {
+        self.with(|s| s.medication(&id))
+    }
+
+    /// Every medication, by name.
+    pub fn medications(&self) -> Result<Vec<Medication>, CairnError> {
+        self.with(|s| s.medications())
+    }
+
+    /// Records a fresh count of the units on hand.
+    pub fn set_stock(&self, medication_id: String, units: f64) -> Result<(), CairnError> {
+        self.with(|s| s.set_stock(&medication_id, units))
+    }
+
+    /// Postpones cycle `cycle` (0-based) of phase `phase` to `new_start` (`YYYY-MM-DD`); every
+    /// later cycle moves with it.
+    pub fn postpone_cycle(
+        &self,
+        medication_id: String,
+        phase: u32,
+        cycle: u32,
+        new_start: String,
+    ) -> Result<(), CairnError> {
+        self.with(|s| s.postpone_cycle(&medication_id, phase, cycle, &new_start))
+    }
+
+    /// Today's scheduled doses and where each stands.
+    pub fn doses_today(&self) -> Result<Vec<DoseOccurrence>, CairnError> {
+        self.with(|s| s.doses_today())
+    }
+
+    /// The doses of `date` (`YYYY-MM-DD`) in `time_zone`, with their status at `now_epoch_ms`.
+    pub fn doses_on_at(
+        &self,
+        now_epoch_ms: i64,
+        time_zone: String,
+        date: String,
+    ) -> Result<Vec<DoseOccurrence>, CairnError> {
+        self.with(|s| {
+            let (now, zone) = instant_in_zone(now_epoch_ms, &time_zone)?;
+            s.doses_on_at(now, &zone, parse_date("date", &date)?)
+        })
+    }
+
+    /// Logs a dose taken at `taken_at_ms` (default: now), matched to the dose it was meant for,
+    /// or to `occurrence_id` when given.
+    pub fn take_dose(
+        &self,
+        medication_id: String,
+        taken_at_ms: Option<i64>,
+        amount: Option<f64>,
+        occurrence_id: Option<String>,
+    ) -> Result<LoggedDose, CairnError> {
+        self.with(|s| {
+            let at = taken_at_ms
+                .map(|ms| cairn_core::meds::instant_from_ms("taken_at_ms", ms))
+                .transpose()?;
+            s.take_dose(&medication_id, at, amount, occurrence_id.as_deref())
+        })
+    }
+
+    /// [`CairnStore::take_dose`] at an explicit instant and device zone.
+    pub fn take_dose_at(
+        &self,
+        now_epoch_ms: i64,
+        time_zone: String,
+        medication_id: String,
+        taken_at_ms: Option<i64>,
+        amount: Option<f64>,
+        occurrence_id: Option<String>,
+    ) -> Result<LoggedDose, CairnError> {
+        self.with(|s| {
+            let (now, zone) = instant_in_zone(now_epoch_ms, &time_zone)?;
+            let at = taken_at_ms
+                .map(|ms| cairn_core::meds::instant_from_ms("taken_at_ms", ms))
+                .transpose()?;
+            s.take_dose_at(
+                now,
+                &zone,
+                &medication_id,
+                at,
+                amount,
+                occurrence_id.as_deref(),
+            )
+        })
+    }
+
+    /// Logs a scheduled dose as skipped (`occurrence_id`, or the one due now).
+    pub fn skip_dose(
+        &self,
+        medication_id: String,
+        occurrence_id: Option<String>,
+        reason: Option<String>,
+    ) -> Result<LoggedDose, CairnError> {
+        self.with(|s| s.skip_dose(&medication_id, occurrence_id.as_deref(), reason.as_deref()))
+    }
+
+    /// [`CairnStore::skip_dose`] at an explicit instant and device zone.
+    pub fn skip_dose_at(
+        &self,
+        now_epoch_ms: i64,
+        time_zone: String,
+        medication_id: String,
+        occurrence_id: Option<String>,
+        reason: Option<String>,
+    ) -> Result<LoggedDose, CairnError> {
+        self.with(|s| {
+            let (now, zone) = instant_in_zone(now_epoch_ms, &time_zone)?;
+            s.skip_dose_at(
+                now,
+                &zone,
+                &medication_id,
+                occurrence_id.as_deref(),
+                reason.as_deref(),
+            )
+        })
+    }
+
+    /// Snoozes a scheduled dose (`occurrence_id`, or the one due now) for `minutes`.
+    pub fn snooze_dose(
+        &self,
+        medication_id: String,
+        occurrence_id: Option<String>,
+        minutes: u32,
+    ) -> Result<LoggedDose, CairnError> {
+        self.with(|s| s.snooze_dose(&medication_id, occurrence_id.as_deref(), minutes))
+    }
+
+    /// What logging an as-needed dose at `now_epoch_ms` would warn about, without logging it.
+    pub fn check_as_needed_at(
+        &self,
+        now_epoch_ms: i64,
+        time_zone: String,
+        medication_id: String,
+    ) -> Result<Vec<AsNeededWarning>, CairnError> {
+        self.with(|s| {
+            let (now, zone) = instant_in_zone(now_epoch_ms, &time_zone)?;
+            s.check_as_needed_at(&zone, &medication_id, now)
+        })
+    }
+
+    /// Adherence from `from` to `to` (inclusive, `YYYY-MM-DD`) in the device's zone.
+    pub fn adherence(&self, from: String, to: String) -> Result<Adherence, CairnError> {
+        self.with(|s| s.adherence(&from, &to))
+    }
+
+    /// [`CairnStore::adherence`] as of an explicit instant, in an explicit zone.
+    pub fn adherence_at(
+        &self,
+        now_epoch_ms: i64,
+        time_zone: String,
+        from: String,
+        to: String,
+    ) -> Result<Adherence, CairnError> {
+        self.with(|s| {
+            let (now, zone) = instant_in_zone(now_epoch_ms, &time_zone)?;
+            s.adherence_at(
+                now,
+                &zone,
+                parse_date("from", &from)?,
+                parse_date("to", &to)?,
+            )
+        })
+    }
+
+    /// The supply of every medication whose stock is tracked.
+    pub fn refill_status(&self) -> Result<Vec<RefillStatus>, CairnError> {
+        self.with(|s| s.refill_status())
+    }
+
+    /// The next `max` notifications (64 on iOS) as a diff against the last committed plan.
+    pub fn plan_notifications(&self, max: u32) -> Result<NotificationPlan, CairnError> {
+        self.with(|s| s.plan_notifications(max))
+    }
+
+    /// [`CairnStore::plan_notifications`] at an explicit instant and device zone.
+    pub fn plan_notifications_at(
+        &self,
+        now_epoch_ms: i64,
+        time_zone: String,
+        max: u32,
+    ) -> Result<NotificationPlan, CairnError> {
+        self.with(|s| {
+            let (now, zone) = instant_in_zone(now_epoch_ms, &time_zone)?;
+            s.plan_notifications_at(now, &zone, max)
+        })
+    }
+
+    /// Remembers `plan` as what the platform now holds.
+    pub fn commit_notification_plan(&self, plan: NotificationPlan) -> Result<(), CairnError> {
+        self.with(|s| s.commit_notification_plan(&plan))
+    }
+
+    /// Plans, hands the diff to `scheduler`, and commits once the scheduler accepted it.
+    pub fn sync_notifications(
+        &self,
+        scheduler: Arc<dyn NotificationScheduler>,
+        max: u32,
+    ) -> Result<NotificationPlan, CairnError> {
+        self.with(|s| s.sync_notifications(&ForeignScheduler(scheduler), max))
+    }
+
+    /// [`CairnStore::sync_notifications`] at an explicit instant and device zone.
+    pub fn sync_notifications_at(
+        &self,
+        scheduler: Arc<dyn NotificationScheduler>,
+        now_epoch_ms: i64,
+        time_zone: String,
+        max: u32,
+    ) -> Result<NotificationPlan, CairnError> {
+        self.with(|s| {
+            let (now, zone) = instant_in_zone(now_epoch_ms, &time_zone)?;
+            s.sync_notifications_at(now, &zone, &ForeignScheduler(scheduler), max)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use cairn_core::meds::{DoseStatus, Timing};
+
+    use super::*;
+
+    #[derive(Default)]
+    struct Recorder {
+        plans: Mutex<Vec<NotificationPlan>>,
+        refuse: bool,
+    }
+
+    impl NotificationScheduler for Recorder {
+        fn apply(&self, plan: NotificationPlan) -> Result<(), NotificationSchedulerError> {
+            if self.refuse {
+                return Err(NotificationSchedulerError::Unavailable {
+                    reason: "exact alarms not allowed".into(),
+                });
+            }
+            self.plans.lock().unwrap().push(plan);
+            Ok(())
+        }
+    }
+
+    fn ms(text: &str) -> i64 {
+        let (hms, offset) = text.split_at(19);
+        let local: Vec<i64> = hms
+            .split(['-', 'T', ':'])
+            .map(|p| p.parse().unwrap())
+            .collect();
+        let offset_hours: i64 = offset[..3].parse().unwrap();
+        let days = days_from_civil(local[0], local[1], local[2]);
+        ((days * 24 + local[3] - offset_hours) * 60 + local[4]) * 60_000 + local[5] * 1000
+    }
+
+    /// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
+    fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+        let y = if m <= 2 { y - 1 } else { y };
+        let era = y.div_euclid(400);
+        let yoe = y - era * 400;
+        let mp = (m + 9) % 12;
+        let doy = (153 * mp + 2) / 5 + d - 1;
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+        era * 146_097 + doe - 719_468
+    }
+
+    fn capecitabine() -> Medication {
+        Medication::new(
+            "Capecitabine",
+            vec![Phase {
+                dose: 3.0,
+                unit: "tablet".into(),
+                timing: Timing::Cycle {
+                    days_on: 14,
+                    days_off: 7,
+                    times: vec!["08:00".into(), "20:00".into()],
+                    cycles: None,
+                },
+                start: "2026-03-02".into(),
+                end: None,
+                count: None,
+            }],
+        )
+    }
+
+    #[test]
+    fn a_cycle_planned_across_dst_through_the_foreign_scheduler() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = CairnStore::open_with_passphrase(
+            dir.path().to_string_lossy().into_owned(),
+            "a long enough passphrase".into(),
+        )
+        .unwrap();
+        let id = store.add_medication(capecitabine()).unwrap();
+        let ny = "America/New_York".to_owned();
+        let recorder = Arc::new(Recorder::default());
+        let plan = store
+            .sync_notifications_at(
+                recorder.clone(),
+                ms("2026-03-07T12:00:00-05:00"),
+                ny.clone(),
+                3,
+            )
+            .unwrap();
+        let local: Vec<&str> = plan
+            .planned
+            .iter()
+            .map(|n| &n.fire_at_local[..25])
+            .collect();
+        assert_eq!(
+            local,
+            [
+                "2026-03-07T20:00:00-05:00",
+                "2026-03-08T08:00:00-04:00",
+                "2026-03-08T20:00:00-04:00"
+            ]
+        );
+        assert_eq!(recorder.plans.lock().unwrap().len(), 1);
+
+        let logged = store
+            .take_dose_at(
+                ms("2026-03-07T20:05:00-05:00"),
+                ny.clone(),
+                id,
+                None,
+                None,
+                None,
+            )
+            .unwrap();
+        assert_eq!(logged.status, DoseStatus::Taken);
+
+        // The platform refuses: an error, and the diff is sent again next time.
+        let refusing = Arc::new(Recorder {
+            refuse: true,
+            ..Default::default()
+        });
+        let err = store
+            .sync_notifications_at(refusing, ms("2026-03-07T20:06:00-05:00"), ny.clone(), 3)
+            .unwrap_err();
+        assert!(matches!(err, CairnError::Invalid(_)), "{err:?}");
+        let again = store
+            .sync_notifications_at(
+                recorder.clone(),
+                ms("2026-03-07T20:06:00-05:00"),
+                ny.clone(),
+                3,
+            )
+            .unwrap();
+        // The 20:00 reminder has fired (nothing to cancel); the window moved on by one.
+        assert!(again.cancel.is_empty());
+        assert_eq!(again.schedule.len(), 1);
+        assert!(again.schedule[0].fire_at_local.starts_with("2026-03-09T08:00:00-04:00"));
+        assert_eq!(recorder.plans.lock().unwrap().len(), 2);
+
+        let a = store
+            .adherence_at(
+                ms("2026-03-08T00:00:00-05:00"),
+                ny,
+                "2026-03-02".into(),
+                "2026-03-07".into(),
+            )
+            .unwrap();
+        assert_eq!(a.overall.taken_on_time, 1);
+        assert_eq!(a.overall.missed, 11);
+    }
+
+    #[test]
+    fn bad_qa_input_is_invalid() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = CairnStore::open_with_passphrase(
+            dir.path().to_string_lossy().into_owned(),
+            "a long enough passphrase".into(),
+        )
+        .unwrap();
+        assert!(matches!(
+            store.plan_notifications_at(0, "Not/AZone".into(), 64),
+            Err(CairnError::Invalid(_))
+        ));
+        let mut bad = capecitabine();
+        bad.phases[0].timing = Timing::EveryNHours {
+            every_hours: 0,
+            anchor: "08:00".into(),
+        };
+        assert!(matches!(
+            store.add_medication(bad),
+            Err(CairnError::Invalid(_))
+        ));
+        assert_eq!(
+            phase_to_rrule(capecitabine().phases[0].clone(), TimeZonePolicy::WallClock).unwrap(),
+            None
+        );
+    }
+}

@@ -366,6 +366,19 @@ pub fn occurrences(
         .collect())
 }
 
+/// An instant in ms since the epoch, as the FFI and QA pass it, checked.
+pub fn instant_from_ms(field: &'static str, ms: i64) -> Result<Timestamp> {
+    Timestamp::from_millisecond(ms).map_err(|_| Error::invalid(field, "out of range"))
+}
+
+/// An instant and an IANA zone, as QA passes them into planning calls, checked.
+pub fn instant_in_zone(now_epoch_ms: i64, time_zone: &str) -> Result<(Timestamp, TimeZone)> {
+    Ok((
+        instant_from_ms("now_epoch_ms", now_epoch_ms)?,
+        crate::profile::check_time_zone("time_zone", time_zone)?,
+    ))
+}
+
 /// The clock's instant and zone, for the methods that take them explicitly.
 pub(crate) fn now_and_zone(store: &Store) -> (Timestamp, TimeZone) {
     (store.clock.now(), store.clock.time_zone())
