@@ -451,6 +451,7 @@ impl Store {
                     .map_err(|_| Error::Corrupt("vault fingerprint key".into()))?;
             }
             None => {
+                // Local-only, not synced: each store keys its own fingerprints.
                 rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, key.as_mut());
                 let hex_key = Zeroizing::new(hex::encode(key.as_ref()));
                 meta_set(&self.conn, FINGERPRINT_KEY, &hex_key)?;
@@ -658,6 +659,23 @@ impl Store {
         })
     }
 
+    /// The content file a document refers to, if the reference is well-formed. A document with
+    /// a damaged reference can still be replaced or deleted.
+    fn current_content_file(&self, id: &str) -> Result<Option<PathBuf>> {
+        let file_id: Option<Option<String>> = self
+            .conn
+            .query_row(
+                "SELECT content_file FROM vault_documents WHERE id = ?1",
+                [id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let file_id = file_id.ok_or(Error::NotFound { entity: "document" })?;
+        Ok(file_id
+            .filter(|f| is_content_file_id(f))
+            .map(|f| self.content_path(&f)))
+    }
+
     /// Decrypts a document to `dest`, exactly the path given (replaced if it exists). The bytes
     /// appear at `dest` only once the whole file authenticated; a damaged or tampered file is
     /// [`Error::Corrupt`] and leaves `dest` untouched.
@@ -681,7 +699,8 @@ impl Store {
         path: &Path,
         progress: Progress<'_>,
     ) -> Result<Document> {
-        let old = self.content_ref(id)?;
+        self.document(id)?;
+        let old_file = self.current_content_file(id)?;
         let file = std::fs::File::open(path).map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => Error::invalid("path", "no such file"),
             _ => Error::Io(e),
@@ -723,8 +742,8 @@ impl Store {
             let _ = std::fs::remove_file(&final_path);
             return Err(e);
         }
-        if old.file_id != file_id {
-            remove_if_present(&old.file)?;
+        if let Some(old_file) = old_file {
+            self.remove_unreferenced(&old_file)?;
         }
         self.document(id)
     }
@@ -733,7 +752,7 @@ impl Store {
     /// content key wiped from the database first, then the content file is removed. A copy of
     /// the file in a backup cannot be decrypted afterwards.
     pub fn delete_document(&self, id: &str) -> Result<()> {
-        let content = self.content_ref(id)?;
+        let file = self.current_content_file(id)?;
         let mut w = self.writer()?;
         w.delete(&DOCUMENT, id)?;
         w.commit()?;
@@ -741,7 +760,29 @@ impl Store {
         // copies of them, into the main file and truncate it.
         self.conn
             .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
-        remove_if_present(&content.file)
+        match file {
+            Some(file) => self.remove_unreferenced(&file),
+            None => Ok(()),
+        }
+    }
+
+    /// Removes a content file unless a live document still refers to it (metadata from another
+    /// device could point two documents at one file; removing it would destroy the other).
+    fn remove_unreferenced(&self, file: &Path) -> Result<()> {
+        let file_id = file
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let referenced: bool = self.conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM vault_documents WHERE content_file = ?1)",
+            [file_id],
+            |r| r.get(0),
+        )?;
+        if referenced {
+            Ok(())
+        } else {
+            remove_if_present(file)
+        }
     }
 
     /// The age secret key string that decrypts a document's content file, for handing the file

@@ -660,7 +660,49 @@ fn a_content_reference_from_sync_never_becomes_a_path_outside_the_vault() {
     // Recovery does not follow it either.
     let phone = phone.reopen();
     assert!(outside.exists());
-    drop(phone);
+    // The document can still be repaired with new content, or deleted; neither touches the
+    // file outside the vault.
+    let fresh = phone.dir.path().join("fresh.txt");
+    std::fs::write(&fresh, b"fresh copy from the clinic").unwrap();
+    phone
+        .store
+        .replace_document_content(&doc.id, &fresh, &mut |_, _| {})
+        .unwrap();
+    assert_eq!(
+        phone.export(&doc.id).unwrap(),
+        b"fresh copy from the clinic"
+    );
+    phone.store.delete_document(&doc.id).unwrap();
+    assert!(outside.exists());
+    assert!(files_in(&phone.store.vault_dir()).is_empty());
+}
+
+#[test]
+fn deleting_a_document_never_removes_a_file_another_document_uses() {
+    let phone = Phone::new();
+    let kept = phone.add("Kept", DocumentKind::Letter, b"kept letter");
+    let other = phone.add("Other", DocumentKind::Letter, b"other letter");
+    let kept_file = phone.content_file(&kept.id);
+    let kept_file_id = kept_file
+        .file_stem()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    // Metadata from elsewhere points the second document at the first one's file.
+    let change = FieldChange {
+        entity: DOCUMENT.name.into(),
+        id: other.id.clone(),
+        op: Op::Set {
+            field: "content_file".into(),
+            value: Value::from(kept_file_id),
+        },
+        hlc: "019d00000000.00000000.ffffffffffffffffffffffffffffffff".into(),
+        author: "someone".into(),
+    };
+    phone.store.apply_remote(&[change]).unwrap();
+    phone.store.delete_document(&other.id).unwrap();
+    assert!(kept_file.exists());
+    assert_eq!(phone.export(&kept.id).unwrap(), b"kept letter");
 }
 
 #[test]
