@@ -743,6 +743,14 @@ fn export_uses_the_path_as_given_and_refuses_a_directory() {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(24))]
 
+    /// Whatever a person types into search, it is a query, never an FTS syntax error.
+    #[test]
+    fn any_search_text_is_answered(query in any::<String>()) {
+        let phone = Phone::new();
+        phone.add("Letter about \"quotes\" AND NEAR(x)", DocumentKind::Letter, b"q");
+        prop_assert!(phone.store.search_documents(&query).is_ok());
+    }
+
     /// Whatever the content and wherever chunk boundaries fall, export gives back exactly what
     /// was imported.
     #[test]
