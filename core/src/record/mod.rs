@@ -201,17 +201,38 @@ impl<'s> Writer<'s> {
         enqueue(&self.tx, &change)
     }
 
-    /// Sets several fields of one record.
+    /// Sets several fields of one record: the same changes as calling [`Writer::set`] for each,
+    /// but the domain row is written once, with every field, instead of once per field (a new
+    /// record is one INSERT, and triggers on the table fire once).
     pub fn set_all(
         &mut self,
         def: &EntityDef,
         id: &str,
         fields: impl IntoIterator<Item = (&'static str, Value)>,
     ) -> Result<()> {
+        let mut won: Vec<(&str, rusqlite::types::Value)> = Vec::new();
         for (field, value) in fields {
-            self.set(def, id, field, value)?;
+            def.check_field(field)?;
+            let hlc = self.next_hlc();
+            let change = FieldChange {
+                entity: def.name.to_owned(),
+                id: id.to_owned(),
+                op: Op::Set {
+                    field: field.to_owned(),
+                    value,
+                },
+                hlc: hlc.to_string(),
+                author: self.store.account.clone(),
+            };
+            if let Op::Set { value, .. } = &change.op
+                && record_field(&self.tx, &change, field, value, &hlc)?
+            {
+                won.retain(|(f, _)| *f != field);
+                won.push((field, sql_value(value)));
+            }
+            enqueue(&self.tx, &change)?;
         }
-        Ok(())
+        project(&self.tx, def, id, &won)
     }
 
     /// Deletes record `id` for good.
@@ -400,47 +421,87 @@ fn apply(tx: &Transaction<'_>, change: &FieldChange, hlc: &Hlc) -> Result<bool> 
             Ok(true)
         }
         Op::Set { field, value } => {
-            // One statement decides last-writer-wins: the row is written only if this change is
-            // newer than the stored one (HLC text order is timestamp order).
-            let won =
-                tx.prepare_cached(
-                    "INSERT INTO field_state(entity, id, field, value, hlc, author)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                     ON CONFLICT(entity, id, field) DO UPDATE
-                     SET value = excluded.value, hlc = excluded.hlc, author = excluded.author
-                     WHERE excluded.hlc > field_state.hlc",
-                )?
-                .execute(params![
-                    change.entity,
-                    change.id,
-                    field,
-                    canonical_json(value),
-                    hlc_text,
-                    change.author
-                ])? > 0;
-            if !won {
+            if !record_field(tx, change, field, value, hlc)? {
                 return Ok(false);
             }
-            let deleted = tx
-                .prepare_cached("SELECT 1 FROM tombstones WHERE entity = ?1 AND id = ?2")?
-                .query_row([&change.entity, &change.id], |_| Ok(()))
-                .optional()?
-                .is_some();
             if let Some(def) = def
-                && !deleted
                 && def.fields.contains(&field.as_str())
             {
-                // `field` is one of the entity's declared columns, never free text.
-                tx.prepare_cached(&format!(
-                    "INSERT INTO {table}(id, {field}) VALUES (?1, ?2)
-                     ON CONFLICT(id) DO UPDATE SET {field} = excluded.{field}",
-                    table = def.table
-                ))?
-                .execute(params![change.id, sql_value(value)])?;
+                project(tx, def, &change.id, &[(field.as_str(), sql_value(value))])?;
             }
             Ok(true)
         }
     }
+}
+
+/// Keeps `value` as the field's merged state if `change` is newer than the stored one; returns
+/// whether it was. One statement decides last-writer-wins: HLC text order is timestamp order.
+fn record_field(
+    tx: &Transaction<'_>,
+    change: &FieldChange,
+    field: &str,
+    value: &Value,
+    hlc: &Hlc,
+) -> Result<bool> {
+    Ok(tx
+        .prepare_cached(
+            "INSERT INTO field_state(entity, id, field, value, hlc, author)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT(entity, id, field) DO UPDATE
+             SET value = excluded.value, hlc = excluded.hlc, author = excluded.author
+             WHERE excluded.hlc > field_state.hlc",
+        )?
+        .execute(params![
+            change.entity,
+            change.id,
+            field,
+            canonical_json(value),
+            hlc.to_string(),
+            change.author
+        ])?
+        > 0)
+}
+
+/// Writes winning field values into the domain row, in one statement, unless the record is
+/// deleted. `fields` are declared columns of `def`, never free text.
+fn project(
+    tx: &Transaction<'_>,
+    def: &EntityDef,
+    id: &str,
+    fields: &[(&str, rusqlite::types::Value)],
+) -> Result<()> {
+    if fields.is_empty() {
+        return Ok(());
+    }
+    let deleted = tx
+        .prepare_cached("SELECT 1 FROM tombstones WHERE entity = ?1 AND id = ?2")?
+        .query_row([def.name, id], |_| Ok(()))
+        .optional()?
+        .is_some();
+    if deleted {
+        return Ok(());
+    }
+    let columns: Vec<&str> = fields.iter().map(|(f, _)| *f).collect();
+    let placeholders: Vec<String> = (0..fields.len()).map(|i| format!("?{}", i + 2)).collect();
+    let updates: Vec<String> = columns
+        .iter()
+        .map(|c| format!("{c} = excluded.{c}"))
+        .collect();
+    let sql = format!(
+        "INSERT INTO {table}(id, {columns}) VALUES (?1, {placeholders})
+         ON CONFLICT(id) DO UPDATE SET {updates}",
+        table = def.table,
+        columns = columns.join(", "),
+        placeholders = placeholders.join(", "),
+        updates = updates.join(", "),
+    );
+    let mut stmt = tx.prepare_cached(&sql)?;
+    stmt.raw_bind_parameter(1, id)?;
+    for (i, (_, v)) in fields.iter().enumerate() {
+        stmt.raw_bind_parameter(i + 2, v)?;
+    }
+    stmt.raw_execute()?;
+    Ok(())
 }
 
 #[cfg(test)]
