@@ -25,7 +25,8 @@ pub use model::{
     EventDetails, EventEdit, EventFlag, EventKind, NewEvent, TimelineEvent, TreatmentKind,
 };
 pub use query::{
-    Cursor, DayGroup, TimelinePage, TimelineQuery, group_by_local_day, search_expression,
+    Cursor, DayGroup, TimelinePage, TimelineQuery, group_by_local_day, instant_from_ms,
+    search_expression,
 };
 pub use symptoms::{
     PRO_CTCAE_TERMS, SymptomAttribute, SymptomPoint, SymptomReport, SymptomTerm, find_term,
@@ -168,22 +169,21 @@ impl Store {
     /// this one left alone.
     pub fn edit_event(&self, id: &str, edit: &EventEdit) -> Result<()> {
         let current = self.event(id)?;
-        let mut w = self.writer()?;
-        let def = &TIMELINE_EVENT;
+        let mut changes: Vec<(&'static str, Value)> = Vec::new();
         let start = edit.occurred_at.unwrap_or(current.occurred_at);
         let end = edit.ends_at.unwrap_or(current.ends_at);
         model::check_end(start, end)?;
         if start != current.occurred_at {
-            w.set(def, id, "occurred_at", start.as_millisecond())?;
+            changes.push(("occurred_at", Value::from(start.as_millisecond())));
         }
         if end != current.ends_at {
             let v = end.map_or(Value::Null, |t| Value::from(t.as_millisecond()));
-            w.set(def, id, "ends_at", v)?;
+            changes.push(("ends_at", v));
         }
         if let Some(zone) = &edit.recorded_zone {
             let zone = model::checked_zone(zone)?;
             if zone != current.recorded_zone {
-                w.set(def, id, "recorded_zone", zone)?;
+                changes.push(("recorded_zone", Value::from(zone)));
             }
         }
         let details = match &edit.details {
@@ -201,48 +201,48 @@ impl Store {
         if edit.details.is_some() {
             let payload = payload_of(&details);
             if payload != payload_of(&current.details) {
-                w.set(def, id, "payload", payload)?;
+                changes.push(("payload", payload));
             }
             let grade = grade_of(&details);
             if grade != grade_of(&current.details) {
-                w.set(
-                    def,
-                    id,
-                    "clinician_grade",
-                    grade.map_or(Value::Null, Value::from),
-                )?;
+                changes.push(("clinician_grade", grade.map_or(Value::Null, Value::from)));
             }
         }
         if let Some(title) = &edit.title {
             let title = model::checked_title(title, &details)?;
             if title != current.title {
-                w.set(def, id, "title", title)?;
+                changes.push(("title", Value::from(title)));
             }
         }
         if let Some(body) = &edit.body {
             let body = model::checked_body(body)?;
             if body != current.body {
-                w.set(def, id, "body", body)?;
+                changes.push(("body", Value::from(body)));
             }
         }
         if let Some(tags) = &edit.tags {
             let tags = model::normalised_tags(tags)?;
             if tags != current.tags {
-                w.set(def, id, "tags", strings(&tags))?;
+                changes.push(("tags", strings(&tags)));
             }
         }
         if let Some(ids) = &edit.medication_ids {
             let ids = model::normalised_ids("medication_ids", ids)?;
             if ids != current.medication_ids {
-                w.set(def, id, "medication_ids", strings(&ids))?;
+                changes.push(("medication_ids", strings(&ids)));
             }
         }
         if let Some(ids) = &edit.document_ids {
             let ids = model::normalised_ids("document_ids", ids)?;
             if ids != current.document_ids {
-                w.set(def, id, "document_ids", strings(&ids))?;
+                changes.push(("document_ids", strings(&ids)));
             }
         }
+        if changes.is_empty() {
+            return Ok(());
+        }
+        let mut w = self.writer()?;
+        w.set_all(&TIMELINE_EVENT, id, changes)?;
         w.commit()
     }
 
@@ -256,30 +256,32 @@ impl Store {
 }
 
 fn write_new(w: &mut Writer<'_>, id: &str, e: CheckedEvent) -> Result<()> {
-    let def = &TIMELINE_EVENT;
-    // Only fields with a value are written: an empty field is simply absent.
-    w.set(def, id, "kind", e.kind.as_str())?;
-    w.set(def, id, "occurred_at", e.occurred_at)?;
-    w.set(def, id, "recorded_zone", e.zone)?;
+    // Only fields with a value are written: an empty field is simply absent. One `set_all`, so
+    // the row (and its full-text entry) is written once.
+    let mut fields: Vec<(&'static str, Value)> = vec![
+        ("kind", Value::from(e.kind.as_str())),
+        ("occurred_at", Value::from(e.occurred_at)),
+        ("recorded_zone", Value::from(e.zone)),
+        ("title", Value::from(e.title)),
+        ("payload", e.payload),
+    ];
     if let Some(end) = e.ends_at {
-        w.set(def, id, "ends_at", end)?;
-    }
-    w.set(def, id, "payload", e.payload)?;
-    if let Some(g) = e.clinician_grade {
-        w.set(def, id, "clinician_grade", g)?;
-    }
-    if !e.medication_ids.is_empty() {
-        w.set(def, id, "medication_ids", strings(&e.medication_ids))?;
-    }
-    if !e.document_ids.is_empty() {
-        w.set(def, id, "document_ids", strings(&e.document_ids))?;
+        fields.push(("ends_at", Value::from(end)));
     }
     if !e.body.is_empty() {
-        w.set(def, id, "body", e.body)?;
+        fields.push(("body", Value::from(e.body)));
     }
     if !e.tags.is_empty() {
-        w.set(def, id, "tags", strings(&e.tags))?;
+        fields.push(("tags", strings(&e.tags)));
     }
-    // The title last: a row counts as complete once it has one (see query.rs).
-    w.set(def, id, "title", e.title)
+    if let Some(g) = e.clinician_grade {
+        fields.push(("clinician_grade", Value::from(g)));
+    }
+    if !e.medication_ids.is_empty() {
+        fields.push(("medication_ids", strings(&e.medication_ids)));
+    }
+    if !e.document_ids.is_empty() {
+        fields.push(("document_ids", strings(&e.document_ids)));
+    }
+    w.set_all(&TIMELINE_EVENT, id, fields)
 }

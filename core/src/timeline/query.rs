@@ -144,6 +144,12 @@ const COLUMNS: &str = "e.id, e.kind, e.occurred_at, e.recorded_zone, e.ends_at, 
 const COMPLETE: &str = "e.occurred_at IS NOT NULL AND +e.kind IS NOT NULL \
                         AND e.title IS NOT NULL AND e.payload IS NOT NULL";
 
+/// The instant `ms` milliseconds after the Unix epoch; out of range is [`Error::Invalid`] for
+/// `field`. For callers that carry instants as epoch milliseconds (the FFI).
+pub fn instant_from_ms(field: &'static str, ms: i64) -> Result<Timestamp> {
+    Timestamp::from_millisecond(ms).map_err(|_| Error::invalid(field, "out of range"))
+}
+
 pub(crate) fn timestamp(ms: i64) -> Result<Timestamp> {
     Timestamp::from_millisecond(ms).map_err(|_| Error::Corrupt("timeline event time".into()))
 }
@@ -292,8 +298,10 @@ impl Store {
             let Some(expr) = search_expression(text) else {
                 return Err(Error::invalid("text", "has no words to search for"));
             };
+            // The matches are collected once; the unary + keeps the planner walking the time
+            // index and stopping after one page, instead of sorting every match of a common word.
             sql.push_str(
-                " AND e.rowid IN (SELECT rowid FROM timeline_fts WHERE timeline_fts MATCH ?)",
+                " AND +e.rowid IN (SELECT rowid FROM timeline_fts WHERE timeline_fts MATCH ?)",
             );
             params.push(Sql::Text(expr));
         }
