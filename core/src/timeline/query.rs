@@ -226,6 +226,84 @@ fn to_event(row: Row) -> Result<TimelineEvent> {
     })
 }
 
+/// The SQL and parameters of one page: filters, the cursor's side, the order and the limit
+/// (one more than asked, to learn whether there is more).
+pub(crate) fn page_sql(
+    query: &TimelineQuery,
+    cursor: Option<&Cursor>,
+    limit: usize,
+) -> Result<(String, Vec<Sql>)> {
+    let older = cursor.is_none_or(|c| c.older);
+    let mut sql = format!("SELECT {COLUMNS} FROM timeline_event e WHERE {COMPLETE}");
+    let mut params: Vec<Sql> = Vec::new();
+    if let (Some(from), Some(until)) = (query.from, query.until)
+        && until < from
+    {
+        return Err(Error::invalid("until", "is before from"));
+    }
+    if let Some(from) = query.from {
+        sql.push_str(" AND e.occurred_at >= ?");
+        params.push(Sql::Integer(from.as_millisecond()));
+    }
+    if let Some(until) = query.until {
+        sql.push_str(" AND e.occurred_at < ?");
+        params.push(Sql::Integer(until.as_millisecond()));
+    }
+    if let [kind] = query.kinds.as_slice() {
+        // One kind: the (kind, occurred_at, id) index yields the page order directly.
+        sql.push_str(" AND e.kind = ?");
+        params.push(Sql::Text(kind.as_str().to_owned()));
+    } else if !query.kinds.is_empty() {
+        // Several: unary + keeps the planner on the time index, which yields the page order.
+        sql.push_str(" AND +e.kind IN (");
+        for (i, kind) in query.kinds.iter().enumerate() {
+            sql.push_str(if i == 0 { "?" } else { ", ?" });
+            params.push(Sql::Text(kind.as_str().to_owned()));
+        }
+        sql.push(')');
+    }
+    for tag in super::model::normalised_tags(&query.tags)? {
+        sql.push_str(" AND EXISTS (SELECT 1 FROM json_each(e.tags) WHERE value = ?)");
+        params.push(Sql::Text(tag));
+    }
+    if let Some(med) = &query.medication_id {
+        sql.push_str(" AND EXISTS (SELECT 1 FROM json_each(e.medication_ids) WHERE value = ?)");
+        params.push(Sql::Text(med.trim().to_owned()));
+    }
+    if let Some(doc) = &query.document_id {
+        sql.push_str(" AND EXISTS (SELECT 1 FROM json_each(e.document_ids) WHERE value = ?)");
+        params.push(Sql::Text(doc.trim().to_owned()));
+    }
+    if let Some(text) = &query.text {
+        let Some(expr) = search_expression(text) else {
+            return Err(Error::invalid("text", "has no words to search for"));
+        };
+        // The matches are collected once; the unary + keeps the planner walking the time
+        // index and stopping after one page, instead of sorting every match of a common word.
+        sql.push_str(
+            " AND +e.rowid IN (SELECT rowid FROM timeline_fts WHERE timeline_fts MATCH ?)",
+        );
+        params.push(Sql::Text(expr));
+    }
+    if let Some(c) = cursor {
+        sql.push_str(if c.older {
+            " AND (e.occurred_at, e.id) < (?, ?)"
+        } else {
+            " AND (e.occurred_at, e.id) > (?, ?)"
+        });
+        params.push(Sql::Integer(c.at_ms));
+        params.push(Sql::Text(c.id.clone()));
+    }
+    sql.push_str(if older {
+        " ORDER BY e.occurred_at DESC, e.id DESC LIMIT ?"
+    } else {
+        " ORDER BY e.occurred_at ASC, e.id ASC LIMIT ?"
+    });
+    params.push(Sql::Integer(limit as i64 + 1));
+
+    Ok((sql, params))
+}
+
 impl Store {
     /// One event; [`Error::NotFound`] if it does not exist or was deleted.
     pub fn event(&self, id: &str) -> Result<TimelineEvent> {
@@ -258,69 +336,7 @@ impl Store {
         let cursor = cursor.map(Cursor::decode).transpose()?;
         let older = cursor.as_ref().is_none_or(|c| c.older);
 
-        let mut sql = format!("SELECT {COLUMNS} FROM timeline_event e WHERE {COMPLETE}");
-        let mut params: Vec<Sql> = Vec::new();
-        if let (Some(from), Some(until)) = (query.from, query.until)
-            && until < from
-        {
-            return Err(Error::invalid("until", "is before from"));
-        }
-        if let Some(from) = query.from {
-            sql.push_str(" AND e.occurred_at >= ?");
-            params.push(Sql::Integer(from.as_millisecond()));
-        }
-        if let Some(until) = query.until {
-            sql.push_str(" AND e.occurred_at < ?");
-            params.push(Sql::Integer(until.as_millisecond()));
-        }
-        if !query.kinds.is_empty() {
-            // Unary + keeps the planner on the time index, which already yields the page order.
-            sql.push_str(" AND +e.kind IN (");
-            for (i, kind) in query.kinds.iter().enumerate() {
-                sql.push_str(if i == 0 { "?" } else { ", ?" });
-                params.push(Sql::Text(kind.as_str().to_owned()));
-            }
-            sql.push(')');
-        }
-        for tag in super::model::normalised_tags(&query.tags)? {
-            sql.push_str(" AND EXISTS (SELECT 1 FROM json_each(e.tags) WHERE value = ?)");
-            params.push(Sql::Text(tag));
-        }
-        if let Some(med) = &query.medication_id {
-            sql.push_str(" AND EXISTS (SELECT 1 FROM json_each(e.medication_ids) WHERE value = ?)");
-            params.push(Sql::Text(med.trim().to_owned()));
-        }
-        if let Some(doc) = &query.document_id {
-            sql.push_str(" AND EXISTS (SELECT 1 FROM json_each(e.document_ids) WHERE value = ?)");
-            params.push(Sql::Text(doc.trim().to_owned()));
-        }
-        if let Some(text) = &query.text {
-            let Some(expr) = search_expression(text) else {
-                return Err(Error::invalid("text", "has no words to search for"));
-            };
-            // The matches are collected once; the unary + keeps the planner walking the time
-            // index and stopping after one page, instead of sorting every match of a common word.
-            sql.push_str(
-                " AND +e.rowid IN (SELECT rowid FROM timeline_fts WHERE timeline_fts MATCH ?)",
-            );
-            params.push(Sql::Text(expr));
-        }
-        if let Some(c) = &cursor {
-            sql.push_str(if c.older {
-                " AND (e.occurred_at, e.id) < (?, ?)"
-            } else {
-                " AND (e.occurred_at, e.id) > (?, ?)"
-            });
-            params.push(Sql::Integer(c.at_ms));
-            params.push(Sql::Text(c.id.clone()));
-        }
-        sql.push_str(if older {
-            " ORDER BY e.occurred_at DESC, e.id DESC LIMIT ?"
-        } else {
-            " ORDER BY e.occurred_at ASC, e.id ASC LIMIT ?"
-        });
-        params.push(Sql::Integer(limit as i64 + 1));
-
+        let (sql, params) = page_sql(query, cursor.as_ref(), limit)?;
         let mut stmt = self.conn.prepare_cached(&sql)?;
         let rows = stmt.query_map(rusqlite::params_from_iter(params), read_row)?;
         let mut events = Vec::with_capacity(limit + 1);

@@ -887,22 +887,60 @@ fn upcoming_appointments_are_those_not_yet_over_soonest_first() {
 }
 
 #[test]
-fn the_schema_serves_pages_from_the_time_index() {
+fn pages_come_straight_from_an_index_without_sorting() {
     let p = phone();
-    let plan: Vec<String> = p
-        .store
-        .conn
-        .prepare(
-            "EXPLAIN QUERY PLAN SELECT id FROM timeline_event e
-             WHERE e.occurred_at IS NOT NULL AND (e.occurred_at, e.id) < (1, 'x')
-             ORDER BY e.occurred_at DESC, e.id DESC LIMIT 51",
-        )
-        .unwrap()
-        .query_map([], |r| r.get::<_, String>(3))
-        .unwrap()
-        .map(|r| r.unwrap())
-        .collect();
-    let plan = plan.join("\n");
-    assert!(plan.contains("timeline_event_time"), "{plan}");
-    assert!(!plan.contains("TEMP B-TREE"), "{plan}");
+    let cursor = Cursor {
+        older: true,
+        at_ms: 1_792_000_000_000,
+        id: "01a167c6-2000-7000-8000-000000000000".into(),
+    };
+    let newer = Cursor {
+        older: false,
+        ..cursor.clone()
+    };
+    let queries = [
+        TimelineQuery::default(),
+        TimelineQuery {
+            kinds: vec![EventKind::Appointment],
+            ..Default::default()
+        },
+        TimelineQuery {
+            kinds: vec![EventKind::Symptom, EventKind::Measurement],
+            ..Default::default()
+        },
+        TimelineQuery {
+            text: Some("fievre".into()),
+            tags: vec!["chemo".into()],
+            ..Default::default()
+        },
+        TimelineQuery {
+            from: Some(at("2026-10-01T00:00:00Z")),
+            until: Some(at("2026-11-01T00:00:00Z")),
+            medication_id: Some("m".into()),
+            ..Default::default()
+        },
+    ];
+    for q in &queries {
+        for c in [None, Some(&cursor), Some(&newer)] {
+            let (sql, params) = query::page_sql(q, c, 50).unwrap();
+            let mut stmt = p
+                .store
+                .conn
+                .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+                .unwrap();
+            let plan: Vec<String> = stmt
+                .query_map(rusqlite::params_from_iter(params), |r| {
+                    r.get::<_, String>(3)
+                })
+                .unwrap()
+                .map(|r| r.unwrap())
+                .collect();
+            let plan = plan.join("\n");
+            assert!(
+                plan.contains("USING INDEX timeline_event_"),
+                "{q:?}\n{plan}"
+            );
+            assert!(!plan.contains("TEMP B-TREE FOR ORDER BY"), "{q:?}\n{plan}");
+        }
+    }
 }
