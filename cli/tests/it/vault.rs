@@ -307,3 +307,76 @@ fn killing_imports_at_random_points_leaves_old_or_new_state_and_no_orphans() {
         "no kill landed mid-import ({interrupted} interrupted, {completed} completed)"
     );
 }
+
+#[test]
+fn killing_a_replace_leaves_the_old_version_or_the_new_one() {
+    const RUNS: u64 = 15;
+    let dir = new_store();
+    let s = store(&dir);
+    let vault = s.join("vault");
+    let file = dir.path().join("report.bin");
+    let mut content = sample(32 * 1024 * 1024, 7);
+    std::fs::write(&file, &content).unwrap();
+    let id = added_id(&ok(&cairn(
+        &s,
+        PASS,
+        &["vault", "add", file.to_str().unwrap()],
+    )));
+    let mut current = content.clone();
+    let exported = dir.path().join("exported.bin");
+
+    let started = Instant::now();
+    ok(&cairn(
+        &s,
+        PASS,
+        &["vault", "replace", &id, file.to_str().unwrap()],
+    ));
+    let full = started.elapsed();
+
+    let mut rng = Lcg(0xbeef);
+    let mut interrupted = 0;
+    for run in 0..RUNS {
+        content[..8].copy_from_slice(&(run + 100).to_le_bytes());
+        std::fs::write(&file, &content).unwrap();
+        let delay = Duration::from_micros(rng.below(full.as_micros() as u64 * 2));
+        let mut child = Command::new(env!("CARGO_BIN_EXE_cairn"))
+            .arg("--data-dir")
+            .arg(&s)
+            .args(["vault", "replace", &id])
+            .arg(&file)
+            .env("CAIRN_PASSPHRASE", PASS)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(delay);
+        let _ = child.kill();
+        if !child.wait().unwrap().success() {
+            interrupted += 1;
+        }
+        // Opening the store for the export removes leftovers first.
+        ok(&cairn(
+            &s,
+            PASS,
+            &["vault", "export", &id, exported.to_str().unwrap()],
+        ));
+        let now = std::fs::read(&exported).unwrap();
+        assert!(
+            now == current || now == content,
+            "run {run} (killed after {delay:?}): neither the old nor the new version"
+        );
+        current = now;
+        assert_eq!(
+            files(&vault, ".age").len(),
+            1,
+            "run {run}: one version on disk"
+        );
+        assert!(files(&vault.join("tmp"), ".partial").is_empty());
+    }
+    let report = ok(&cairn(&s, PASS, &["vault", "verify"]));
+    assert!(
+        report.contains("1 document(s) checked, 0 with problems"),
+        "{report}"
+    );
+    assert!(interrupted > 0, "no replace was interrupted");
+}
