@@ -216,8 +216,17 @@ impl Store {
         };
         let taken = self.units_taken(&m.med.id, counted, now.as_millisecond())?;
         let remaining = (stock - taken).max(0.0);
+        // The rate is read over four weeks from the start of today, not from `now`, so it (and a
+        // refill alert planned from it) stays put while the day's doses are taken.
+        let day_start = start_of_day(zone, zone.to_datetime(now).date());
         let mut occs = Vec::new();
-        expand_into(&m.compiled, zone, now, now + FOUR_WEEKS, &mut occs);
+        expand_into(
+            &m.compiled,
+            zone,
+            day_start,
+            day_start + FOUR_WEEKS,
+            &mut occs,
+        );
         let scheduled: f64 = occs.iter().map(|o| o.dose).sum();
         let daily_use = if scheduled > 0.0 {
             scheduled / 28.0

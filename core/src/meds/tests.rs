@@ -862,6 +862,14 @@ fn stock_goes_down_with_doses_taken_and_a_refill_alert_is_planned() {
         "{}",
         refill[0].fire_at_local
     );
+    // Taking the next dose as planned does not move the alert (no churn of its id).
+    p.store.commit_notification_plan(&plan).unwrap();
+    p.clock
+        .set(zdt("2026-03-02T08:02:00+00:00[Europe/London]").timestamp());
+    p.store.take_dose(&id, None, None, None).unwrap();
+    let next = p.store.plan_notifications(64).unwrap();
+    assert!(next.planned.iter().any(|n| n.id == refill[0].id));
+    assert!(next.cancel.is_empty(), "{:?}", next.cancel);
     // A refill (a new count) resets the projection.
     p.store.set_stock(&id, 30.0).unwrap();
     assert!(!p.store.refill_status().unwrap()[0].needs_refill);
