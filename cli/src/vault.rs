@@ -82,6 +82,14 @@ pub(crate) enum Command {
         /// The new content.
         path: PathBuf,
     },
+    /// Writes a document's age key to a new file (readable only by you) and names its encrypted
+    /// file, so both can be handed to someone with the standard `age` or `rage` tool.
+    Key {
+        /// The document's id.
+        id: String,
+        /// The key file to create (refused if it exists).
+        out: PathBuf,
+    },
     /// Deletes a document for good (its key is destroyed).
     Rm {
         /// The document's id.
@@ -206,6 +214,31 @@ fn run_on(store: &Store, cmd: Command) -> Result<(), Error> {
             let doc = result?;
             println!("replaced the content of {}", doc.id);
             print_line(&doc);
+            Ok(())
+        }
+        Command::Key { id, out } => {
+            let key = store.document_key(&id)?;
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create_new(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            let mut file = options.open(&out).map_err(|e| match e.kind() {
+                std::io::ErrorKind::AlreadyExists => {
+                    Error::invalid("out", "the file exists; choose a new name")
+                }
+                _ => Error::Io(e),
+            })?;
+            std::io::Write::write_all(&mut file, format!("{}\n", *key).as_bytes())?;
+            file.sync_all()?;
+            println!("key written to {}", out.display());
+            println!(
+                "encrypted file {}",
+                store.document_content_path(&id)?.display()
+            );
+            println!(
+                "decrypt with: age -d -i {} -o <file> <encrypted file>",
+                out.display()
+            );
             Ok(())
         }
         Command::Rm { id } => {

@@ -380,3 +380,56 @@ fn killing_a_replace_leaves_the_old_version_or_the_new_one() {
     );
     assert!(interrupted > 0, "no replace was interrupted");
 }
+
+#[test]
+fn a_handed_over_key_opens_the_file_with_the_standard_age_tool() {
+    let has_age = Command::new("age")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        has_age,
+        "this test needs the standard `age` command (Debian: `apt-get install -y age`; \
+         scripts/test-all installs it)"
+    );
+    let dir = new_store();
+    let s = store(&dir);
+    let letter = dir.path().join("letter.pdf");
+    let bytes = sample(150_000, 21);
+    std::fs::write(&letter, &bytes).unwrap();
+    let id = added_id(&ok(&cairn(
+        &s,
+        PASS,
+        &["vault", "add", letter.to_str().unwrap()],
+    )));
+    let key = dir.path().join("for-the-clinic.key");
+    let out = ok(&cairn(
+        &s,
+        PASS,
+        &["vault", "key", &id, key.to_str().unwrap()],
+    ));
+    let encrypted = out
+        .lines()
+        .find_map(|l| l.strip_prefix("encrypted file "))
+        .unwrap()
+        .trim()
+        .to_owned();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "the key file is private: {mode:o}");
+    }
+    let decrypted = Command::new("age")
+        .arg("-d")
+        .arg("-i")
+        .arg(&key)
+        .arg(&encrypted)
+        .output()
+        .unwrap();
+    assert!(decrypted.status.success());
+    assert_eq!(decrypted.stdout, bytes);
+    // An existing file is never overwritten with a key.
+    let again = cairn(&s, PASS, &["vault", "key", &id, key.to_str().unwrap()]);
+    assert!(!again.status.success());
+}
