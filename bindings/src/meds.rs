@@ -453,7 +453,9 @@ mod tests {
         // The 20:00 reminder has fired (nothing to cancel); the window moved on by one.
         assert!(again.cancel.is_empty());
         assert_eq!(again.schedule.len(), 1);
-        assert!(again.schedule[0].fire_at_local.starts_with("2026-03-09T08:00:00-04:00"));
+        assert!(again.schedule[0]
+            .fire_at_local
+            .starts_with("2026-03-09T08:00:00-04:00"));
         assert_eq!(recorder.plans.lock().unwrap().len(), 2);
 
         let a = store
