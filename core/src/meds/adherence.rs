@@ -147,7 +147,6 @@ impl Store {
         let mut overall = AdherenceCounts::default();
         let mut per_medication = Vec::new();
         let mut occs: Vec<Occ> = Vec::new();
-        let mut key = String::new();
         for m in &meds {
             occs.clear();
             expand_into(&m.compiled, zone, start, end, &mut occs);
@@ -155,9 +154,9 @@ impl Store {
                 continue;
             }
             let mut counts = AdherenceCounts::default();
+            let med_rows = rows.of_medication(&m.med.id);
             for o in &occs {
-                o.write_key(&mut key);
-                let row = rows.get(&m.med.id, &key);
+                let row = med_rows.and_then(|r| r.get(&o.packed_key()));
                 let status = status_of(o.at, m.compiled.late_window, row, now);
                 counts.add(status);
             }

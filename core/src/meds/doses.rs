@@ -123,10 +123,31 @@ pub struct LoggedDose {
     pub warnings: Vec<AsNeededWarning>,
 }
 
+/// What a dose-log row says happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Logged {
+    Taken,
+    Skipped,
+    Snoozed,
+    /// A status written by a newer version: kept, read as not logged.
+    Other,
+}
+
+impl Logged {
+    fn parse(text: &str) -> Logged {
+        match text {
+            "taken" => Logged::Taken,
+            "skipped" => Logged::Skipped,
+            "snoozed" => Logged::Snoozed,
+            _ => Logged::Other,
+        }
+    }
+}
+
 /// A dose-log row as the schedule code reads it.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct DoseRow {
-    pub(crate) status: String,
+    pub(crate) status: Logged,
     pub(crate) taken_at: Option<i64>,
     pub(crate) snoozed_until: Option<i64>,
 }
@@ -134,7 +155,7 @@ pub(crate) struct DoseRow {
 impl DoseRow {
     /// Taken or skipped: nothing left to remind about.
     pub(crate) fn settled(&self) -> bool {
-        matches!(self.status.as_str(), "taken" | "skipped")
+        matches!(self.status, Logged::Taken | Logged::Skipped)
     }
 }
 
@@ -143,20 +164,39 @@ pub(crate) fn dose_id(medication_id: &str, key: &str) -> String {
     deterministic_id("dose", &[medication_id, key])
 }
 
-/// Scheduled dose-log rows by medication id, then occurrence key.
+/// Scheduled dose-log rows by medication id, then packed occurrence key (see
+/// [`Occ::packed_key`]): the year-long reads of adherence stay free of string keys.
 #[derive(Debug, Default)]
-pub(crate) struct DoseRows(HashMap<String, HashMap<String, DoseRow>>);
+pub(crate) struct DoseRows(HashMap<String, HashMap<u64, DoseRow>>);
 
 impl DoseRows {
-    /// The row of occurrence `key` of `medication_id`.
-    pub(crate) fn get(&self, medication_id: &str, key: &str) -> Option<&DoseRow> {
-        self.0.get(medication_id)?.get(key)
+    /// The row of occurrence `o` of `medication_id`.
+    pub(crate) fn get(&self, medication_id: &str, o: &Occ) -> Option<&DoseRow> {
+        self.0.get(medication_id)?.get(&o.packed_key())
+    }
+
+    /// All rows of one medication, by packed key.
+    pub(crate) fn of_medication(&self, medication_id: &str) -> Option<&HashMap<u64, DoseRow>> {
+        self.0.get(medication_id)
+    }
+
+    /// The row of the occurrence with key text `key` of `medication_id`.
+    pub(crate) fn get_by_key(&self, medication_id: &str, key: &str) -> Option<&DoseRow> {
+        self.0
+            .get(medication_id)?
+            .get(&super::expand::parse_packed_key(key)?)
     }
 }
 
 /// How far a wall-clock dose's logged instant can be from its instant in the current zone
 /// (the widest zone offsets differ by 26 hours).
 const ZONE_MARGIN: SignedDuration = SignedDuration::from_hours(48);
+
+fn text_ref<'r>(r: &'r rusqlite::Row<'_>, i: usize) -> rusqlite::Result<&'r str> {
+    r.get_ref(i)?.as_str().map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))
+    })
+}
 
 impl Store {
     /// Scheduled dose-log rows whose occurrence falls in `[from, to)`, with a margin for travel.
@@ -171,15 +211,23 @@ impl Store {
         let mut rows = stmt.query(params![lo, hi])?;
         let mut out = DoseRows::default();
         while let Some(r) = rows.next()? {
-            let med: String = r.get(0)?;
-            out.0.entry(med).or_default().insert(
-                r.get(1)?,
-                DoseRow {
-                    status: r.get(2)?,
-                    taken_at: r.get(3)?,
-                    snoozed_until: r.get(4)?,
-                },
-            );
+            let Some(key) = super::expand::parse_packed_key(text_ref(r, 1)?) else {
+                continue;
+            };
+            let row = DoseRow {
+                status: Logged::parse(text_ref(r, 2)?),
+                taken_at: r.get(3)?,
+                snoozed_until: r.get(4)?,
+            };
+            let med = text_ref(r, 0)?;
+            match out.0.get_mut(med) {
+                Some(map) => {
+                    map.insert(key, row);
+                }
+                None => {
+                    out.0.insert(med.to_owned(), HashMap::from([(key, row)]));
+                }
+            }
         }
         Ok(out)
     }
@@ -191,7 +239,7 @@ impl Store {
         let mut rows = stmt.query([id])?;
         Ok(match rows.next()? {
             Some(r) => Some(DoseRow {
-                status: r.get(0)?,
+                status: Logged::parse(text_ref(r, 0)?),
                 taken_at: r.get(1)?,
                 snoozed_until: r.get(2)?,
             }),
@@ -209,8 +257,8 @@ pub(crate) fn status_of(
 ) -> DoseStatus {
     let missed_at = at.as_millisecond() + late.as_millis() as i64;
     let now_ms = now.as_millisecond();
-    match row.map(|r| (r.status.as_str(), r)) {
-        Some(("taken", r)) => {
+    match row.map(|r| (r.status, r)) {
+        Some((Logged::Taken, r)) => {
             let on_time = late.min(SignedDuration::from_mins(i64::from(ON_TIME_MINUTES)));
             match r.taken_at {
                 Some(t) if t > at.as_millisecond() + on_time.as_millis() as i64 => {
@@ -219,8 +267,8 @@ pub(crate) fn status_of(
                 _ => DoseStatus::Taken,
             }
         }
-        Some(("skipped", _)) => DoseStatus::Skipped,
-        Some(("snoozed", r)) => {
+        Some((Logged::Skipped, _)) => DoseStatus::Skipped,
+        Some((Logged::Snoozed, r)) => {
             let until = r.snoozed_until.unwrap_or(0);
             if now_ms < until {
                 DoseStatus::Snoozed
@@ -372,7 +420,7 @@ impl Store {
                     ],
                 )?;
                 let row = DoseRow {
-                    status: "taken".into(),
+                    status: Logged::Taken,
                     taken_at: Some(ms(taken_at)),
                     snoozed_until: None,
                 };
@@ -698,7 +746,7 @@ pub(crate) fn occurrence_view(
     zone: &TimeZone,
 ) -> DoseOccurrence {
     let key = o.key();
-    let row = rows.get(&m.med.id, &key);
+    let row = rows.get(&m.med.id, o);
     let unit = m
         .med
         .phases

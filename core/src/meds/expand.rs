@@ -76,10 +76,69 @@ impl Occ {
         }
     }
 
+    /// The key as one number: phase, elapsed flag and local minutes since 1970, for fast joins
+    /// with the dose log. Two occurrences have the same packed key exactly when they have the
+    /// same [`Occ::key`].
+    pub(crate) fn packed_key(&self) -> u64 {
+        let l = self.local;
+        pack_key(
+            self.phase,
+            self.elapsed,
+            i64::from(l.year()),
+            i64::from(l.month()),
+            i64::from(l.day()),
+            i64::from(l.hour()) * 60 + i64::from(l.minute()),
+        )
+    }
+
     /// The occurrence's stable id: the same on every device.
     pub(crate) fn id(&self, medication_id: &str) -> String {
         occurrence_id(medication_id, &self.key())
     }
+}
+
+/// Days from 1970-01-01 to a proleptic Gregorian date (H. Hinnant's `days_from_civil`).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn pack_key(phase: u16, elapsed: bool, y: i64, m: i64, d: i64, minute_of_day: i64) -> u64 {
+    let minutes = days_from_civil(y, m, d) * 1440 + minute_of_day + (1 << 40);
+    (u64::from(phase) << 48) | (u64::from(elapsed) << 47) | (minutes as u64 & ((1 << 47) - 1))
+}
+
+/// [`Occ::packed_key`] from the key text (`0|2026-03-08T22:00`, `Z` for elapsed); `None` when
+/// the text is not a key this version writes.
+pub(crate) fn parse_packed_key(key: &str) -> Option<u64> {
+    let (phase, rest) = key.split_once('|')?;
+    let phase: u16 = phase.parse().ok()?;
+    let (rest, elapsed) = match rest.strip_suffix('Z') {
+        Some(r) => (r, true),
+        None => (rest, false),
+    };
+    let b = rest.as_bytes();
+    if b.len() != 16 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' {
+        return None;
+    }
+    let num =
+        |range: std::ops::Range<usize>| -> Option<i64> { rest.get(range)?.parse::<i64>().ok() };
+    let (y, m, d, h, min) = (
+        num(0..4)?,
+        num(5..7)?,
+        num(8..10)?,
+        num(11..13)?,
+        num(14..16)?,
+    );
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) || h > 23 || min > 59 {
+        return None;
+    }
+    Some(pack_key(phase, elapsed, y, m, d, h * 60 + min))
 }
 
 /// The stable id of occurrence `key` of a medication.

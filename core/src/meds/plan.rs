@@ -89,8 +89,25 @@ const MAX_HORIZON_DAYS: i64 = 400;
 struct Entry {
     med: usize,
     phase: usize,
-    occurrence_id: String,
+    key: EntryKey,
     dose: f64,
+}
+
+/// Where an entry's occurrence key comes from; ids are only computed for the notifications kept.
+enum EntryKey {
+    /// A scheduled occurrence.
+    Occ(Occ),
+    /// A snoozed dose, by its logged key.
+    Logged(String),
+}
+
+impl EntryKey {
+    fn occurrence_id(&self, medication_id: &str) -> String {
+        match self {
+            EntryKey::Occ(o) => occurrence_id(medication_id, &o.key()),
+            EntryKey::Logged(key) => occurrence_id(medication_id, key),
+        }
+    }
 }
 
 fn minute_floor(t: Timestamp) -> i64 {
@@ -133,31 +150,34 @@ impl Store {
                 .any(|p| !matches!(p.timing, CTiming::AsNeeded { .. }))
         });
         let snoozed = self.snoozed_after(now)?;
+        // Logged doses (taken, skipped, snoozed) are left out; snoozed ones come back at their
+        // new time. The horizon grows until it holds `max` minutes of reminders, each pass
+        // expanding only the days the last one did not cover.
+        let horizon = now + SignedDuration::from_hours(24 * MAX_HORIZON_DAYS);
+        let rows = self.dose_rows(now, horizon)?;
         let mut groups: BTreeMap<i64, Vec<Entry>> = BTreeMap::new();
-        let mut days = 2;
+        add_snoozed(&meds, &snoozed, &rows, &mut groups);
         let mut occs: Vec<Occ> = Vec::new();
+        let mut from = now;
+        let mut days = 2;
         loop {
-            groups.clear();
             let to = now + SignedDuration::from_hours(24 * days);
-            let rows = self.dose_rows(now, to)?;
             for (i, m) in meds.iter().enumerate() {
                 occs.clear();
-                expand_into(&m.compiled, zone, now, to, &mut occs);
+                expand_into(&m.compiled, zone, from, to, &mut occs);
                 for o in &occs {
-                    let key = o.key();
-                    if rows.get(&m.med.id, &key).is_some() {
-                        // Taken, skipped or snoozed: snoozed ones come back below.
+                    if rows.get(&m.med.id, o).is_some() {
                         continue;
                     }
                     groups.entry(minute_floor(o.at)).or_default().push(Entry {
                         med: i,
                         phase: usize::from(o.phase),
-                        occurrence_id: occurrence_id(&m.med.id, &key),
+                        key: EntryKey::Occ(*o),
                         dose: o.dose,
                     });
                 }
             }
-            add_snoozed(&meds, &snoozed, &rows, to, &mut groups);
+            from = to;
             if !scheduled || groups.len() >= max || days >= MAX_HORIZON_DAYS {
                 break;
             }
@@ -344,17 +364,13 @@ fn add_snoozed(
     meds: &[Loaded],
     snoozed: &[(String, String, i64)],
     rows: &DoseRows,
-    to: Timestamp,
     groups: &mut BTreeMap<i64, Vec<Entry>>,
 ) {
     for (med_id, key, until) in snoozed {
-        if *until >= to.as_millisecond() {
-            continue;
-        }
         let Some(i) = meds.iter().position(|m| &m.med.id == med_id) else {
             continue;
         };
-        if rows.get(med_id, key).is_some_and(|r| r.settled()) {
+        if rows.get_by_key(med_id, key).is_some_and(|r| r.settled()) {
             continue;
         }
         let Ok(at) = Timestamp::from_millisecond(*until) else {
@@ -369,7 +385,7 @@ fn add_snoozed(
         groups.entry(minute_floor(at)).or_default().push(Entry {
             med: i,
             phase,
-            occurrence_id: occurrence_id(med_id, key),
+            key: EntryKey::Logged(key.clone()),
             dose,
         });
     }
@@ -378,20 +394,24 @@ fn add_snoozed(
 fn dose_notification(
     meds: &[Loaded],
     minute: i64,
-    mut entries: Vec<Entry>,
+    entries: Vec<Entry>,
     zone: &TimeZone,
 ) -> PlannedNotification {
-    entries.sort_by(|a, b| {
-        (&meds[a.med].med.name, &a.occurrence_id).cmp(&(&meds[b.med].med.name, &b.occurrence_id))
+    let mut entries: Vec<(String, Entry)> = entries
+        .into_iter()
+        .map(|e| (e.key.occurrence_id(&meds[e.med].med.id), e))
+        .collect();
+    entries.sort_by(|(a_id, a), (b_id, b)| {
+        (&meds[a.med].med.name, a_id).cmp(&(&meds[b.med].med.name, b_id))
     });
-    entries.dedup_by(|a, b| a.occurrence_id == b.occurrence_id);
+    entries.dedup_by(|a, b| a.0 == b.0);
     let mut parts = vec!["dose".to_owned(), minute.to_string()];
-    parts.extend(entries.iter().map(|e| e.occurrence_id.clone()));
+    parts.extend(entries.iter().map(|(id, _)| id.clone()));
     let refs: Vec<&str> = parts.iter().map(String::as_str).collect();
     let id = deterministic_id("reminder", &refs);
     let lines: Vec<String> = entries
         .iter()
-        .map(|e| {
+        .map(|(_, e)| {
             let m = &meds[e.med].med;
             let unit = m.phases.get(e.phase).map_or("", |p| p.unit.as_str());
             format!("{} {} {}", m.name, fmt_amount(e.dose), unit)
@@ -399,11 +419,13 @@ fn dose_notification(
                 .to_owned()
         })
         .collect();
-    let mut medication_ids: Vec<String> =
-        entries.iter().map(|e| meds[e.med].med.id.clone()).collect();
+    let mut medication_ids: Vec<String> = entries
+        .iter()
+        .map(|(_, e)| meds[e.med].med.id.clone())
+        .collect();
     medication_ids.dedup();
     let title = if entries.len() == 1 {
-        format!("Time for {}", meds[entries[0].med].med.name)
+        format!("Time for {}", meds[entries[0].1.med].med.name)
     } else {
         format!("Time for {} doses", entries.len())
     };
@@ -415,6 +437,6 @@ fn dose_notification(
         title,
         body: lines.join(" · "),
         medication_ids,
-        occurrence_ids: entries.into_iter().map(|e| e.occurrence_id).collect(),
+        occurrence_ids: entries.into_iter().map(|(id, _)| id).collect(),
     }
 }

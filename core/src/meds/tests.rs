@@ -1243,6 +1243,7 @@ proptest! {
         for o in &occs {
             prop_assert!(from <= o.at && o.at < to);
             prop_assert!(ids.insert(o.id("m")));
+            prop_assert_eq!(super::expand::parse_packed_key(&o.key()), Some(o.packed_key()));
         }
         for pair in occs.windows(2) {
             prop_assert!((pair[0].at, pair[0].local) < (pair[1].at, pair[1].local));
