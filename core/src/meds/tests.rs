@@ -1268,3 +1268,37 @@ proptest! {
 fn start_of(zone: &TimeZone, d: Date) -> Timestamp {
     super::doses::start_of_day(zone, d)
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// A dose taken up to its late window after its time, even past midnight and across DST,
+    /// is always matched to that dose, never to the next one.
+    #[test]
+    fn a_late_dose_is_matched_to_the_dose_it_was_meant_for(
+        h in 0i8..24,
+        m in 0i8..60,
+        day in 0i64..365,
+        late in 1u32..=720,
+        fraction in 0.0f64..=1.0,
+        zone in proptest::sample::select(ZONES),
+    ) {
+        let p = phone("2026-01-01T00:00:00+00:00[Europe/London]");
+        let mut med = Medication::new(
+            "Drug",
+            vec![times_of_day(&[&format!("{h:02}:{m:02}")], "2026-01-01")],
+        );
+        med.late_window_minutes = late;
+        let id = p.store.add_medication(&med).unwrap();
+        let med = p.store.medication(&id).unwrap();
+        let device = tz(zone);
+        let from = start_of(&device, super::expand::add_days(date(2026, 1, 2), day));
+        let due = super::occurrences(&med, &device, from, from + SignedDuration::from_hours(24)).unwrap();
+        prop_assume!(due.len() == 1);
+        let delay = SignedDuration::from_secs((f64::from(late) * 60.0 * fraction) as i64);
+        let taken = due[0].at + delay;
+        let logged = p.store.take_dose_at(taken, &device, &id, None, None, None).unwrap();
+        prop_assert_eq!(logged.scheduled_at_ms, Some(due[0].at.as_millisecond()));
+        prop_assert_eq!(logged.occurrence_id, Some(due[0].id.clone()));
+    }
+}
