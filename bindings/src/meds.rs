@@ -41,14 +41,25 @@ impl From<uniffi::UnexpectedUniFFICallbackError> for NotificationSchedulerError 
     }
 }
 
-/// Adapts the app's scheduler to the core's trait.
-struct ForeignScheduler(Arc<dyn NotificationScheduler>);
-
-impl cairn_core::meds::NotificationScheduler for ForeignScheduler {
-    fn apply(&self, plan: &NotificationPlan) -> cairn_core::Result<()> {
-        self.0
-            .apply(plan.clone())
-            .map_err(|e| cairn_core::Error::invalid("notification scheduler", e.to_string()))
+impl CairnStore {
+    /// Hands a planned diff to the app's scheduler, then commits it. The store's lock is not
+    /// held while the app's code runs, so a scheduler may call back into the store.
+    fn hand_to_scheduler(
+        &self,
+        plan: NotificationPlan,
+        scheduler: &dyn NotificationScheduler,
+    ) -> Result<NotificationPlan, CairnError> {
+        if plan.is_unchanged() {
+            return Ok(plan);
+        }
+        scheduler.apply(plan.clone()).map_err(|e| {
+            CairnError::from(cairn_core::Error::invalid(
+                "notification scheduler",
+                e.to_string(),
+            ))
+        })?;
+        self.with(|s| s.commit_notification_plan(&plan))?;
+        Ok(plan)
     }
 }
 
@@ -296,13 +307,15 @@ impl CairnStore {
         self.with(|s| s.commit_notification_plan(&plan))
     }
 
-    /// Plans, hands the diff to `scheduler`, and commits once the scheduler accepted it.
+    /// Plans, hands the diff to `scheduler`, and commits once the scheduler accepted it (a
+    /// scheduler that throws leaves the last plan as it was: the next call sends the same diff).
     pub fn sync_notifications(
         &self,
         scheduler: Arc<dyn NotificationScheduler>,
         max: u32,
     ) -> Result<NotificationPlan, CairnError> {
-        self.with(|s| s.sync_notifications(&ForeignScheduler(scheduler), max))
+        let plan = self.with(|s| s.plan_notifications(max))?;
+        self.hand_to_scheduler(plan, scheduler.as_ref())
     }
 
     /// [`CairnStore::sync_notifications`] at an explicit instant and device zone.
@@ -313,10 +326,11 @@ impl CairnStore {
         time_zone: String,
         max: u32,
     ) -> Result<NotificationPlan, CairnError> {
-        self.with(|s| {
+        let plan = self.with(|s| {
             let (now, zone) = instant_in_zone(now_epoch_ms, &time_zone)?;
-            s.sync_notifications_at(now, &zone, &ForeignScheduler(scheduler), max)
-        })
+            s.plan_notifications_at(now, &zone, max)
+        })?;
+        self.hand_to_scheduler(plan, scheduler.as_ref())
     }
 }
 
@@ -468,6 +482,43 @@ mod tests {
             .unwrap();
         assert_eq!(a.overall.taken_on_time, 1);
         assert_eq!(a.overall.missed, 11);
+    }
+
+    /// A scheduler that reads the store while it is being handed the plan.
+    struct CallsBack(Arc<CairnStore>, Mutex<usize>);
+
+    impl NotificationScheduler for CallsBack {
+        fn apply(&self, plan: NotificationPlan) -> Result<(), NotificationSchedulerError> {
+            let meds =
+                self.0
+                    .medications()
+                    .map_err(|e| NotificationSchedulerError::Unavailable {
+                        reason: e.to_string(),
+                    })?;
+            *self.1.lock().unwrap() += meds.len() + plan.schedule.len();
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_scheduler_may_call_back_into_the_store() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = CairnStore::open_with_passphrase(
+            dir.path().to_string_lossy().into_owned(),
+            "a long enough passphrase".into(),
+        )
+        .unwrap();
+        store.add_medication(capecitabine()).unwrap();
+        let scheduler = Arc::new(CallsBack(store.clone(), Mutex::new(0)));
+        store
+            .sync_notifications_at(
+                scheduler.clone(),
+                ms("2026-03-07T12:00:00-05:00"),
+                "America/New_York".into(),
+                4,
+            )
+            .unwrap();
+        assert_eq!(*scheduler.1.lock().unwrap(), 1 + 4);
     }
 
     #[test]
