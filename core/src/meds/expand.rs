@@ -22,8 +22,9 @@ pub(crate) struct Occ {
     pub(crate) at: Timestamp,
     /// The phase's position in the regimen.
     pub(crate) phase: u16,
-    /// The scheduled local wall time in the medication's zone; for elapsed timings, the UTC
-    /// civil time (so the key never depends on a zone).
+    /// The scheduled local wall time in the medication's zone; for elapsed timings, the anchor's
+    /// date-time plus k intervals, counted without any zone (so the key of the k-th dose never
+    /// depends on where the phone is or on DST).
     pub(crate) local: DateTime,
     /// Whether the timing is elapsed (every N hours) rather than wall-clock.
     pub(crate) elapsed: bool,
@@ -33,7 +34,7 @@ pub(crate) struct Occ {
 
 impl Occ {
     /// The occurrence key: phase and scheduled local time, e.g. `0|2026-03-08T22:00` (elapsed
-    /// timings end in `Z`). Dose-log records of the same occurrence share it on every device.
+    /// timings end in `E`). Dose-log records of the same occurrence share it on every device.
     pub(crate) fn key(&self) -> String {
         let mut buf = String::with_capacity(20);
         self.write_key(&mut buf);
@@ -72,7 +73,7 @@ impl Occ {
         buf.push(':');
         digits(buf, i64::from(l.minute()), 2);
         if self.elapsed {
-            buf.push('Z');
+            buf.push('E');
         }
     }
 
@@ -113,12 +114,12 @@ fn pack_key(phase: u16, elapsed: bool, y: i64, m: i64, d: i64, minute_of_day: i6
     (u64::from(phase) << 48) | (u64::from(elapsed) << 47) | (minutes as u64 & ((1 << 47) - 1))
 }
 
-/// [`Occ::packed_key`] from the key text (`0|2026-03-08T22:00`, `Z` for elapsed); `None` when
+/// [`Occ::packed_key`] from the key text (`0|2026-03-08T22:00`, `E` for elapsed); `None` when
 /// the text is not a key this version writes.
 pub(crate) fn parse_packed_key(key: &str) -> Option<u64> {
     let (phase, rest) = key.split_once('|')?;
     let phase: u16 = phase.parse().ok()?;
-    let (rest, elapsed) = match rest.strip_suffix('Z') {
+    let (rest, elapsed) = match rest.strip_suffix('E') {
         Some(r) => (r, true),
         None => (rest, false),
     };
@@ -457,7 +458,7 @@ fn expand_elapsed(
         0
     };
     let count = p.count.map_or(i64::MAX, i64::from);
-    let utc = TimeZone::UTC;
+    let first_local = p.start.to_datetime(anchor);
     while k < count {
         let Ok(at) = anchor_at.checked_add(SignedDuration::from_secs(step.saturating_mul(k)))
         else {
@@ -466,10 +467,14 @@ fn expand_elapsed(
         if at >= to || end_at.is_some_and(|e| at >= e) {
             return;
         }
+        let Ok(local) = first_local.checked_add(SignedDuration::from_secs(step.saturating_mul(k)))
+        else {
+            return;
+        };
         out.push(Occ {
             at,
             phase: p.index,
-            local: utc.to_datetime(at),
+            local,
             elapsed: true,
             dose: p.dose,
         });

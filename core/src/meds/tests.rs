@@ -375,6 +375,44 @@ fn every_n_hours_is_elapsed_time_across_a_dst_change() {
 // --- time-zone policy and travel -------------------------------------------------------------
 
 #[test]
+fn every_n_hours_keeps_its_dose_keys_when_the_phone_changes_zone() {
+    let p = phone("2026-06-10T06:05:00+01:00[Europe/London]");
+    let id = add(
+        &p,
+        Medication::new(
+            "Ondansetron",
+            vec![Phase {
+                timing: Timing::EveryNHours {
+                    every_hours: 8,
+                    anchor: "06:00".into(),
+                },
+                ..times_of_day(&["06:00"], "2026-06-01")
+            }],
+        ),
+    );
+    let logged = p.store.take_dose(&id, None, None, None).unwrap();
+    assert_eq!(logged.status, DoseStatus::Taken);
+    let key = p.store.doses_today().unwrap()[0].key.clone();
+    assert_eq!(key, "0|2026-06-10T06:00E");
+    // Wall clock: in New York the series follows the local 06:00, 14:00, 22:00, and the dose
+    // taken in London is still the 06:00 one, not a new one to take.
+    p.clock.set_zone(tz("America/New_York"));
+    let today = p.store.doses_today().unwrap();
+    let shown: Vec<(String, DoseStatus)> = today
+        .iter()
+        .map(|d| (d.scheduled_local[11..16].to_owned(), d.status))
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            ("06:00".to_owned(), DoseStatus::Taken),
+            ("14:00".to_owned(), DoseStatus::Upcoming),
+            ("22:00".to_owned(), DoseStatus::Upcoming)
+        ]
+    );
+}
+
+#[test]
 fn fixed_zone_keeps_home_instants_and_wall_clock_follows_the_device() {
     let mut fixed = Medication::new(
         "Tacrolimus",
