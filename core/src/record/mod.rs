@@ -108,16 +108,20 @@ impl FieldChange {
             Op::Set { field, .. } => field.as_str(),
             Op::Delete => "",
         };
-        let hash = deterministic_id("change", &[&self.entity, &self.id, field, &self.hlc]);
-        match Hlc::parse(&self.hlc) {
-            Ok(hlc) => format!(
-                "{:012x}{:08x}-{}",
-                hlc.millis,
-                hlc.counter,
-                &hash.replace('-', "")[..16]
-            ),
-            Err(_) => hash,
-        }
+        change_id(&self.entity, &self.id, field, &self.hlc)
+    }
+}
+
+fn change_id(entity: &str, id: &str, field: &str, hlc: &str) -> String {
+    let hash = deterministic_id("change", &[entity, id, field, hlc]);
+    match Hlc::parse(hlc) {
+        Ok(hlc) => format!(
+            "{:012x}{:08x}-{}",
+            hlc.millis,
+            hlc.counter,
+            &hash.replace('-', "")[..16]
+        ),
+        Err(_) => hash,
     }
 }
 
@@ -198,52 +202,39 @@ impl<'s> Writer<'s> {
         field: &str,
         value: impl Into<Value>,
     ) -> Result<()> {
-        def.check_field(field)?;
-        let hlc = self.next_hlc();
-        let change = FieldChange {
-            entity: def.name.to_owned(),
-            id: id.to_owned(),
-            op: Op::Set {
-                field: field.to_owned(),
-                value: value.into(),
-            },
-            hlc: hlc.to_string(),
-            author: self.store.account.clone(),
-        };
-        apply(&self.tx, &change, &hlc)?;
-        enqueue(&self.tx, &change)
+        self.set_all(def, id, [(field, value.into())])
     }
 
-    /// Sets several fields of one record: the same changes as calling [`Writer::set`] for each,
-    /// but the domain row is written once, with every field, instead of once per field (a new
-    /// record is one INSERT, and triggers on the table fire once).
-    pub fn set_all(
+    /// Sets several fields of one record: one change per field, as if [`Writer::set`] were
+    /// called for each in turn, but written with one statement each for the merged state, the
+    /// outbox and the domain row (a new record is one INSERT, and table triggers fire once).
+    pub fn set_all<'f>(
         &mut self,
         def: &EntityDef,
         id: &str,
-        fields: impl IntoIterator<Item = (&'static str, Value)>,
+        fields: impl IntoIterator<Item = (&'f str, Value)>,
     ) -> Result<()> {
-        let mut won: Vec<(&str, rusqlite::types::Value)> = Vec::new();
+        let mut changes: Vec<LocalSet<'f>> = Vec::new();
         for (field, value) in fields {
             def.check_field(field)?;
-            let hlc = self.next_hlc();
-            let change = FieldChange {
-                entity: def.name.to_owned(),
-                id: id.to_owned(),
-                op: Op::Set {
-                    field: field.to_owned(),
-                    value,
-                },
-                hlc: hlc.to_string(),
-                author: self.store.account.clone(),
-            };
-            if let Op::Set { value, .. } = &change.op
-                && record_field(&self.tx, &change, field, value, &hlc)?
-            {
-                won.retain(|(f, _)| *f != field);
-                won.push((field, sql_value(value)));
+            let hlc = self.next_hlc().to_string();
+            changes.push(LocalSet {
+                field,
+                json: canonical_json(&value),
+                change_id: change_id(def.name, id, field, &hlc),
+                hlc,
+                value,
+            });
+        }
+        // Bounded statements: SQLite limits the parameters of one statement.
+        let mut won: Vec<(&str, rusqlite::types::Value)> = Vec::new();
+        for chunk in changes.chunks(64) {
+            let winners = record_fields(&self.tx, def.name, id, &self.store.account, chunk)?;
+            for c in chunk.iter().filter(|c| winners.contains(&c.hlc)) {
+                won.retain(|(f, _)| *f != c.field);
+                won.push((c.field, sql_value(&c.value)));
             }
-            enqueue(&self.tx, &change)?;
+            enqueue_sets(&self.tx, def.name, id, &self.store.account, chunk)?;
         }
         project(&self.tx, def, id, &won)
     }
@@ -383,6 +374,85 @@ fn enqueue(tx: &Transaction<'_>, change: &FieldChange) -> Result<()> {
         change.hlc,
         change.author
     ])?;
+    Ok(())
+}
+
+/// One local set, ready to write.
+struct LocalSet<'f> {
+    field: &'f str,
+    value: Value,
+    json: String,
+    hlc: String,
+    change_id: String,
+}
+
+fn values_clause(rows: usize, columns: usize) -> String {
+    let row = format!("({})", vec!["?"; columns].join(", "));
+    vec![row; rows].join(", ")
+}
+
+/// Last-writer-wins for several fields of one record in one statement; returns the HLCs of the
+/// changes that won (newer than what was stored).
+fn record_fields(
+    tx: &Transaction<'_>,
+    entity: &str,
+    id: &str,
+    author: &str,
+    sets: &[LocalSet<'_>],
+) -> Result<Vec<String>> {
+    let sql = format!(
+        "INSERT INTO field_state(entity, id, field, value, hlc, author) VALUES {}
+         ON CONFLICT(entity, id, field) DO UPDATE
+         SET value = excluded.value, hlc = excluded.hlc, author = excluded.author
+         WHERE excluded.hlc > field_state.hlc
+         RETURNING hlc",
+        values_clause(sets.len(), 6)
+    );
+    let mut stmt = tx.prepare_cached(&sql)?;
+    let mut i = 0;
+    for s in sets {
+        for v in [entity, id, s.field, &s.json, &s.hlc, author] {
+            i += 1;
+            stmt.raw_bind_parameter(i, v)?;
+        }
+    }
+    let mut rows = stmt.raw_query();
+    let mut won = Vec::with_capacity(sets.len());
+    while let Some(row) = rows.next()? {
+        won.push(row.get(0)?);
+    }
+    Ok(won)
+}
+
+/// Appends local sets to the outbox, in order, in one statement.
+fn enqueue_sets(
+    tx: &Transaction<'_>,
+    entity: &str,
+    id: &str,
+    author: &str,
+    sets: &[LocalSet<'_>],
+) -> Result<()> {
+    let sql = format!(
+        "INSERT OR IGNORE INTO outbox(change_id, entity, id, field, value, hlc, author) VALUES {}",
+        values_clause(sets.len(), 7)
+    );
+    let mut stmt = tx.prepare_cached(&sql)?;
+    let mut i = 0;
+    for s in sets {
+        for v in [
+            s.change_id.as_str(),
+            entity,
+            id,
+            s.field,
+            &s.json,
+            &s.hlc,
+            author,
+        ] {
+            i += 1;
+            stmt.raw_bind_parameter(i, v)?;
+        }
+    }
+    stmt.raw_execute()?;
     Ok(())
 }
 
