@@ -242,6 +242,11 @@ impl CairnStore {
         self.with(|s| s.snooze_dose(&medication_id, occurrence_id.as_deref(), minutes))
     }
 
+    /// Withdraws a logged dose (a mistaken tap); the occurrence reads as not logged again.
+    pub fn undo_dose(&self, dose_id: String) -> Result<(), CairnError> {
+        self.with(|s| s.undo_dose(&dose_id))
+    }
+
     /// What logging an as-needed dose at `now_epoch_ms` would warn about, without logging it.
     pub fn check_as_needed_at(
         &self,

@@ -87,6 +87,11 @@ pub(crate) enum Command {
         #[arg(long, default_value_t = 15)]
         minutes: u32,
     },
+    /// Withdraws a logged dose (a mistaken tap); the dose reads as not logged again.
+    Undo {
+        /// The dose record's id (`dose_id` in `today --json`).
+        dose_id: String,
+    },
     /// The local notifications the phone should hold, as a diff against the last plan.
     Plan {
         /// At most this many notifications (iOS keeps 64).
@@ -334,6 +339,11 @@ fn run_on(store: &Store, cmd: Command) -> Result<(), Error> {
                 m.name,
                 local(store, logged.scheduled_at_ms.unwrap_or(0))
             );
+            Ok(())
+        }
+        Command::Undo { dose_id } => {
+            store.undo_dose(dose_id.trim())?;
+            println!("undone");
             Ok(())
         }
         Command::Plan { max, commit, json } => {

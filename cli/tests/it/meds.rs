@@ -135,6 +135,16 @@ fn a_dose_taken_after_midnight_counts_for_last_night() {
     assert_eq!(doses[0]["status"], "taken late");
     let tonight = ok(&cli.meds("2026-03-11T00:45:00Z", tz, &["today"]));
     assert!(tonight.contains("upcoming"), "{tonight}");
+    // A mistaken tap is undone: last night's dose reads as not logged again.
+    let dose_id = doses[0]["dose_id"].as_str().unwrap();
+    ok(&cli.meds("2026-03-11T00:50:00Z", tz, &["undo", dose_id]));
+    let json = ok(&cli.meds(
+        "2026-03-11T00:50:00Z",
+        tz,
+        &["today", "--date", "2026-03-10", "--json"],
+    ));
+    let doses: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(doses[0]["status"], "due");
 }
 
 #[test]

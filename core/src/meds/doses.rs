@@ -22,7 +22,7 @@ use std::collections::HashMap;
 use jiff::civil::{Date, Time};
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
-use rusqlite::params;
+use rusqlite::{OptionalExtension, params};
 use serde_json::Value;
 
 use super::expand::{Occ, expand_into, occurrence_id, resolve};
@@ -720,6 +720,30 @@ impl Store {
             }
         }
         Ok(None)
+    }
+
+    /// Withdraws a logged dose (a mistaken tap): the record stays, marked `undone`, and the
+    /// occurrence reads as not logged again. Dose records are never deleted: a tombstone is
+    /// permanent, and a scheduled dose's id is fixed, so a deleted dose could never be logged
+    /// again.
+    pub fn undo_dose(&self, dose_id: &str) -> Result<()> {
+        let exists = self
+            .conn
+            .query_row(
+                "SELECT 1 FROM dose_log WHERE id = ?1 AND status IS NOT NULL",
+                [dose_id],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some();
+        if !exists {
+            return Err(Error::NotFound { entity: "dose" });
+        }
+        let now = self.clock.now();
+        let mut w = self.writer()?;
+        w.set(&DOSE, dose_id, "status", Value::from("undone"))?;
+        w.set(&DOSE, dose_id, "recorded_at", Value::from(ms(now)))?;
+        w.commit()
     }
 
     /// When `medication_id` was last taken, if ever.

@@ -822,6 +822,26 @@ fn logging_the_same_dose_twice_writes_one_record() {
     assert_eq!(n, 1);
 }
 
+#[test]
+fn an_undone_dose_can_be_logged_again() {
+    let p = phone("2026-03-10T08:05:00+00:00[Europe/London]");
+    let id = add(
+        &p,
+        Medication::new("Tamoxifen", vec![times_of_day(&["08:00"], "2026-03-01")]),
+    );
+    let logged = p.store.take_dose(&id, None, None, None).unwrap();
+    p.store.undo_dose(&logged.dose_id).unwrap();
+    assert_eq!(p.store.doses_today().unwrap()[0].status, DoseStatus::Due);
+    assert_eq!(p.store.last_taken(&id).unwrap(), None);
+    let again = p.store.take_dose(&id, None, None, None).unwrap();
+    assert_eq!(again.dose_id, logged.dose_id);
+    assert_eq!(p.store.doses_today().unwrap()[0].status, DoseStatus::Taken);
+    assert!(matches!(
+        p.store.undo_dose("no such dose"),
+        Err(crate::Error::NotFound { .. })
+    ));
+}
+
 // --- adherence and refills ---------------------------------------------------------------------
 
 #[test]
