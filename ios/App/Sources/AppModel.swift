@@ -1,0 +1,69 @@
+import CairnCore
+import Foundation
+import UserNotifications
+
+/// Opens the store once and keeps it; tells the screens when to read again.
+@MainActor
+final class AppModel: ObservableObject {
+    /// Where the app stands: opening the store, open, or unable to open it.
+    enum State {
+        case opening
+        case open(CairnStore)
+        case failed(String)
+    }
+
+    /// iOS keeps at most 64 pending local notifications per app.
+    nonisolated static let notificationLimit: UInt32 = 64
+
+    @Published private(set) var state: State = .opening
+    /// Bumped whenever the screens should read from the store again (foreground, zone change,
+    /// a dose logged).
+    @Published private(set) var generation = 0
+    /// Why reminders could not be scheduled, if they could not.
+    @Published private(set) var notificationProblem: String?
+
+    private let scheduler = UserNotificationScheduler()
+
+    /// Opens (or on first launch creates) the store in Application Support, keyed from the Keychain.
+    func open() async {
+        guard case .opening = state else { return }
+        do {
+            let directory = try FileManager.default
+                .url(for: .applicationSupportDirectory, in: .userDomainMask, appropriateFor: nil, create: true)
+                .appendingPathComponent("cairn", isDirectory: true)
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            let path = directory.path
+            let store = try await Task.detached {
+                try CairnStore.openWithKeyStore(dataDir: path, keyStore: KeychainKeyStore())
+            }.value
+            state = .open(store)
+        } catch {
+            state = .failed(describe(error))
+            return
+        }
+        _ = try? await UNUserNotificationCenter.current().requestAuthorization(options: [.alert, .sound, .badge])
+        await refresh()
+    }
+
+    /// Re-reads every screen and re-plans the reminders.
+    func refresh() async {
+        generation += 1
+        await syncNotifications()
+    }
+
+    /// Hands the core's next reminders to the notification center (off the main thread: the
+    /// scheduler waits for the center's answers).
+    func syncNotifications() async {
+        guard case .open(let store) = state else { return }
+        let scheduler = self.scheduler
+        let limit = Self.notificationLimit
+        do {
+            _ = try await Task.detached {
+                try store.syncNotifications(scheduler: scheduler, max: limit)
+            }.value
+            notificationProblem = nil
+        } catch {
+            notificationProblem = describe(error)
+        }
+    }
+}

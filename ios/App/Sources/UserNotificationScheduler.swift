@@ -1,0 +1,96 @@
+import CairnCore
+import Foundation
+import UserNotifications
+
+/// Applies the core's notification plan to UNUserNotificationCenter: removes the requests in
+/// `plan.cancel`, adds those in `plan.schedule` under the core's stable ids. Each fires at the
+/// exact instant the core planned; the core plans again when the zone or the day changes.
+///
+/// `apply` waits for the notification center to answer, so the app calls
+/// `CairnStore.syncNotifications` off the main thread (see `AppModel.syncNotifications`). When
+/// notifications are not allowed it throws, and the core keeps its last plan: the whole diff is
+/// sent again once they are.
+final class UserNotificationScheduler: NotificationScheduler, @unchecked Sendable {
+    private let center: UNUserNotificationCenter
+
+    init(center: UNUserNotificationCenter = .current()) {
+        self.center = center
+    }
+
+    func apply(plan: NotificationPlan) throws {
+        guard allowed() else {
+            throw NotificationSchedulerError.Unavailable(reason: "notifications are not allowed for Cairn")
+        }
+        if !plan.cancel.isEmpty {
+            center.removePendingNotificationRequests(withIdentifiers: plan.cancel)
+        }
+        let failures = Failures()
+        let group = DispatchGroup()
+        for notification in plan.schedule {
+            group.enter()
+            center.add(request(for: notification)) { error in
+                if let error { failures.append(error.localizedDescription) }
+                group.leave()
+            }
+        }
+        group.wait()
+        if let first = failures.first {
+            throw NotificationSchedulerError.Unavailable(reason: first)
+        }
+    }
+
+    private func allowed() -> Bool {
+        let answer = Failures()
+        let done = DispatchSemaphore(value: 0)
+        center.getNotificationSettings { settings in
+            switch settings.authorizationStatus {
+            case .authorized, .provisional, .ephemeral:
+                break
+            default:
+                answer.append("denied")
+            }
+            done.signal()
+        }
+        done.wait()
+        return answer.first == nil
+    }
+
+    private func request(for notification: PlannedNotification) -> UNNotificationRequest {
+        let content = UNMutableNotificationContent()
+        content.title = notification.title
+        content.body = notification.body
+        content.sound = .default
+        content.threadIdentifier = notification.kind == .refill ? "refill" : "dose"
+        content.userInfo = [
+            "medicationIds": notification.medicationIds,
+            "occurrenceIds": notification.occurrenceIds,
+        ]
+        // The instant as calendar fields in UTC with the zone attached: the trigger fires at
+        // that instant whatever zone the device is in by then.
+        var utc = Calendar(identifier: .gregorian)
+        utc.timeZone = TimeZone(identifier: "UTC")!
+        let fireAt = Date(timeIntervalSince1970: TimeInterval(notification.fireAtMs) / 1000)
+        let fields = utc.dateComponents(
+            [.calendar, .timeZone, .year, .month, .day, .hour, .minute, .second], from: fireAt)
+        let trigger = UNCalendarNotificationTrigger(dateMatching: fields, repeats: false)
+        return UNNotificationRequest(identifier: notification.id, content: content, trigger: trigger)
+    }
+}
+
+/// Messages collected from the notification center's callbacks, which run on its own queue.
+private final class Failures: @unchecked Sendable {
+    private let lock = NSLock()
+    private var messages: [String] = []
+
+    func append(_ message: String) {
+        lock.lock()
+        defer { lock.unlock() }
+        messages.append(message)
+    }
+
+    var first: String? {
+        lock.lock()
+        defer { lock.unlock() }
+        return messages.first
+    }
+}
