@@ -108,6 +108,16 @@ impl CairnStore {
         self.with(|s| s.update_medication(&medication))
     }
 
+    /// Changes the regimen from the first new phase's start on, keeping the past schedule (so
+    /// adherence and logged doses stay matched).
+    pub fn change_regimen(
+        &self,
+        medication_id: String,
+        phases: Vec<Phase>,
+    ) -> Result<(), CairnError> {
+        self.with(|s| s.change_regimen(&medication_id, phases))
+    }
+
     /// Deletes a medication (its dose log stays).
     pub fn delete_medication(&self, id: String) -> Result<(), CairnError> {
         self.with(|s| s.delete_medication(&id))

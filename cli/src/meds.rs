@@ -35,7 +35,8 @@ pub(crate) enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Changes the fields given, and only those; timing flags replace the regimen.
+    /// Changes the fields given, and only those; timing flags set a new regimen from --start
+    /// (default today), keeping the past schedule.
     Edit(Box<EditArgs>),
     /// Deletes a medication (its dose log stays).
     Rm {
@@ -658,14 +659,15 @@ fn edit(store: &Store, args: EditArgs) -> Result<(), Error> {
         store.postpone_cycle(&m.id, phase as u32, cycle - 1, to)?;
         m = store.medication(&m.id)?;
     }
+    if args.regimen.given() {
+        // The new regimen starts on --start (default today); the days before keep theirs.
+        store.change_regimen(&m.id, regimen(store, &args.regimen)?)?;
+        m = store.medication(&m.id)?;
+    }
     if let Some(name) = &args.name {
         m.name = name.clone();
     }
     apply_details(&mut m, &args.details)?;
-    if args.regimen.given() {
-        m.phases = regimen(store, &args.regimen)?;
-        m.cycle_starts.clear();
-    }
     store.update_medication(&m)?;
     println!("saved {}", m.name);
     Ok(())

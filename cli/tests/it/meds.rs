@@ -356,3 +356,58 @@ fn the_demo_shows_a_chemo_cycle_and_an_as_needed_drug() {
         "{out}"
     );
 }
+
+#[test]
+fn a_new_regimen_starts_on_its_date_and_keeps_the_past() {
+    let cli = Cli::new();
+    let tz = "Europe/London";
+    ok(&cli.meds(
+        "2026-03-01T07:00:00Z",
+        tz,
+        &[
+            "add",
+            "Metformin",
+            "--times",
+            "08:00",
+            "--start",
+            "2026-03-01",
+        ],
+    ));
+    ok(&cli.meds("2026-03-02T08:05:00Z", tz, &["take", "metformin"]));
+    ok(&cli.meds(
+        "2026-03-02T12:00:00Z",
+        tz,
+        &[
+            "edit",
+            "metformin",
+            "--times",
+            "09:00",
+            "--dose",
+            "2",
+            "--start",
+            "2026-03-03",
+        ],
+    ));
+    let list = ok(&cli.meds("2026-03-02T12:00:00Z", tz, &["list"]));
+    assert!(
+        list.contains(
+            "1 tablet daily at 08:00 from 2026-03-01 to 2026-03-02; then 2 tablet daily at 09:00 from 2026-03-03"
+        ),
+        "{list}"
+    );
+    let a = ok(&cli.meds(
+        "2026-03-03T12:00:00Z",
+        tz,
+        &[
+            "adherence",
+            "--from",
+            "2026-03-02",
+            "--to",
+            "2026-03-03",
+            "--json",
+        ],
+    ));
+    let v: serde_json::Value = serde_json::from_str(&a).unwrap();
+    assert_eq!(v["overall"]["taken_on_time"], 1, "{a}");
+    assert_eq!(v["overall"]["missed"], 1, "{a}");
+}

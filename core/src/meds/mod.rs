@@ -296,6 +296,41 @@ impl Store {
         w.commit()
     }
 
+    /// Changes the regimen from the first new phase's start date on, keeping its history: phases
+    /// over by then are kept, the one running then ends the day before, later ones are replaced.
+    /// Past days keep the schedule they had, so adherence and logged doses stay matched.
+    pub fn change_regimen(&self, medication_id: &str, new_phases: Vec<Phase>) -> Result<()> {
+        let mut med = self.medication(medication_id)?;
+        let first = new_phases
+            .first()
+            .ok_or_else(|| Error::invalid("phases", "a regimen needs at least one phase"))?;
+        let from = regimen::parse_date("start", &first.start)?;
+        let day_before = expand::add_days(from, -1);
+        let mut kept = Vec::new();
+        for p in med.phases {
+            let start = regimen::parse_date("start", &p.start)?;
+            if start >= from {
+                continue;
+            }
+            let end = p
+                .end
+                .as_deref()
+                .map(|e| regimen::parse_date("end", e))
+                .transpose()?;
+            let mut p = p;
+            if end.is_none_or(|e| e >= from) {
+                p.end = Some(day_before.to_string());
+            }
+            kept.push(p);
+        }
+        let kept_count = kept.len() as u32;
+        // Postponed cycles of phases that were replaced go with them.
+        med.cycle_starts.retain(|c| c.phase < kept_count);
+        kept.extend(new_phases);
+        med.phases = kept;
+        self.update_medication(&med)
+    }
+
     /// Postpones cycle `cycle` (0-based) of phase `phase` to start on `new_start`
     /// (`YYYY-MM-DD`); every later cycle moves with it.
     pub fn postpone_cycle(

@@ -842,6 +842,61 @@ fn an_undone_dose_can_be_logged_again() {
     ));
 }
 
+#[test]
+fn a_regimen_change_keeps_the_history_it_replaces() {
+    let p = phone("2026-03-01T07:00:00+00:00[Europe/London]");
+    let id = add(
+        &p,
+        Medication::new("Metformin", vec![times_of_day(&["08:00"], "2026-03-01")]),
+    );
+    let london = tz("Europe/London");
+    let at = |s: &str| zdt(&format!("{s}+00:00[Europe/London]")).timestamp();
+    for day in ["2026-03-01", "2026-03-02", "2026-03-03"] {
+        p.store
+            .take_dose_at(
+                at(&format!("{day}T08:05:00")),
+                &london,
+                &id,
+                None,
+                None,
+                None,
+            )
+            .unwrap();
+    }
+    // From 4 March the dose moves to 09:00 and doubles.
+    p.store
+        .change_regimen(
+            &id,
+            vec![Phase {
+                dose: 2.0,
+                ..times_of_day(&["09:00"], "2026-03-04")
+            }],
+        )
+        .unwrap();
+    let m = p.store.medication(&id).unwrap();
+    assert_eq!(m.phases.len(), 2);
+    assert_eq!(m.phases[0].end.as_deref(), Some("2026-03-03"));
+    let a = p
+        .store
+        .adherence_at(
+            at("2026-03-04T12:00:00"),
+            &london,
+            date(2026, 3, 1),
+            date(2026, 3, 4),
+        )
+        .unwrap();
+    assert_eq!(
+        a.overall.taken_on_time, 3,
+        "the history still matches its doses"
+    );
+    assert_eq!(a.overall.missed, 1, "4 March at 09:00");
+    let today = p
+        .store
+        .doses_on_at(at("2026-03-04T12:00:00"), &london, date(2026, 3, 4))
+        .unwrap();
+    assert_eq!((today.len(), today[0].dose), (1, 2.0));
+}
+
 // --- adherence and refills ---------------------------------------------------------------------
 
 #[test]
