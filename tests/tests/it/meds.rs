@@ -237,3 +237,77 @@ impl TestDevice {
             .to_string()
     }
 }
+
+#[derive(Debug, Clone, Copy)]
+enum Tap {
+    Take,
+    Skip,
+    Snooze,
+    Undo,
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(16))]
+
+    /// The patient and a caregiver tapping the same doses in any order, offline, with syncs at
+    /// random points, end with the same dose log and the same day views.
+    #[test]
+    fn two_phones_tapping_the_same_doses_converge(
+        taps in proptest::collection::vec(
+            (
+                proptest::bool::ANY,
+                0usize..6,
+                proptest::sample::select(vec![Tap::Take, Tap::Skip, Tap::Snooze, Tap::Undo]),
+                proptest::bool::weighted(0.3),
+            ),
+            1..24,
+        ),
+    ) {
+        let patient = TestDevice::patient();
+        let caregiver = TestDevice::caregiver();
+        let id = patient
+            .store
+            .add_medication(&twice_daily("Tamoxifen", "2026-10-20"))
+            .unwrap();
+        patient.sync_with(&caregiver);
+        let now: jiff::Timestamp = "2026-10-23T21:00:00+01:00".parse().unwrap();
+        let from: jiff::Timestamp = "2026-10-21T00:00:00+01:00".parse().unwrap();
+        patient.set_now(now);
+        caregiver.set_now(now);
+        let zone = jiff::tz::TimeZone::get("Europe/London").unwrap();
+        let doses = patient.store.doses_between_at(now, &zone, from, now).unwrap();
+        proptest::prop_assert_eq!(doses.len(), 6);
+        for (on_patient, which, tap, sync_after) in taps {
+            let device = if on_patient { &patient } else { &caregiver };
+            let d = &doses[which];
+            // Each tap a minute later than the last, as real taps are.
+            device.clock.advance(SignedDuration::from_mins(1));
+            let _ = match tap {
+                Tap::Take => device
+                    .store
+                    .take_dose(&id, Some(jiff::Timestamp::from_millisecond(d.scheduled_at_ms).unwrap()), None, Some(&d.id))
+                    .map(|_| ()),
+                Tap::Skip => device.store.skip_dose(&id, Some(&d.id), None).map(|_| ()),
+                Tap::Snooze => device.store.snooze_dose(&id, Some(&d.id), 10).map(|_| ()),
+                Tap::Undo => device.store.undo_dose(&d.dose_id),
+            };
+            if sync_after {
+                patient.sync_with(&caregiver);
+            }
+        }
+        patient.sync_with(&caregiver);
+        proptest::prop_assert_eq!(
+            patient.store.synced_state_dump().unwrap(),
+            caregiver.store.synced_state_dump().unwrap()
+        );
+        let view = |d: &TestDevice| {
+            d.store
+                .doses_between_at(now, &zone, from, now)
+                .unwrap()
+                .into_iter()
+                .map(|o| (o.id, o.status, o.taken_at_ms))
+                .collect::<Vec<_>>()
+        };
+        proptest::prop_assert_eq!(view(&patient), view(&caregiver));
+    }
+}
