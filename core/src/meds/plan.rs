@@ -14,7 +14,7 @@ use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 use rusqlite::params;
 
-use super::doses::DoseRows;
+use super::doses::{DoseRows, Logged};
 use super::expand::{Occ, add_days, expand_into, occurrence_id, resolve};
 use super::regimen::CTiming;
 use super::{Loaded, now_and_zone};
@@ -166,7 +166,12 @@ impl Store {
                 occs.clear();
                 expand_into(&m.compiled, zone, from, to, &mut occs);
                 for o in &occs {
-                    if rows.get(&m.med.id, o).is_some() {
+                    // Taken, skipped or snoozed (snoozed ones were added at their new time);
+                    // an undone log reminds again.
+                    if rows
+                        .get(&m.med.id, o)
+                        .is_some_and(|r| r.status != Logged::Other)
+                    {
                         continue;
                     }
                     groups.entry(minute_floor(o.at)).or_default().push(Entry {

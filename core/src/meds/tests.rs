@@ -1110,6 +1110,36 @@ fn a_snoozed_dose_comes_back_at_its_new_time() {
 }
 
 #[test]
+fn a_dose_skipped_ahead_leaves_the_plan_and_an_undo_brings_it_back() {
+    let p = phone("2026-03-10T09:00:00+00:00[Europe/London]");
+    let id = add(
+        &p,
+        Medication::new("Metformin", vec![times_of_day(&["08:00"], "2026-03-01")]),
+    );
+    let tomorrow = p
+        .store
+        .doses_on_at(p.clock.now(), &tz("Europe/London"), date(2026, 3, 11))
+        .unwrap();
+    let skipped = p
+        .store
+        .skip_dose(&id, Some(&tomorrow[0].id), Some("procedure"))
+        .unwrap();
+    let plan = p.store.plan_notifications(2).unwrap();
+    assert!(
+        plan.planned[0]
+            .fire_at_local
+            .starts_with("2026-03-12T08:00")
+    );
+    p.store.undo_dose(&skipped.dose_id).unwrap();
+    let plan = p.store.plan_notifications(2).unwrap();
+    assert!(
+        plan.planned[0]
+            .fire_at_local
+            .starts_with("2026-03-11T08:00")
+    );
+}
+
+#[test]
 fn a_weekly_medication_still_fills_the_plan() {
     let p = phone("2026-03-10T08:05:00+00:00[Europe/London]");
     add(
