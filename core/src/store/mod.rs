@@ -162,6 +162,9 @@ impl Store {
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.pragma_update(None, "temp_store", "MEMORY")?;
+        // 8 MiB of decrypted pages (SQLite's default is 2 MiB): a page read past the cache is
+        // decrypted and HMAC-checked again, which searches over a long timeline would repeat.
+        conn.pragma_update(None, "cache_size", -8192)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         // record::apply caches one upsert per (table, field): room for every entity's fields.
         conn.set_prepared_statement_cache_capacity(256);
