@@ -944,3 +944,48 @@ fn pages_come_straight_from_an_index_without_sorting() {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Whatever a person types, search answers with events or with "no words", never with a
+    /// storage error, and never panics.
+    #[test]
+    fn any_search_text_is_answered_without_a_storage_error(text in "\\PC{0,40}") {
+        let p = phone();
+        p.store
+            .add_event(&note("2026-10-21T08:00:00+01:00[Europe/London]", "Fièvre").body("Café"))
+            .unwrap();
+        match p.store.search_timeline(&text, 10) {
+            Ok(_) | Err(Error::Invalid { field: "text", .. }) => {}
+            Err(e) => prop_assert!(false, "{e}"),
+        }
+    }
+
+    /// A cursor is either one this store made or an Invalid error, never a panic.
+    #[test]
+    fn any_cursor_text_decodes_or_is_refused(text in "\\PC{0,60}") {
+        match Cursor::decode(&text) {
+            Ok(c) => prop_assert_eq!(Cursor::decode(&c.encode()).unwrap(), c),
+            Err(e) => {
+                let is_cursor = matches!(e, Error::Invalid { field: "cursor", .. });
+                prop_assert!(is_cursor, "{e}");
+            }
+        }
+    }
+
+    /// Weight and temperature survive a round trip through the other unit.
+    #[test]
+    fn conversions_round_trip(v in -50.0f64..500.0) {
+        for (q, a, b) in [
+            (Quantity::Weight, "kg", "[lb_av]"),
+            (Quantity::Weight, "g", "[lb_av]"),
+            (Quantity::Temperature, "Cel", "[degF]"),
+            (Quantity::BloodGlucose, "mmol/L", "mg/dL"),
+        ] {
+            let there = convert(q, v, a, b).unwrap();
+            let back = convert(q, there, b, a).unwrap();
+            prop_assert!((back - v).abs() < 1e-9 * v.abs().max(1.0), "{q:?} {v} -> {there} -> {back}");
+        }
+    }
+}
