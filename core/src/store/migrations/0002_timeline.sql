@@ -29,7 +29,9 @@ CREATE VIRTUAL TABLE timeline_fts USING fts5(
     title, body, tags,
     content = 'timeline_event',
     content_rowid = 'rowid',
-    tokenize = 'unicode61 remove_diacritics 2'
+    tokenize = 'unicode61 remove_diacritics 2',
+    -- No per-row column sizes: they only serve bm25 ranking, and pages are ordered by time.
+    columnsize = 0
 );
 
 CREATE TRIGGER timeline_event_fts_insert AFTER INSERT ON timeline_event BEGIN
