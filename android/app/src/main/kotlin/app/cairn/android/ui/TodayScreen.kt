@@ -1,0 +1,167 @@
+package app.cairn.android.ui
+
+import androidx.compose.foundation.layout.Arrangement
+import androidx.compose.foundation.layout.Column
+import androidx.compose.foundation.layout.Row
+import androidx.compose.foundation.layout.fillMaxWidth
+import androidx.compose.foundation.layout.padding
+import androidx.compose.foundation.lazy.LazyColumn
+import androidx.compose.foundation.lazy.items
+import androidx.compose.material3.Button
+import androidx.compose.material3.HorizontalDivider
+import androidx.compose.material3.ListItem
+import androidx.compose.material3.MaterialTheme
+import androidx.compose.material3.OutlinedButton
+import androidx.compose.material3.Text
+import androidx.compose.material3.TextButton
+import androidx.compose.runtime.Composable
+import androidx.compose.runtime.LaunchedEffect
+import androidx.compose.runtime.getValue
+import androidx.compose.runtime.mutableStateOf
+import androidx.compose.runtime.remember
+import androidx.compose.runtime.rememberCoroutineScope
+import androidx.compose.runtime.setValue
+import androidx.compose.ui.Modifier
+import androidx.compose.ui.unit.dp
+import androidx.lifecycle.compose.collectAsStateWithLifecycle
+import app.cairn.android.CairnApplication
+import app.cairn.core.CairnStore
+import app.cairn.core.model.DoseOccurrence
+import app.cairn.core.model.DoseStatus
+import app.cairn.core.model.LoggedDose
+import app.cairn.core.model.Medication
+import app.cairn.core.model.RefillStatus
+import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.launch
+import kotlinx.coroutines.withContext
+
+/** What the person did about a dose. */
+private sealed interface DoseAction {
+    data object Take : DoseAction
+
+    data object Skip : DoseAction
+
+    data class Snooze(val minutes: UInt) : DoseAction
+}
+
+/** Today's doses and where each stands, medications to log a dose of now, and refills due. */
+@Composable
+fun TodayScreen(app: CairnApplication, store: CairnStore) {
+    val generation by app.generation.collectAsStateWithLifecycle()
+    val notificationProblem by app.notificationProblem.collectAsStateWithLifecycle()
+    var doses by remember { mutableStateOf(emptyList<DoseOccurrence>()) }
+    var medications by remember { mutableStateOf(emptyList<Medication>()) }
+    var refills by remember { mutableStateOf(emptyList<RefillStatus>()) }
+    var message by remember { mutableStateOf<String?>(null) }
+    val scope = rememberCoroutineScope()
+
+    LaunchedEffect(generation) {
+        try {
+            val (today, all, low) =
+                withContext(Dispatchers.IO) {
+                    Triple(store.dosesToday(), store.medications(), store.refillStatus().filter { it.needsRefill })
+                }
+            doses = today
+            medications = all
+            refills = low
+        } catch (e: Exception) {
+            message = describe(e)
+        }
+    }
+
+    fun log(call: () -> LoggedDose, done: (LoggedDose) -> String?) {
+        scope.launch {
+            message =
+                try {
+                    done(withContext(Dispatchers.IO) { call() })
+                } catch (e: Exception) {
+                    describe(e)
+                }
+            app.refresh()
+        }
+    }
+
+    fun act(action: DoseAction, dose: DoseOccurrence) =
+        log({
+            when (action) {
+                DoseAction.Take -> store.takeDose(dose.medicationId, null, null, dose.id)
+                DoseAction.Skip -> store.skipDose(dose.medicationId, dose.id, null)
+                is DoseAction.Snooze -> store.snoozeDose(dose.medicationId, dose.id, action.minutes)
+            }
+        }) { logged -> logged.warnings.firstOrNull()?.text }
+
+    LazyColumn(Modifier.fillMaxWidth()) {
+        item { ScreenTitle("Today") }
+        message?.let { item { Notice(it) } }
+        notificationProblem?.let { item { Notice("Reminders are off: $it") } }
+        if (doses.isEmpty()) {
+            item { Quiet("No doses scheduled today.") }
+        }
+        items(doses, key = { it.id }) { dose ->
+            DoseRow(dose) { action -> act(action, dose) }
+            HorizontalDivider()
+        }
+        if (medications.isNotEmpty()) {
+            item { SectionTitle("Log a dose now") }
+            items(medications, key = { "med-" + it.id }) { medication ->
+                ListItem(
+                    headlineContent = { Text(medication.name) },
+                    supportingContent = { Text(medication.strength) },
+                    trailingContent = {
+                        TextButton(onClick = {
+                            log({ store.takeDose(medication.id, null, null, null) }) { logged ->
+                                if (logged.warnings.isEmpty()) {
+                                    "Logged ${medication.name}."
+                                } else {
+                                    logged.warnings.joinToString("\n") { it.text }
+                                }
+                            }
+                        }) { Text("Taken now") }
+                    },
+                )
+            }
+        }
+        if (refills.isNotEmpty()) {
+            item { SectionTitle("Refills") }
+            items(refills, key = { "refill-" + it.medicationId }) { refill ->
+                ListItem(
+                    headlineContent = { Text(refill.medicationName) },
+                    supportingContent = {
+                        Text(
+                            refill.daysLeft?.let { "${amountText(it)} days left" }
+                                ?: "${amountText(refill.remaining)} left",
+                        )
+                    },
+                )
+            }
+        }
+    }
+}
+
+@Composable
+private fun DoseRow(dose: DoseOccurrence, act: (DoseAction) -> Unit) {
+    Column(Modifier.fillMaxWidth().padding(horizontal = 16.dp, vertical = 10.dp)) {
+        Row(Modifier.fillMaxWidth(), horizontalArrangement = Arrangement.SpaceBetween) {
+            Text(dose.medicationName, style = MaterialTheme.typography.titleMedium)
+            Text(timeText(dose.scheduledAtMs), style = MaterialTheme.typography.titleMedium)
+        }
+        Row(Modifier.fillMaxWidth(), horizontalArrangement = Arrangement.SpaceBetween) {
+            Text("${amountText(dose.dose)} ${dose.unit}")
+            Text(statusText(dose), color = MaterialTheme.colorScheme.onSurfaceVariant)
+        }
+        if (dose.status.isOpen) {
+            Row(Modifier.padding(top = 6.dp), horizontalArrangement = Arrangement.spacedBy(8.dp)) {
+                Button(onClick = { act(DoseAction.Take) }) { Text("Take") }
+                OutlinedButton(onClick = { act(DoseAction.Skip) }) { Text("Skip") }
+                OutlinedButton(onClick = { act(DoseAction.Snooze(10u)) }) { Text("In 10 min") }
+            }
+        }
+    }
+}
+
+private fun statusText(dose: DoseOccurrence): String {
+    dose.takenAtMs?.let { return "${dose.status.label} at ${timeText(it)}" }
+    val until = dose.snoozedUntilMs
+    if (until != null && dose.status == DoseStatus.SNOOZED) return "Snoozed until ${timeText(until)}"
+    return dose.status.label
+}
