@@ -1,4 +1,4 @@
-// Tests of the generated Kotlin bindings of cairn-ffi (see docs/ffi-contract.md).
+// Tests of the generated Kotlin bindings of cairn-ffi (see bindings/README.md).
 // Every test works in its own fresh temporary directory and goes through the real library.
 package app.cairn.core.test
 

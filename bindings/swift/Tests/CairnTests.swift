@@ -1,5 +1,5 @@
 // Tests of the generated Swift bindings (module CairnCore), doing real work through libcairn_ffi.
-// Each test gets a fresh, empty temp dir; see docs/ffi-contract.md for the contract they check.
+// Each test gets a fresh, empty temp dir; see bindings/README.md for the API they check.
 import Foundation
 
 let keyName = "cairn.db"
