@@ -13,7 +13,7 @@ final class AppModel: ObservableObject {
     }
 
     /// iOS keeps at most 64 pending local notifications per app.
-    nonisolated static let notificationLimit: UInt32 = 64
+    static let notificationLimit: UInt32 = 64
 
     @Published private(set) var state: State = .opening
     /// Bumped whenever the screens should read from the store again (foreground, zone change,

@@ -4,6 +4,7 @@ import SwiftUI
 import UniformTypeIdentifiers
 
 /// The vault: documents newest first, search, import from Files, open a decrypted copy.
+@MainActor
 struct DocumentsScreen: View {
     let store: CairnStore
     @EnvironmentObject private var model: AppModel

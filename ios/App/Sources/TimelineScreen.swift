@@ -2,6 +2,7 @@ import CairnCore
 import SwiftUI
 
 /// The journey, newest first, grouped by day in the device's zone; search, older pages, notes.
+@MainActor
 struct TimelineScreen: View {
     let store: CairnStore
     @EnvironmentObject private var model: AppModel
@@ -102,6 +103,7 @@ struct EntryRow: View {
 }
 
 /// A note added to the timeline now, in the device's zone.
+@MainActor
 struct NoteSheet: View {
     let store: CairnStore
     let saved: () async -> Void

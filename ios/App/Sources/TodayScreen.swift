@@ -2,6 +2,7 @@ import CairnCore
 import SwiftUI
 
 /// Today's doses and where each stands, medications to log a dose of now, and refills due.
+@MainActor
 struct TodayScreen: View {
     let store: CairnStore
     @EnvironmentObject private var model: AppModel
@@ -62,7 +63,7 @@ struct TodayScreen: View {
         let store = self.store
         do {
             let (doses, medications, refills) = try await offMain {
-                (try store.dosesToday(), try store.medications(), try store.refillStatus())
+                try (store.dosesToday(), store.medications(), store.refillStatus())
             }
             self.doses = doses
             self.medications = medications
@@ -77,7 +78,7 @@ struct TodayScreen: View {
         let medicationId = dose.medicationId
         let occurrenceId = dose.id
         do {
-            let logged = try await offMain {
+            let logged = try await offMain { () throws -> LoggedDose in
                 switch action {
                 case .take:
                     return try store.takeDose(
