@@ -201,9 +201,20 @@ pub(crate) fn print_status(store: &Store) -> Result<(), Error> {
 }
 
 fn main() -> ExitCode {
-    // A bug must still end in one line, never a backtrace with whatever was on the stack.
-    std::panic::set_hook(Box::new(|_| {
-        eprintln!("cairn: internal error (this is a bug in Cairn; no data was changed by it)");
+    std::panic::set_hook(Box::new(|info| {
+        // Rust ignores SIGPIPE, so `cairn … | head` makes println! panic once the reader has
+        // gone. Stop quietly with the status a shell gives a process killed by SIGPIPE.
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if message.starts_with("failed printing to stdout") {
+            std::process::exit(141);
+        }
+        // A bug must still end in one line, never a backtrace with whatever was on the stack.
+        eprintln!("cairn: internal error (a bug in Cairn); any unfinished change was rolled back");
     }));
     let cli = Cli::parse();
     match run(cli) {

@@ -131,3 +131,27 @@ fn the_demo_runs() {
     assert!(stdout.contains("plaintext SQLite header: no"), "{stdout}");
     assert!(stdout.contains("refused"), "{stdout}");
 }
+
+#[test]
+fn a_reader_that_goes_away_ends_output_quietly() {
+    use std::io::Read;
+    use std::process::Stdio;
+    // `cairn --help`-sized output is too small to fill a pipe; the demo prints plenty.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cairn"))
+        .arg("demo")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert!(!stderr.contains("internal error"), "{stderr}");
+    assert!(status.success() || status.code() == Some(141), "{status:?}");
+}
