@@ -78,18 +78,24 @@ struct TodayScreen: View {
         let medicationId = dose.medicationId
         let occurrenceId = dose.id
         do {
-            let logged = try await offMain { () throws -> LoggedDose in
+            let doseId = dose.doseId
+            message = try await offMain { () throws -> String? in
                 switch action {
                 case .take:
                     return try store.takeDose(
-                        medicationId: medicationId, takenAtMs: nil, amount: nil, occurrenceId: occurrenceId)
+                        medicationId: medicationId, takenAtMs: nil, amount: nil, occurrenceId: occurrenceId
+                    ).warnings.first?.text
                 case .skip:
                     return try store.skipDose(medicationId: medicationId, occurrenceId: occurrenceId, reason: nil)
+                        .warnings.first?.text
                 case .snooze(let minutes):
                     return try store.snoozeDose(medicationId: medicationId, occurrenceId: occurrenceId, minutes: minutes)
+                        .warnings.first?.text
+                case .undo:
+                    try store.undoDose(doseId: doseId)
+                    return nil
                 }
             }
-            message = logged.warnings.first?.text
         } catch {
             message = describe(error)
         }
@@ -118,6 +124,8 @@ enum DoseAction: Sendable {
     case take
     case skip
     case snooze(minutes: UInt32)
+    /// Withdraws a logged dose (a mistaken tap).
+    case undo
 }
 
 /// One scheduled dose: what, when, its status, and the actions the row offers.
@@ -146,6 +154,9 @@ struct DoseRow: View {
                     Button("In 10 min") { Task { await act(.snooze(minutes: 10)) } }
                         .buttonStyle(.bordered)
                 }
+            } else {
+                Button("Undo") { Task { await act(.undo) } }
+                    .buttonStyle(.bordered)
             }
         }
         .padding(.vertical, 4)
