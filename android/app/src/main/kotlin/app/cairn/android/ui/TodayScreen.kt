@@ -28,7 +28,6 @@ import app.cairn.android.CairnApplication
 import app.cairn.core.CairnStore
 import app.cairn.core.model.DoseOccurrence
 import app.cairn.core.model.DoseStatus
-import app.cairn.core.model.LoggedDose
 import app.cairn.core.model.Medication
 import app.cairn.core.model.RefillStatus
 import kotlinx.coroutines.Dispatchers
@@ -42,6 +41,9 @@ private sealed interface DoseAction {
     data object Skip : DoseAction
 
     data class Snooze(val minutes: UInt) : DoseAction
+
+    /** Withdraws a logged dose (a mistaken tap). */
+    data object Undo : DoseAction
 }
 
 /** Today's doses and where each stands, medications to log a dose of now, and refills due. */
@@ -69,11 +71,12 @@ fun TodayScreen(app: CairnApplication, store: CairnStore) {
         }
     }
 
-    fun log(call: () -> LoggedDose, done: (LoggedDose) -> String?) {
+    /** Runs a dose call off the main thread; shows what it returns (a warning, a confirmation). */
+    fun log(call: () -> String?) {
         scope.launch {
             message =
                 try {
-                    done(withContext(Dispatchers.IO) { call() })
+                    withContext(Dispatchers.IO) { call() }
                 } catch (e: Exception) {
                     describe(e)
                 }
@@ -82,13 +85,17 @@ fun TodayScreen(app: CairnApplication, store: CairnStore) {
     }
 
     fun act(action: DoseAction, dose: DoseOccurrence) =
-        log({
+        log {
             when (action) {
-                DoseAction.Take -> store.takeDose(dose.medicationId, null, null, dose.id)
-                DoseAction.Skip -> store.skipDose(dose.medicationId, dose.id, null)
-                is DoseAction.Snooze -> store.snoozeDose(dose.medicationId, dose.id, action.minutes)
+                DoseAction.Take -> store.takeDose(dose.medicationId, null, null, dose.id).warnings.firstOrNull()?.text
+                DoseAction.Skip -> store.skipDose(dose.medicationId, dose.id, null).warnings.firstOrNull()?.text
+                is DoseAction.Snooze -> store.snoozeDose(dose.medicationId, dose.id, action.minutes).warnings.firstOrNull()?.text
+                DoseAction.Undo -> {
+                    store.undoDose(dose.doseId)
+                    null
+                }
             }
-        }) { logged -> logged.warnings.firstOrNull()?.text }
+        }
 
     LazyColumn(Modifier.fillMaxWidth()) {
         item { ScreenTitle("Today") }
@@ -109,7 +116,8 @@ fun TodayScreen(app: CairnApplication, store: CairnStore) {
                     supportingContent = { Text(medication.strength) },
                     trailingContent = {
                         TextButton(onClick = {
-                            log({ store.takeDose(medication.id, null, null, null) }) { logged ->
+                            log {
+                                val logged = store.takeDose(medication.id, null, null, null)
                                 if (logged.warnings.isEmpty()) {
                                     "Logged ${medication.name}."
                                 } else {
@@ -155,6 +163,8 @@ private fun DoseRow(dose: DoseOccurrence, act: (DoseAction) -> Unit) {
                 OutlinedButton(onClick = { act(DoseAction.Skip) }) { Text("Skip") }
                 OutlinedButton(onClick = { act(DoseAction.Snooze(10u)) }) { Text("In 10 min") }
             }
+        } else {
+            OutlinedButton(onClick = { act(DoseAction.Undo) }, modifier = Modifier.padding(top = 6.dp)) { Text("Undo") }
         }
     }
 }
