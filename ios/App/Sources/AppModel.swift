@@ -12,6 +12,11 @@ final class AppModel: ObservableObject {
         case failed(String)
     }
 
+    /// Where decrypted copies of documents live while Quick Look shows them; emptied at launch.
+    nonisolated static var openedCopies: URL {
+        FileManager.default.temporaryDirectory.appendingPathComponent("open", isDirectory: true)
+    }
+
     /// iOS keeps at most 64 pending local notifications per app.
     static let notificationLimit: UInt32 = 64
 
@@ -27,6 +32,7 @@ final class AppModel: ObservableObject {
     /// Opens (or on first launch creates) the store in Application Support, keyed from the Keychain.
     func open() async {
         guard case .opening = state else { return }
+        try? FileManager.default.removeItem(at: Self.openedCopies)
         do {
             let directory = try FileManager.default
                 .url(for: .applicationSupportDirectory, in: .userDomainMask, appropriateFor: nil, create: true)

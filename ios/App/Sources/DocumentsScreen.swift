@@ -106,8 +106,7 @@ struct DocumentsScreen: View {
     private func open(_ document: VaultDocument) async {
         let fileExtension = UTType(mimeType: document.contentType)?.preferredFilenameExtension ?? "bin"
         let name = document.title.replacingOccurrences(of: "/", with: "-")
-        let folder = FileManager.default.temporaryDirectory
-            .appendingPathComponent(UUID().uuidString, isDirectory: true)
+        let folder = AppModel.openedCopies.appendingPathComponent(UUID().uuidString, isDirectory: true)
         let destination = folder.appendingPathComponent(name.isEmpty ? "document" : name)
             .appendingPathExtension(fileExtension)
         busy = true
