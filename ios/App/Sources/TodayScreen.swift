@@ -1,5 +1,6 @@
 import CairnCore
 import SwiftUI
+import UIKit
 
 /// Today's doses and where each stands, medications to log a dose of now, and refills due.
 @MainActor
@@ -20,6 +21,9 @@ struct TodayScreen: View {
                 if let problem = model.notificationProblem {
                     Section {
                         Label("Reminders are off: \(problem)", systemImage: "bell.slash")
+                        if let settings = URL(string: UIApplication.openNotificationSettingsURLString) {
+                            Link("Notification settings", destination: settings)
+                        }
                     }
                 }
                 Section("Today") {

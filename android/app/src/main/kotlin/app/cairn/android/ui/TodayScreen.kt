@@ -1,5 +1,11 @@
 package app.cairn.android.ui
 
+import android.app.AlarmManager
+import android.content.Context
+import android.content.Intent
+import android.net.Uri
+import android.os.Build
+import android.provider.Settings
 import androidx.compose.foundation.layout.Arrangement
 import androidx.compose.foundation.layout.Column
 import androidx.compose.foundation.layout.Row
@@ -22,6 +28,7 @@ import androidx.compose.runtime.remember
 import androidx.compose.runtime.rememberCoroutineScope
 import androidx.compose.runtime.setValue
 import androidx.compose.ui.Modifier
+import androidx.compose.ui.platform.LocalContext
 import androidx.compose.ui.unit.dp
 import androidx.lifecycle.compose.collectAsStateWithLifecycle
 import app.cairn.android.CairnApplication
@@ -56,6 +63,7 @@ fun TodayScreen(app: CairnApplication, store: CairnStore) {
     var refills by remember { mutableStateOf(emptyList<RefillStatus>()) }
     var message by remember { mutableStateOf<String?>(null) }
     val scope = rememberCoroutineScope()
+    val context = LocalContext.current
 
     LaunchedEffect(generation) {
         try {
@@ -100,7 +108,16 @@ fun TodayScreen(app: CairnApplication, store: CairnStore) {
     LazyColumn(Modifier.fillMaxWidth()) {
         item { ScreenTitle("Today") }
         message?.let { item { Notice(it) } }
-        notificationProblem?.let { item { Notice("Reminders are off: $it") } }
+        notificationProblem?.let { problem ->
+            item {
+                Column {
+                    Notice("Reminders are off: $problem")
+                    TextButton(onClick = { openReminderSettings(context) }, modifier = Modifier.padding(horizontal = 8.dp)) {
+                        Text("Reminder settings")
+                    }
+                }
+            }
+        }
         if (doses.isEmpty()) {
             item { Quiet("No doses scheduled today.") }
         }
@@ -167,6 +184,21 @@ private fun DoseRow(dose: DoseOccurrence, act: (DoseAction) -> Unit) {
             OutlinedButton(onClick = { act(DoseAction.Undo) }, modifier = Modifier.padding(top = 6.dp)) { Text("Undo") }
         }
     }
+}
+
+/**
+ * The system screen where the person allows what reminders need: exact alarms on Android 12 when
+ * they are off, otherwise Cairn's notification settings.
+ */
+private fun openReminderSettings(context: Context) {
+    val alarms = context.getSystemService(AlarmManager::class.java)
+    val intent =
+        if (Build.VERSION.SDK_INT >= Build.VERSION_CODES.S && !alarms.canScheduleExactAlarms()) {
+            Intent(Settings.ACTION_REQUEST_SCHEDULE_EXACT_ALARM, Uri.fromParts("package", context.packageName, null))
+        } else {
+            Intent(Settings.ACTION_APP_NOTIFICATION_SETTINGS).putExtra(Settings.EXTRA_APP_PACKAGE, context.packageName)
+        }
+    context.startActivity(intent)
 }
 
 private fun statusText(dose: DoseOccurrence): String {
