@@ -29,7 +29,7 @@ use super::expand::{Occ, expand_into, occurrence_id, resolve};
 use super::regimen::ON_TIME_MINUTES;
 use super::{DOSE, Loaded, now_and_zone};
 use crate::error::{Error, Result};
-use crate::record::{deterministic_id, new_id};
+use crate::record::{Writer, deterministic_id, new_id};
 use crate::store::Store;
 
 /// Where a scheduled dose stands.
@@ -313,6 +313,44 @@ struct Target {
     key: String,
 }
 
+impl Target {
+    /// Writes this scheduled dose's log record: which dose it is, the `status` word, that
+    /// status's own `details`, and when it was recorded. Returns the record's id, the same on
+    /// every device.
+    fn write_log<'f>(
+        &'f self,
+        w: &mut Writer<'_>,
+        medication_id: &'f str,
+        status: &'static str,
+        details: impl IntoIterator<Item = (&'f str, Value)>,
+        now: Timestamp,
+    ) -> Result<String> {
+        let id = dose_id(medication_id, &self.key);
+        let fields = [
+            ("medication_id", Value::from(medication_id)),
+            ("occurrence_key", Value::from(self.key.as_str())),
+            ("scheduled_at", Value::from(ms(self.occ.at))),
+            ("status", Value::from(status)),
+        ]
+        .into_iter()
+        .chain(details)
+        .chain([("recorded_at", Value::from(ms(now)))]);
+        w.set_all(&DOSE, &id, fields)?;
+        Ok(id)
+    }
+
+    /// What logging this scheduled dose with `status` did.
+    fn logged(&self, medication_id: &str, dose_id: String, status: DoseStatus) -> LoggedDose {
+        LoggedDose {
+            dose_id,
+            occurrence_id: Some(occurrence_id_of(medication_id, &self.key)),
+            scheduled_at_ms: Some(ms(self.occ.at)),
+            status,
+            warnings: Vec::new(),
+        }
+    }
+}
+
 impl Store {
     /// The scheduled doses of the device's today, in order.
     pub fn doses_today(&self) -> Result<Vec<DoseOccurrence>> {
@@ -405,32 +443,23 @@ impl Store {
         let mut w = self.writer()?;
         let result = match target {
             Some(t) => {
-                let id = dose_id(medication_id, &t.key);
-                w.set_all(
-                    &DOSE,
-                    &id,
+                let id = t.write_log(
+                    &mut w,
+                    medication_id,
+                    "taken",
                     [
-                        ("medication_id", Value::from(medication_id)),
-                        ("occurrence_key", Value::from(t.key.as_str())),
-                        ("scheduled_at", Value::from(ms(t.occ.at))),
-                        ("status", Value::from("taken")),
                         ("taken_at", Value::from(ms(taken_at))),
                         ("amount", Value::from(amount.unwrap_or(t.occ.dose))),
-                        ("recorded_at", Value::from(ms(now))),
                     ],
+                    now,
                 )?;
                 let row = DoseRow {
                     status: Logged::Taken,
                     taken_at: Some(ms(taken_at)),
                     snoozed_until: None,
                 };
-                LoggedDose {
-                    dose_id: id,
-                    occurrence_id: Some(occurrence_id_of(medication_id, &t.key)),
-                    scheduled_at_ms: Some(ms(t.occ.at)),
-                    status: status_of(t.occ.at, m.compiled.late_window, Some(&row), now),
-                    warnings: Vec::new(),
-                }
+                let status = status_of(t.occ.at, m.compiled.late_window, Some(&row), now);
+                t.logged(medication_id, id, status)
             }
             None => {
                 let day = m.compiled.zone(zone).to_datetime(taken_at).date();
@@ -495,34 +524,14 @@ impl Store {
     ) -> Result<LoggedDose> {
         let m = self.loaded_medication(medication_id)?;
         let t = self.target(&m, zone, occurrence_id, now)?;
-        let id = dose_id(medication_id, &t.key);
         let mut w = self.writer()?;
-        w.set_all(
-            &DOSE,
-            &id,
-            [
-                ("medication_id", Value::from(medication_id)),
-                ("occurrence_key", Value::from(t.key.as_str())),
-                ("scheduled_at", Value::from(ms(t.occ.at))),
-                ("status", Value::from("skipped")),
-                (
-                    "reason",
-                    reason
-                        .map(str::trim)
-                        .filter(|r| !r.is_empty())
-                        .map_or(Value::Null, Value::from),
-                ),
-                ("recorded_at", Value::from(ms(now))),
-            ],
-        )?;
+        let reason = reason
+            .map(str::trim)
+            .filter(|r| !r.is_empty())
+            .map_or(Value::Null, Value::from);
+        let id = t.write_log(&mut w, medication_id, "skipped", [("reason", reason)], now)?;
         w.commit()?;
-        Ok(LoggedDose {
-            dose_id: id,
-            occurrence_id: Some(occurrence_id_of(medication_id, &t.key)),
-            scheduled_at_ms: Some(ms(t.occ.at)),
-            status: DoseStatus::Skipped,
-            warnings: Vec::new(),
-        })
+        Ok(t.logged(medication_id, id, DoseStatus::Skipped))
     }
 
     /// Snoozes a scheduled dose (`occurrence_id`, or the one due now) for `minutes`.
@@ -551,28 +560,11 @@ impl Store {
         let m = self.loaded_medication(medication_id)?;
         let t = self.target(&m, zone, occurrence_id, now)?;
         let until = now + SignedDuration::from_mins(i64::from(minutes));
-        let id = dose_id(medication_id, &t.key);
         let mut w = self.writer()?;
-        w.set_all(
-            &DOSE,
-            &id,
-            [
-                ("medication_id", Value::from(medication_id)),
-                ("occurrence_key", Value::from(t.key.as_str())),
-                ("scheduled_at", Value::from(ms(t.occ.at))),
-                ("status", Value::from("snoozed")),
-                ("snoozed_until", Value::from(ms(until))),
-                ("recorded_at", Value::from(ms(now))),
-            ],
-        )?;
+        let details = [("snoozed_until", Value::from(ms(until)))];
+        let id = t.write_log(&mut w, medication_id, "snoozed", details, now)?;
         w.commit()?;
-        Ok(LoggedDose {
-            dose_id: id,
-            occurrence_id: Some(occurrence_id_of(medication_id, &t.key)),
-            scheduled_at_ms: Some(ms(t.occ.at)),
-            status: DoseStatus::Snoozed,
-            warnings: Vec::new(),
-        })
+        Ok(t.logged(medication_id, id, DoseStatus::Snoozed))
     }
 
     /// What logging an as-needed dose at `at` would warn about (gap, cap), without logging it.
