@@ -344,16 +344,17 @@ impl Store {
 
     /// Whether record `id` of `def` was deleted.
     pub fn is_deleted(&self, def: &EntityDef, id: &str) -> Result<bool> {
-        Ok(self
-            .conn
-            .query_row(
-                "SELECT 1 FROM tombstones WHERE entity = ?1 AND id = ?2",
-                [def.name, id],
-                |_| Ok(()),
-            )
-            .optional()?
-            .is_some())
+        tombstoned(&self.conn, def.name, id)
     }
+}
+
+/// Whether record `id` of `entity` has a tombstone.
+fn tombstoned(conn: &rusqlite::Connection, entity: &str, id: &str) -> Result<bool> {
+    Ok(conn
+        .prepare_cached("SELECT 1 FROM tombstones WHERE entity = ?1 AND id = ?2")?
+        .query_row([entity, id], |_| Ok(()))
+        .optional()?
+        .is_some())
 }
 
 fn enqueue(tx: &Transaction<'_>, change: &FieldChange) -> Result<()> {
@@ -556,12 +557,7 @@ fn project(
     if fields.is_empty() {
         return Ok(());
     }
-    let deleted = tx
-        .prepare_cached("SELECT 1 FROM tombstones WHERE entity = ?1 AND id = ?2")?
-        .query_row([def.name, id], |_| Ok(()))
-        .optional()?
-        .is_some();
-    if deleted {
+    if tombstoned(tx, def.name, id)? {
         return Ok(());
     }
     let columns: Vec<&str> = fields.iter().map(|(f, _)| *f).collect();
