@@ -12,6 +12,7 @@ pub static PROFILE: EntityDef = EntityDef {
     name: "profile",
     table: "profile",
     fields: &["display_name", "home_time_zone"],
+    search: None,
 };
 
 /// The profile's synced entities.

@@ -57,6 +57,7 @@ pub static MEDICATION: EntityDef = EntityDef {
         "regimen",
         "cycle_starts",
     ],
+    search: None,
 };
 
 /// One logged dose. Scheduled doses have the id `deterministic_id("dose", [medication id,
@@ -76,6 +77,7 @@ pub static DOSE: EntityDef = EntityDef {
         "snoozed_until",
         "recorded_at",
     ],
+    search: None,
 };
 
 /// The medications' synced entities.

@@ -42,15 +42,28 @@ fn a_local_write_lands_in_the_table_the_log_and_the_outbox_together() {
         })
         .unwrap();
     assert_eq!(name, "Ana María", "the later write in one transaction wins");
-    assert_eq!(store.outbox(10).unwrap().len(), 2);
+    let out = store.outbox(10).unwrap();
+    assert_eq!(
+        out.changes.len(),
+        1,
+        "a field written twice before a push is sent once"
+    );
+    assert_eq!(
+        out.changes[0].op,
+        Op::Set {
+            field: "display_name".into(),
+            value: json!("Ana María")
+        },
+        "with its latest value"
+    );
 
     let mut w = store.writer().unwrap();
     w.set(&PROFILE, "p1", "display_name", "rolled back")
         .unwrap();
     drop(w);
     assert_eq!(
-        store.outbox(10).unwrap().len(),
-        2,
+        store.outbox(10).unwrap(),
+        out,
         "a dropped writer leaves nothing behind"
     );
     assert!(matches!(
@@ -72,7 +85,7 @@ fn the_clock_persists_and_stays_monotonic_when_the_wall_clock_goes_back() {
     let mut w = store.writer().unwrap();
     w.set(&PROFILE, "p", "display_name", "one").unwrap();
     w.commit().unwrap();
-    let first = store.outbox(1).unwrap()[0].1.hlc.clone();
+    let first = store.outbox(1).unwrap().changes[0].hlc.clone();
     store.close().unwrap();
 
     clock.advance(jiff::SignedDuration::from_hours(-5));
@@ -80,7 +93,7 @@ fn the_clock_persists_and_stays_monotonic_when_the_wall_clock_goes_back() {
     let mut w = store.writer().unwrap();
     w.set(&PROFILE, "p", "display_name", "two").unwrap();
     w.commit().unwrap();
-    let second = store.outbox(10).unwrap()[1].1.hlc.clone();
+    let second = store.outbox(10).unwrap().changes[0].hlc.clone();
     assert!(second > first, "{second} after {first}");
     let name: String = store
         .conn
@@ -97,15 +110,8 @@ fn an_edit_racing_a_delete_does_not_resurrect() {
     let mut w = alice.writer().unwrap();
     w.set(&PROFILE, "r", "display_name", "x").unwrap();
     w.commit().unwrap();
-    bob.apply_remote(
-        &alice
-            .outbox(100)
-            .unwrap()
-            .into_iter()
-            .map(|(_, c)| c)
-            .collect::<Vec<_>>(),
-    )
-    .unwrap();
+    bob.apply_remote(&alice.outbox(100).unwrap().changes)
+        .unwrap();
     alice.acknowledge_outbox(i64::MAX).unwrap();
 
     let mut w = alice.writer().unwrap();
@@ -118,18 +124,8 @@ fn an_edit_racing_a_delete_does_not_resurrect() {
         .unwrap();
     w.commit().unwrap();
 
-    let from_alice: Vec<_> = alice
-        .outbox(100)
-        .unwrap()
-        .into_iter()
-        .map(|(_, c)| c)
-        .collect();
-    let from_bob: Vec<_> = bob
-        .outbox(100)
-        .unwrap()
-        .into_iter()
-        .map(|(_, c)| c)
-        .collect();
+    let from_alice = alice.outbox(100).unwrap().changes;
+    let from_bob = bob.outbox(100).unwrap().changes;
     alice.apply_remote(&from_bob).unwrap();
     bob.apply_remote(&from_alice).unwrap();
     for store in [&alice, &bob] {
@@ -158,8 +154,8 @@ fn edits_of_different_fields_on_two_devices_both_win() {
     w.set(&PROFILE, "r", "home_time_zone", "America/New_York")
         .unwrap();
     w.commit().unwrap();
-    let ca: Vec<_> = a.outbox(10).unwrap().into_iter().map(|(_, c)| c).collect();
-    let cb: Vec<_> = b.outbox(10).unwrap().into_iter().map(|(_, c)| c).collect();
+    let ca = a.outbox(10).unwrap().changes;
+    let cb = b.outbox(10).unwrap().changes;
     a.apply_remote(&cb).unwrap();
     b.apply_remote(&ca).unwrap();
     for s in [&a, &b] {
@@ -274,10 +270,167 @@ proptest! {
             for batch in &batches {
                 store.apply_remote(batch).unwrap();
             }
-            prop_assert_eq!(store.outbox(1).unwrap().len(), 0, "remote changes are not pushed back");
+            prop_assert_eq!(store.outbox(1).unwrap(), Outbox::default(), "remote changes are not pushed back");
             dumps.push(store.synced_state_dump().unwrap());
         }
         prop_assert_eq!(&dumps[0], &dumps[1]);
         prop_assert_eq!(&dumps[1], &dumps[2]);
     }
+}
+
+/// What a device does next in [`devices_writing_and_syncing_converge`].
+#[derive(Debug, Clone)]
+enum Step {
+    Set {
+        device: usize,
+        record: u8,
+        field: usize,
+        value: u8,
+    },
+    Delete {
+        device: usize,
+        record: u8,
+    },
+    Sync {
+        device: usize,
+    },
+    Wait {
+        minutes: i64,
+    },
+}
+
+fn steps() -> impl Strategy<Value = Vec<Step>> {
+    let step = prop_oneof![
+        4 => (0usize..3, 0u8..3, 0usize..2, 0u8..6).prop_map(|(device, record, field, value)| Step::Set { device, record, field, value }),
+        1 => (0usize..3, 0u8..3).prop_map(|(device, record)| Step::Delete { device, record }),
+        2 => (0usize..3).prop_map(|device| Step::Sync { device }),
+        1 => (-2i64..5).prop_map(|minutes| Step::Wait { minutes }),
+    ];
+    prop::collection::vec(step, 1..40)
+}
+
+/// A relay standing in for the server: everything pushed, in order, and how far each device
+/// has pulled.
+#[derive(Default)]
+struct Relay {
+    log: Vec<FieldChange>,
+}
+
+fn sync(store: &Store, relay: &mut Relay, pulled: &mut usize) {
+    let out = store.outbox(3).unwrap();
+    relay.log.extend(out.changes);
+    if let Some(seq) = out.up_to {
+        store.acknowledge_outbox(seq).unwrap();
+    }
+    store.apply_remote(&relay.log[*pulled..]).unwrap();
+    *pulled = relay.log.len();
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    /// Devices write, delete and sync in any interleaving, pushing only the latest value of
+    /// each changed field a few outbox entries at a time; once all have synced twice they hold
+    /// the same state and nothing is left to push.
+    #[test]
+    fn devices_writing_and_syncing_converge(steps in steps()) {
+        let clock = start();
+        let devices: Vec<_> = (0..3).map(|_| replica(Arc::new(clock.clone()))).collect();
+        let mut relay = Relay::default();
+        let mut pulled = [0usize; 3];
+        for step in steps {
+            match step {
+                Step::Set { device, record, field, value } => {
+                    let mut w = devices[device].1.writer().unwrap();
+                    let field = ["display_name", "home_time_zone"][field];
+                    w.set(&PROFILE, &format!("r{record}"), field, format!("v{value}")).unwrap();
+                    w.commit().unwrap();
+                }
+                Step::Delete { device, record } => {
+                    let mut w = devices[device].1.writer().unwrap();
+                    w.delete(&PROFILE, &format!("r{record}")).unwrap();
+                    w.commit().unwrap();
+                }
+                Step::Sync { device } => sync(&devices[device].1, &mut relay, &mut pulled[device]),
+                Step::Wait { minutes } => clock.advance(jiff::SignedDuration::from_mins(minutes)),
+            }
+        }
+        for _ in 0..2 {
+            for (i, (_, store)) in devices.iter().enumerate() {
+                while store.outbox(1).unwrap().up_to.is_some() {
+                    sync(store, &mut relay, &mut pulled[i]);
+                }
+                sync(store, &mut relay, &mut pulled[i]);
+            }
+        }
+        let dumps: Vec<String> = devices.iter().map(|(_, s)| s.synced_state_dump().unwrap()).collect();
+        prop_assert_eq!(&dumps[0], &dumps[1]);
+        prop_assert_eq!(&dumps[1], &dumps[2]);
+        for (_, store) in &devices {
+            prop_assert_eq!(store.status().unwrap().outbox_count, 0);
+        }
+    }
+}
+
+#[test]
+fn a_deleted_record_keeps_nothing_but_its_tombstone() {
+    let clock = start();
+    let (_a, phone) = replica(Arc::new(clock.clone()));
+    let (_b, tablet) = replica(Arc::new(clock.clone()));
+    let mut w = phone.writer().unwrap();
+    w.set(&PROFILE, "r", "display_name", "Private name")
+        .unwrap();
+    w.commit().unwrap();
+    let edit = phone.outbox(10).unwrap().changes;
+    let mut w = phone.writer().unwrap();
+    w.delete(&PROFILE, "r").unwrap();
+    w.commit().unwrap();
+    let out = phone.outbox(10).unwrap();
+    assert_eq!(out.changes.len(), 1, "only the delete is pushed: {out:?}");
+    assert_eq!(out.changes[0].op, Op::Delete);
+    assert!(!phone.synced_state_dump().unwrap().contains("Private name"));
+
+    // The tablet hears of the delete first and of the edit later: the edit is not stored.
+    tablet.apply_remote(&out.changes).unwrap();
+    assert_eq!(tablet.apply_remote(&edit).unwrap(), 0);
+    assert_eq!(
+        phone.synced_state_dump().unwrap(),
+        tablet.synced_state_dump().unwrap()
+    );
+    assert!(!tablet.synced_state_dump().unwrap().contains("Private name"));
+}
+
+#[test]
+fn a_field_another_device_overwrote_is_not_pushed_again() {
+    let clock = start();
+    let (_a, phone) = replica(Arc::new(clock.clone()));
+    let (_b, tablet) = replica(Arc::new(clock.clone()));
+    let mut w = phone.writer().unwrap();
+    w.set_all(
+        &PROFILE,
+        "r",
+        [
+            ("display_name", json!("Sam")),
+            ("home_time_zone", json!("Europe/London")),
+        ],
+    )
+    .unwrap();
+    w.commit().unwrap();
+    clock.advance(jiff::SignedDuration::from_mins(1));
+    let mut w = tablet.writer().unwrap();
+    w.set(&PROFILE, "r", "display_name", "Samira").unwrap();
+    w.commit().unwrap();
+    phone
+        .apply_remote(&tablet.outbox(10).unwrap().changes)
+        .unwrap();
+    let out = phone.outbox(10).unwrap();
+    let fields: Vec<&Op> = out.changes.iter().map(|c| &c.op).collect();
+    assert_eq!(
+        fields,
+        vec![&Op::Set {
+            field: "home_time_zone".into(),
+            value: json!("Europe/London")
+        }],
+        "the phone's display_name lost to the tablet's: only its time zone is left to send"
+    );
 }

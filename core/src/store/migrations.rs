@@ -13,6 +13,10 @@ pub(crate) const MIGRATIONS: &[(&str, &str)] = &[
     ),
     ("0003_meds", include_str!("migrations/0003_meds.sql")),
     ("0004_vault", include_str!("migrations/0004_vault.sql")),
+    (
+        "0005_record_state",
+        include_str!("migrations/0005_record_state.sql"),
+    ),
 ];
 
 /// The schema version this build writes.

@@ -166,7 +166,7 @@ impl Store {
         // decrypted and HMAC-checked again, which searches over a long timeline would repeat.
         conn.pragma_update(None, "cache_size", -8192)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        // record::apply caches one upsert per (table, field): room for every entity's fields.
+        // record/ caches one upsert per (table, set of fields written): room for all of them.
         conn.set_prepared_statement_cache_capacity(256);
         migrations::migrate(&conn)?;
         crate::vault::recover(&conn, dir)?;
@@ -227,7 +227,7 @@ impl Store {
             .conn
             .pragma_query_value(None, "user_version", |r| r.get(0))?;
         let record_count: i64 = self.conn.query_row(
-            "SELECT count(*) FROM (SELECT DISTINCT entity, id FROM field_state) AS r
+            "SELECT count(*) FROM record_state AS r
              WHERE NOT EXISTS (SELECT 1 FROM tombstones t WHERE t.entity = r.entity AND t.id = r.id)",
             [],
             |r| r.get(0),

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
+use rusqlite::OptionalExtension;
 
 use super::*;
 use crate::clock::FixedClock;
@@ -277,5 +278,89 @@ fn error_text_carries_no_patient_data() {
     assert!(
         !text.contains(secret) && !text.contains("Olympus"),
         "{text}"
+    );
+}
+
+#[test]
+fn version_4_data_moves_to_one_state_row_per_record() {
+    let conn = Connection::open_in_memory().unwrap();
+    migrations::migrate_to(&conn, 4).unwrap();
+    let (h1, h2, h3) = (
+        "000000000001.00000000.0000000000000000000000000000000a",
+        "000000000002.00000000.0000000000000000000000000000000a",
+        "000000000003.00000000.0000000000000000000000000000000b",
+    );
+    conn.execute_batch(&format!(
+        r#"
+        INSERT INTO field_state(entity, id, field, value, hlc, author) VALUES
+            ('timeline_event', 'e1', 'kind', '"note"', '{h1}', 'ana'),
+            ('timeline_event', 'e1', 'title', '"Fièvre la nuit"', '{h2}', 'ana'),
+            ('timeline_event', 'gone', 'title', '"Secret"', '{h1}', 'ana'),
+            ('future_thing', 'x', 'colour', '{{"r":1}}', '{h3}', 'ben');
+        INSERT INTO tombstones(entity, id, hlc, author) VALUES ('timeline_event', 'gone', '{h3}', 'ben');
+        INSERT INTO timeline_event(id, kind, title) VALUES ('e1', 'note', 'Fièvre la nuit');
+        INSERT INTO outbox(change_id, entity, id, field, value, hlc, author) VALUES
+            ('c1', 'timeline_event', 'e1', 'title', '"Fièvre la nuit"', '{h2}', 'ana'),
+            ('c2', 'timeline_event', 'gone', NULL, NULL, '{h3}', 'ana');
+        "#
+    ))
+    .unwrap();
+    migrations::migrate(&conn).unwrap();
+
+    let state = |entity: &str, id: &str| -> Option<serde_json::Value> {
+        conn.query_row(
+            "SELECT state FROM record_state WHERE entity = ?1 AND id = ?2",
+            [entity, id],
+            |r| r.get::<_, String>(0),
+        )
+        .optional()
+        .unwrap()
+        .map(|s| serde_json::from_str(&s).unwrap())
+    };
+    let e1 = state("timeline_event", "e1").unwrap();
+    let clock_of = |field: &str| {
+        let i = e1["f"][field][1].as_u64().unwrap() as usize;
+        e1["c"][i].clone()
+    };
+    assert_eq!(e1["f"]["title"][0], "Fièvre la nuit");
+    assert_eq!(clock_of("title"), serde_json::json!([h2, "ana"]));
+    assert_eq!(clock_of("kind"), serde_json::json!([h1, "ana"]));
+    assert_eq!(
+        state("future_thing", "x").unwrap()["f"]["colour"][0]["r"],
+        1,
+        "an entity this build does not know keeps its fields"
+    );
+    assert_eq!(
+        state("timeline_event", "gone"),
+        None,
+        "a deleted record keeps only its tombstone"
+    );
+
+    let outbox: Vec<(String, Option<String>)> = conn
+        .prepare("SELECT id, fields FROM outbox ORDER BY seq")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect();
+    assert_eq!(
+        outbox,
+        vec![
+            ("e1".to_owned(), Some(r#"["title"]"#.to_owned())),
+            ("gone".to_owned(), None)
+        ]
+    );
+
+    let found: String = conn
+        .query_row(
+            "SELECT id FROM timeline_event
+             WHERE rowid IN (SELECT rowid FROM timeline_fts WHERE timeline_fts MATCH '\"fievre\"*')",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(
+        found, "e1",
+        "the search index is rebuilt over the moved rows"
     );
 }

@@ -8,7 +8,8 @@
 //!
 //! An event is one `timeline_event` record; each of its fields is its own change in the
 //! field-change log (`record/`), so edits of different fields on two devices both survive. The
-//! full-text index follows the table through SQL triggers (migration 0002).
+//! full-text index is declared on the entity ([`TIMELINE_EVENT`]) and `record/` keeps it in step
+//! once per transaction.
 
 pub mod measurement;
 pub mod model;
@@ -35,7 +36,7 @@ pub use symptoms::{
 };
 
 use crate::error::{Error, Result};
-use crate::record::{EntityDef, Writer};
+use crate::record::{EntityDef, SearchIndex, Writer};
 use crate::store::Store;
 
 /// A timeline event. Times are Unix epoch milliseconds; `tags`, `payload` and the id lists are
@@ -56,6 +57,13 @@ pub static TIMELINE_EVENT: EntityDef = EntityDef {
         "medication_ids",
         "document_ids",
     ],
+    search: Some(&TIMELINE_SEARCH),
+};
+
+/// Full-text search over titles, text and tags (migration 0005), kept in step by `record/`.
+static TIMELINE_SEARCH: SearchIndex = SearchIndex {
+    table: "timeline_fts",
+    columns: &["title", "body", "tags"],
 };
 
 /// The last (millisecond << 12 | counter) an event id was made from, in this process.
@@ -118,7 +126,8 @@ impl Store {
             }
         };
         let mut bytes = [0u8; 16];
-        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut bytes[8..]);
+        // The random bits only keep ids of one millisecond apart: the thread's CSPRNG serves.
+        rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut bytes[8..]);
         let ms = tick >> 12;
         bytes[..6].copy_from_slice(&ms.to_be_bytes()[2..]);
         bytes[6] = 0x70 | ((tick >> 8) & 0x0f) as u8;

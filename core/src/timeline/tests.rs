@@ -238,11 +238,10 @@ fn edits_of_different_fields_on_two_devices_both_win() {
         .unwrap();
     let exchange = |from: &Phone, to: &Phone| {
         let out = from.store.outbox(10_000).unwrap();
-        if let Some((last, _)) = out.last() {
-            from.store.acknowledge_outbox(*last).unwrap();
+        if let Some(last) = out.up_to {
+            from.store.acknowledge_outbox(last).unwrap();
         }
-        let changes: Vec<_> = out.into_iter().map(|(_, c)| c).collect();
-        to.store.apply_remote(&changes).unwrap();
+        to.store.apply_remote(&out.changes).unwrap();
     };
     exchange(&phone_a, &tablet);
     phone_a.clock.advance(SignedDuration::from_mins(5));

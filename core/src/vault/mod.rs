@@ -50,6 +50,7 @@ pub static DOCUMENT: EntityDef = EntityDef {
         "content_file",
         "content_key",
     ],
+    search: None,
 };
 
 /// The vault's synced entities.

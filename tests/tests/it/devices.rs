@@ -57,10 +57,10 @@ impl TestDevice {
     /// Everything this device has not pushed yet, marked as pushed.
     pub(crate) fn push(&self) -> Vec<FieldChange> {
         let out = self.store.outbox(usize::MAX >> 1).expect("outbox");
-        if let Some((last, _)) = out.last() {
-            self.store.acknowledge_outbox(*last).expect("ack");
+        if let Some(last) = out.up_to {
+            self.store.acknowledge_outbox(last).expect("ack");
         }
-        out.into_iter().map(|(_, c)| c).collect()
+        out.changes
     }
 
     /// Applies what other devices pushed.

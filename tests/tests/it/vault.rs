@@ -171,7 +171,7 @@ fn a_delete_shreds_the_key_on_every_device_even_against_a_concurrent_replace() {
         );
         let outbox = device.store.outbox(10_000).unwrap();
         assert!(
-            !outbox.iter().any(|(_, c)| serde_json::to_string(c)
+            !outbox.changes.iter().any(|c| serde_json::to_string(c)
                 .unwrap()
                 .contains("AGE-SECRET-KEY-")),
             "an unsent change still carries a content key"
