@@ -371,6 +371,62 @@ func testTimelineUpcomingAppointmentsAndLocalDays(_ tmp: TempDir) async throws {
     }
 }
 
+func testTimelinePagingHoldsWhileEventsChange(_ tmp: TempDir) async throws {
+    try withTimelineStore(tmp) { store in
+        // A fortnight of evening temperatures after cycle 2.
+        let first = try epochMs("2026-03-17T19:00:00Z")
+        var original: [String] = []
+        for day in 0..<14 {
+            original.append(try store.addTimelineEntry(entry: entry(
+                first + Int64(day) * dayMs, temperature(36.6 + Double(day % 4) / 10, "Cel"))))
+        }
+        let page1 = try store.timelinePage(filter: TimelineFilter(), cursor: nil, limit: 5)
+        try expectEqual(page1.events.map(\.id), Array(original.suffix(5).reversed()), "the newest five")
+
+        // While the person reads the first page, a sync brings a newer reading and the event the
+        // cursor points at is deleted on the other phone.
+        let boundary = page1.events.last!.id
+        try store.deleteTimelineEntry(id: boundary)
+        let newest = try store.addTimelineEntry(entry: entry(first + 14 * dayMs, temperature(38.2, "Cel")))
+
+        let rest = try walk(store, from: page1.older, older: true, limit: 5)
+        try expectEqual(rest.flatMap(\.events).map(\.id), Array(original.prefix(9).reversed()),
+                        "the older pages go on below the deleted boundary, each event once")
+        let back = try store.timelinePage(filter: TimelineFilter(), cursor: rest[0].newer, limit: 5)
+        try expectEqual(back.events.map(\.id), [newest] + page1.events.dropLast().map(\.id),
+                        "going newer again shows the new reading and not the deleted one")
+        try expectEqual(back.newer, nil, "and is the newest page")
+        let refreshed = try store.timelinePage(filter: TimelineFilter(), cursor: nil, limit: 5)
+        try expectEqual(refreshed.events.first?.flags, [.fever], "a refresh puts the fever on top")
+    }
+}
+
+func testTimelineDefaultZoneAndOutOfRangeTimes(_ tmp: TempDir) async throws {
+    try withTimelineStore(tmp) { store in
+        var e = entry(try epochMs("2026-06-01T08:00:00Z"), .milestone, title: "Last radiotherapy session")
+        e.recordedZone = nil
+        let id = try store.addTimelineEntry(entry: e)
+        let saved = try store.timelineEntry(id: id)
+        try expect(!saved.recordedZone.isEmpty, "without a zone the device's is recorded")
+        try expect(saved.localStart.hasSuffix("[\(saved.recordedZone)]"),
+                   "the local start is in that zone: \(saved.localStart)")
+
+        try expectInvalid("occurred_at_ms", "a start beyond the calendar") {
+            try store.addTimelineEntry(entry: entry(Int64.max, .note, title: "Scan"))
+        }
+        try expectInvalid("ends_at_ms", "an end beyond the calendar") {
+            try store.editTimelineEntry(id: id, edit: TimelineEntryEdit(endsAtMs: Int64.min))
+        }
+        try expectInvalid("from_ms", "a filter beyond the calendar") {
+            try store.timelinePage(filter: TimelineFilter(fromMs: Int64.min), cursor: nil, limit: 10)
+        }
+        try expectInvalid("limit", "a page larger than the store returns") {
+            try store.timelinePage(filter: TimelineFilter(), cursor: nil, limit: 501)
+        }
+        try expectEqual(try store.timelineEntry(id: id), saved, "refused calls changed nothing")
+    }
+}
+
 let timelineTests: [(name: String, body: (TempDir) async throws -> Void)] = [
     ("timelineJourneyPagesByCursorBothWays", testTimelineJourneyPagesByCursorBothWays),
     ("timelineSymptomsAndFeverFlag", testTimelineSymptomsAndFeverFlag),
@@ -378,4 +434,6 @@ let timelineTests: [(name: String, body: (TempDir) async throws -> Void)] = [
     ("timelineEditOneFieldAndReadItBack", testTimelineEditOneFieldAndReadItBack),
     ("timelineBadInputIsInvalidNamingTheField", testTimelineBadInputIsInvalidNamingTheField),
     ("timelineUpcomingAppointmentsAndLocalDays", testTimelineUpcomingAppointmentsAndLocalDays),
+    ("timelinePagingHoldsWhileEventsChange", testTimelinePagingHoldsWhileEventsChange),
+    ("timelineDefaultZoneAndOutOfRangeTimes", testTimelineDefaultZoneAndOutOfRangeTimes),
 ]

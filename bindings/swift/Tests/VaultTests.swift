@@ -246,9 +246,71 @@ func testVaultBadInputIsInvalidOrNotFound(_ tmp: TempDir) async throws {
     }
 }
 
+func testVaultEditAndReplaceContentKeepTheDocument(_ tmp: TempDir) async throws {
+    let draft = scanBytes(280_000, seed: 14)
+    let signed = scanBytes(700_000, seed: 15)
+    try await withVaultStore(tmp) { store in
+        let doc = try await store.vaultImport(
+            path: try writeFile(tmp, "draft.pdf", draft), meta: dischargeSummary(), progress: nil).document
+        let oldFile = try store.vaultContentPath(id: doc.id)
+
+        var meta = dischargeSummary(title: "Discharge summary (signed)")
+        meta.tags = ["chemo", "cycle 2", "admission"]
+        let edited = try store.vaultEdit(id: doc.id, meta: meta)
+        try expectEqual(edited.title, "Discharge summary (signed)", "title edited")
+        try expectEqual(Set(edited.tags), Set(["chemo", "cycle 2", "admission"]), "tag added")
+        try expectEqual(edited.size, doc.size, "an edit of the metadata keeps the content")
+        try expectEqual(try store.vaultList(filter: VaultFilter(kind: nil, tag: "admission", from: nil, to: nil)).map(\.id),
+                        [doc.id], "found by its new tag")
+        try expectInvalid("title", "an edit to an empty title") {
+            try store.vaultEdit(id: doc.id, meta: dischargeSummary(title: ""))
+        }
+        try expectEqual(try store.vaultDocument(id: doc.id), edited, "a refused edit changes nothing")
+
+        // The signed version arrives from the hospital: same document, new content.
+        let replacing = RecordingProgress()
+        let replaced = try await store.vaultReplaceContent(
+            id: doc.id, path: try writeFile(tmp, "signed.pdf", signed), progress: replacing)
+        try replacing.expectComplete(UInt64(signed.count), "replace")
+        try expectEqual(replaced.id, doc.id, "the same document")
+        try expectEqual(replaced.size, UInt64(signed.count), "the new size")
+        try expectEqual(replaced.title, edited.title, "the metadata kept")
+        try expect(!fileExists(oldFile), "the old version's file is removed")
+        try expect(try store.vaultContentPath(id: doc.id) != oldFile, "the new version is a new file")
+        let dest = try tmp.subdirectory("out") + "/signed.pdf"
+        try await store.vaultExport(id: doc.id, destPath: dest, progress: nil)
+        try expectEqual(try readFile(dest), signed, "the export is the new version")
+
+        let missing = try await expectThrowsAsync(.invalid) {
+            try await store.vaultReplaceContent(id: doc.id, path: tmp.path + "/gone.pdf", progress: nil)
+        }
+        try expect(cairnMessage(missing).contains("path"), "names the path: \(cairnMessage(missing))")
+        try await store.vaultExport(id: doc.id, destPath: dest, progress: nil)
+        try expectEqual(try readFile(dest), signed, "a refused replacement keeps the current version")
+        let checks = try await store.vaultVerify()
+        try expectEqual(checks.map(\.health), [.ok], "verify")
+    }
+}
+
+func testVaultEmptyFileRoundTrips(_ tmp: TempDir) async throws {
+    try await withVaultStore(tmp) { store in
+        let imported = try await store.vaultImport(
+            path: try writeFile(tmp, "empty.txt", Data()),
+            meta: VaultDocumentMeta(title: "Placeholder for the consent form", kind: .other, documentDate: nil,
+                                    tags: [], notes: "", contentType: "text/plain", linkedEvents: []),
+            progress: nil)
+        try expectEqual(imported.document.size, 0, "an empty file is an empty document")
+        let dest = tmp.path + "/empty-out.txt"
+        try await store.vaultExport(id: imported.document.id, destPath: dest, progress: nil)
+        try expectEqual(try readFile(dest), Data(), "and exports as an empty file")
+    }
+}
+
 let vaultTests: [(name: String, body: (TempDir) async throws -> Void)] = [
     ("vaultImportListExportRoundTrip", testVaultImportListExportRoundTrip),
     ("vaultTamperedContentIsCorruptAndWritesNothing", testVaultTamperedContentIsCorruptAndWritesNothing),
     ("vaultDeleteShredsTheDocument", testVaultDeleteShredsTheDocument),
     ("vaultBadInputIsInvalidOrNotFound", testVaultBadInputIsInvalidOrNotFound),
+    ("vaultEditAndReplaceContentKeepTheDocument", testVaultEditAndReplaceContentKeepTheDocument),
+    ("vaultEmptyFileRoundTrips", testVaultEmptyFileRoundTrips),
 ]
