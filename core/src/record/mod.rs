@@ -4,12 +4,15 @@
 //! [`Writer`] issues local changes; [`Store::apply_remote`] applies changes from other devices.
 //! Both merge through [`Batch`], which in one SQLite transaction:
 //!
-//! 1. keeps the merged state of each record in `record_state`: one row per record holding, for
-//!    every field, the winning value and the hybrid logical time and author that wrote it
-//!    (last writer wins per field, by [`Hlc`]);
-//! 2. writes the winning values into the domain table's columns (domain tables are projections);
-//! 3. for local changes, marks the changed fields of the record in `outbox` for sync to carry;
-//! 4. at the end, brings the full-text index of each touched record up to date.
+//! 1. merges each field by last-writer-wins on [`Hlc`], and writes the winning values into the
+//!    domain table's columns together with the row's `sync_state`: for every field, the hybrid
+//!    logical time and author of the write that set it (see [`RecordState`]). The domain row is
+//!    the one copy of a record's values, and one statement writes a record;
+//! 2. for local changes, marks the changed fields of the record in `outbox` for sync to carry;
+//! 3. at the end, brings the full-text index of each touched record up to date.
+//!
+//! Records of entities this build does not know (written by a newer version) keep their merged
+//! state, values included, in `record_state`, so nothing is lost.
 //!
 //! Deletes are permanent tombstones: no edit, older or concurrent, brings a record back. A
 //! deleted record keeps nothing but its tombstone: its merged state and domain row go, and a
@@ -23,7 +26,7 @@
 
 pub mod hlc;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde::{Deserialize, Serialize};
@@ -33,9 +36,10 @@ use crate::error::{Error, Result};
 use crate::store::{Store, meta_set};
 pub use hlc::{DeviceId, Hlc};
 
-/// A kind of synced record and the domain table that projects it.
+/// A kind of synced record and the domain table that holds it.
 ///
-/// The table has an `id TEXT PRIMARY KEY` and one nullable column per field, named as the field.
+/// The table has a unique `id TEXT`, one nullable column per field, named as the field, and a
+/// `sync_state TEXT` column written only by this module.
 #[derive(Debug)]
 pub struct EntityDef {
     /// The entity's name on the wire and in `field_state`.
@@ -196,24 +200,116 @@ fn uuid_text(b: &[u8; 16]) -> String {
     )
 }
 
-/// The merged state of one record: every field's winning value, with the time and author of
-/// the write that set it.
+/// The merge state of one record: for every field, the clock of the write that set it and
+/// where its value lives.
 ///
-/// Stored as JSON, `{"c": [[hlc, author], ...], "f": {field: [value, i]}}` where `i` indexes
-/// `c`: fields written together share one clock entry, so a new record of a dozen fields
-/// stores its 90-byte time and author once. Entries no field refers to any more are dropped
-/// before the state is written.
+/// Stored as JSON, `{"c": [[hlc, author], ...], "f": {field: slot}}`, in the domain row's
+/// `sync_state` column (or in `record_state` for an entity this build does not know). A slot is
+/// `[i, type]` for a field whose value is in its own column, with `i` indexing `c` and `type`
+/// how to read the column back as the JSON value that was written (`s` string, `i` integer, `r`
+/// real, `b` boolean, `j` array or object as JSON text, `n` null), or `[i, "v", value]` for a
+/// field kept here (no column of that name, or a number no column holds exactly). Fields
+/// written together share one clock entry, so a new record stores its 90-byte time and author
+/// once; entries no field refers to any more are dropped when the state is written.
 #[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
 struct RecordState {
     c: Vec<(String, String)>,
-    f: BTreeMap<String, (Value, usize)>,
+    f: BTreeMap<String, Slot>,
+}
+
+/// Where one field's winning value lives; see [`RecordState`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+enum Slot {
+    /// Kept in the state: `[clock, "v", value]`.
+    Inline(usize, InlineTag, Value),
+    /// In the field's column, read back as the JSON type named: `[clock, type]`.
+    Column(usize, ColumnType),
+}
+
+impl Slot {
+    fn clock(&self) -> usize {
+        match self {
+            Slot::Inline(i, ..) | Slot::Column(i, _) => *i,
+        }
+    }
+
+    fn clock_mut(&mut self) -> &mut usize {
+        match self {
+            Slot::Inline(i, ..) | Slot::Column(i, _) => i,
+        }
+    }
+}
+
+/// The marker of an inline slot.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+enum InlineTag {
+    #[serde(rename = "v")]
+    V,
+}
+
+/// The JSON type of a value held in a column.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+enum ColumnType {
+    #[serde(rename = "s")]
+    String,
+    #[serde(rename = "i")]
+    Integer,
+    #[serde(rename = "r")]
+    Real,
+    #[serde(rename = "b")]
+    Bool,
+    #[serde(rename = "j")]
+    Json,
+    #[serde(rename = "n")]
+    Null,
+}
+
+impl ColumnType {
+    /// How `value` is held in a column, or `None` when no column holds it exactly (an integer
+    /// beyond 64-bit signed range).
+    fn of(value: &Value) -> Option<Self> {
+        Some(match value {
+            Value::Null => Self::Null,
+            Value::Bool(_) => Self::Bool,
+            Value::Number(n) if n.is_i64() => Self::Integer,
+            Value::Number(n) if n.is_f64() => Self::Real,
+            Value::Number(_) => return None,
+            Value::String(_) => Self::String,
+            Value::Array(_) | Value::Object(_) => Self::Json,
+        })
+    }
+
+    /// The JSON value a column holds. A column's declared type may have converted what was
+    /// written (an integer into a REAL column); such conversions are read back.
+    fn read(self, column: rusqlite::types::ValueRef<'_>) -> Option<Value> {
+        use rusqlite::types::ValueRef as V;
+        let text = |t: &[u8]| std::str::from_utf8(t).ok().map(str::to_owned);
+        Some(match (self, column) {
+            (Self::Null, V::Null) => Value::Null,
+            (Self::Bool, V::Integer(i)) => Value::Bool(i != 0),
+            (Self::Integer, V::Integer(i)) => Value::from(i),
+            (Self::Integer, V::Real(r)) if r.fract() == 0.0 && r.abs() < 9.0e15 => {
+                Value::from(r as i64)
+            }
+            (Self::Real, V::Real(r)) => Value::from(r),
+            (Self::Real, V::Integer(i)) => Value::from(i as f64),
+            (Self::String, V::Text(t)) => Value::String(text(t)?),
+            (Self::String, V::Integer(i)) => Value::String(i.to_string()),
+            (Self::Json, V::Text(t)) => serde_json::from_slice(t).ok()?,
+            (Self::Integer, V::Text(t)) => {
+                Value::from(std::str::from_utf8(t).ok()?.parse::<i64>().ok()?)
+            }
+            _ => return None,
+        })
+    }
 }
 
 impl RecordState {
     fn parse(text: &str) -> Result<Self> {
         let corrupt = || Error::Corrupt("merged record state".into());
         let state: Self = serde_json::from_str(text).map_err(|_| corrupt())?;
-        if state.f.values().any(|(_, i)| *i >= state.c.len()) {
+        if state.f.values().any(|slot| slot.clock() >= state.c.len()) {
             return Err(corrupt());
         }
         Ok(state)
@@ -221,8 +317,8 @@ impl RecordState {
 
     fn compact_text(&mut self) -> String {
         let mut used = vec![false; self.c.len()];
-        for (_, i) in self.f.values() {
-            used[*i] = true;
+        for slot in self.f.values() {
+            used[slot.clock()] = true;
         }
         if used.iter().any(|u| !u) {
             let mut renumber = vec![0; self.c.len()];
@@ -234,18 +330,12 @@ impl RecordState {
                 }
             }
             self.c = kept;
-            for (_, i) in self.f.values_mut() {
+            for slot in self.f.values_mut() {
+                let i = slot.clock_mut();
                 *i = renumber[*i];
             }
         }
         serde_json::to_string(self).expect("record state serialises")
-    }
-
-    /// The winning write of `field`: its value, time and author.
-    fn get(&self, field: &str) -> Option<(&Value, &str, &str)> {
-        let (value, i) = self.f.get(field)?;
-        let (hlc, author) = &self.c[*i];
-        Some((value, hlc, author))
     }
 
     /// The index of clock entry (`hlc`, `author`), added if new.
@@ -259,18 +349,69 @@ impl RecordState {
         }
     }
 
-    /// Offers a write of `field` at clock entry `clock`; keeps it if it is newer than the stored
-    /// one and says whether. Text order of HLCs is timestamp order.
-    fn offer(&mut self, field: &str, value: Value, clock: usize) -> bool {
-        let newer = match self.f.get(field) {
-            Some((_, current)) => self.c[clock].0 > self.c[*current].0,
+    /// Whether a write of `field` at clock entry `clock` is newer than the stored one. Text
+    /// order of HLCs is timestamp order.
+    fn newer(&self, field: &str, clock: usize) -> bool {
+        match self.f.get(field) {
+            Some(slot) => self.c[clock].0 > self.c[slot.clock()].0,
             None => true,
-        };
-        if newer {
-            self.f.insert(field.to_owned(), (value, clock));
         }
-        newer
     }
+}
+
+/// A record's fields as they are now: (field, value, hlc, author), by field.
+type Fields = Vec<(String, Value, String, String)>;
+
+/// Reads every field of record `id` with its value and clock, or `None` if there is no record.
+fn read_record(conn: &Connection, entity: &str, id: &str) -> Result<Option<Fields>> {
+    let corrupt = || Error::Corrupt(format!("{entity} record"));
+    let Some(def) = self::entity(entity) else {
+        let text: Option<String> = conn
+            .prepare_cached("SELECT state FROM record_state WHERE entity = ?1 AND id = ?2")?
+            .query_row([entity, id], |r| r.get(0))
+            .optional()?;
+        return text
+            .map(|t| fields_of(&RecordState::parse(&t)?, &[], |_| None).ok_or_else(corrupt))
+            .transpose();
+    };
+    let sql = format!(
+        "SELECT sync_state, {} FROM {} WHERE id = ?1",
+        def.fields.join(", "),
+        def.table
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut rows = stmt.query([id])?;
+    let Some(row) = rows.next()? else {
+        return Ok(None);
+    };
+    let Some(text) = row.get::<_, Option<String>>(0)? else {
+        return Ok(Some(Vec::new()));
+    };
+    let state = RecordState::parse(&text)?;
+    fields_of(&state, def.fields, |i| row.get_ref(i + 1).ok())
+        .ok_or_else(corrupt)
+        .map(Some)
+}
+
+/// Joins a state with its columns (`column(i)` reads column `i` of `columns`).
+fn fields_of<'r>(
+    state: &RecordState,
+    columns: &[&str],
+    column: impl Fn(usize) -> Option<rusqlite::types::ValueRef<'r>>,
+) -> Option<Fields> {
+    let mut out = Vec::with_capacity(state.f.len());
+    for (field, slot) in &state.f {
+        let (hlc, author) = state.c.get(slot.clock())?.clone();
+        let value = match slot {
+            Slot::Inline(_, _, value) => value.clone(),
+            Slot::Column(_, ty) => {
+                let i = columns.iter().position(|c| c == field)?;
+                ty.read(column(i)?)?
+            }
+        };
+        out.push((field.clone(), value, hlc, author));
+    }
+    Some(out)
 }
 
 /// One write of one field, as merged by [`Batch::merge`].
@@ -301,17 +442,23 @@ impl rusqlite::ToSql for SqlValue<'_> {
     }
 }
 
+/// A record touched in this transaction.
+struct Touched {
+    entity: &'static str,
+    id: String,
+    /// Local changes for the outbox: `Some(Some(fields))` for the fields changed,
+    /// `Some(None)` once the record is deleted, `None` when nothing local touched it.
+    local: Option<Option<Vec<&'static str>>>,
+}
+
 /// What one transaction has touched, for the work done once at its end: outbox entries and the
 /// full-text index.
 #[derive(Default)]
 struct Batch {
-    /// Local changes per record, in the order records were first touched: the changed fields,
-    /// or `None` once the record is deleted.
-    outbox: Vec<(String, String, Option<BTreeSet<String>>)>,
-    outbox_index: HashMap<(String, String), usize>,
-    /// Records of searchable entities touched, once each.
-    searched: Vec<(&'static EntityDef, String)>,
-    searched_seen: HashSet<(&'static str, String)>,
+    /// Records of known entities touched, in the order first touched.
+    touched: Vec<Touched>,
+    /// Where each record is in `touched`, by entity and id.
+    index: HashMap<&'static str, HashMap<String, usize>>,
     /// Index entries to drop: rows that were indexed before this transaction changed them.
     stale: Vec<(&'static SearchIndex, i64)>,
     /// The upsert of each (table, set of columns) written, by column bitmask.
@@ -319,61 +466,68 @@ struct Batch {
 }
 
 impl Batch {
-    /// Loads a record's merged state; the first time a searchable record is touched, notes its
-    /// index entry (if it has one) as stale.
+    /// Notes a record as touched; returns its place in `touched` and whether it is new there.
+    fn touch(&mut self, entity: &'static str, id: &str) -> (usize, bool) {
+        let ids = self.index.entry(entity).or_default();
+        if let Some(i) = ids.get(id) {
+            return (*i, false);
+        }
+        self.touched.push(Touched {
+            entity,
+            id: id.to_owned(),
+            local: None,
+        });
+        let i = self.touched.len() - 1;
+        ids.insert(id.to_owned(), i);
+        (i, true)
+    }
+
+    /// Loads a record's merge state (`None`: no record). The first time a searchable record is
+    /// touched in the transaction, its index entry (if it has one) is noted as stale.
     fn load(
         &mut self,
         tx: &Connection,
-        entity: &str,
         def: Option<&'static EntityDef>,
+        entity: &str,
         id: &str,
     ) -> Result<Option<RecordState>> {
-        let text: Option<String> = tx
-            .prepare_cached("SELECT state FROM record_state WHERE entity = ?1 AND id = ?2")?
-            .query_row([entity, id], |r| r.get(0))
+        let Some(def) = def else {
+            let text: Option<String> = tx
+                .prepare_cached("SELECT state FROM record_state WHERE entity = ?1 AND id = ?2")?
+                .query_row([entity, id], |r| r.get(0))
+                .optional()?;
+            return text.as_deref().map(RecordState::parse).transpose();
+        };
+        let row: Option<(i64, Option<String>)> = tx
+            .prepare_cached(&format!(
+                "SELECT rowid, sync_state FROM {} WHERE id = ?1",
+                def.table
+            ))?
+            .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?;
-        let state = text.as_deref().map(RecordState::parse).transpose()?;
-        if let Some(def) = def
-            && let Some(search) = def.search
-            && self.searched_seen.insert((def.name, id.to_owned()))
-        {
-            self.searched.push((def, id.to_owned()));
-            // A record without merged state has no row yet, so no index entry.
-            if state.is_some() {
-                let rowid: Option<i64> = tx
-                    .prepare_cached(&format!("SELECT rowid FROM {} WHERE id = ?1", def.table))?
-                    .query_row([id], |r| r.get(0))
-                    .optional()?;
-                if let Some(rowid) = rowid {
-                    self.stale.push((search, rowid));
-                }
-            }
+        let (_, first) = self.touch(def.name, id);
+        if first && let (Some(search), Some((rowid, _))) = (def.search, &row) {
+            self.stale.push((search, *rowid));
         }
-        Ok(state)
+        match row {
+            None => Ok(None),
+            Some((_, None)) => Ok(Some(RecordState::default())),
+            Some((_, Some(text))) => RecordState::parse(&text).map(Some),
+        }
     }
 
-    fn save(tx: &Connection, entity: &str, id: &str, state: &mut RecordState) -> Result<()> {
-        tx.prepare_cached(
-            "INSERT INTO record_state(entity, id, state) VALUES (?1, ?2, ?3)
-             ON CONFLICT(entity, id) DO UPDATE SET state = excluded.state",
-        )?
-        .execute(params![entity, id, state.compact_text()])?;
-        Ok(())
-    }
-
-    fn note_local(&mut self, entity: &str, id: &str, fields: Option<&[&str]>) {
-        let key = (entity.to_owned(), id.to_owned());
-        let i = *self.outbox_index.entry(key).or_insert_with(|| {
-            self.outbox
-                .push((entity.to_owned(), id.to_owned(), Some(BTreeSet::new())));
-            self.outbox.len() - 1
-        });
-        let entry = &mut self.outbox[i].2;
-        match fields {
-            None => *entry = None,
-            Some(fields) => {
-                if let Some(set) = entry {
-                    set.extend(fields.iter().map(|f| (*f).to_owned()));
+    fn note_local(&mut self, entity: &'static str, id: &str, fields: Option<Vec<&'static str>>) {
+        let (i, _) = self.touch(entity, id);
+        let local = &mut self.touched[i].local;
+        match (local.as_mut(), fields) {
+            (None, fields) => *local = Some(fields),
+            (Some(None), _) => {}
+            (Some(Some(_)), None) => *local = Some(None),
+            (Some(Some(changed)), Some(fields)) => {
+                for f in fields {
+                    if !changed.contains(&f) {
+                        changed.push(f);
+                    }
                 }
             }
         }
@@ -381,34 +535,47 @@ impl Batch {
 
     /// The work done once per transaction, just before it commits.
     fn finish(self, tx: &Connection) -> Result<()> {
-        for (entity, id, fields) in &self.outbox {
-            let fields = fields
-                .as_ref()
-                .map(|f| serde_json::to_string(f).expect("field names serialise"));
-            tx.prepare_cached("INSERT INTO outbox(entity, id, fields) VALUES (?1, ?2, ?3)")?
-                .execute(params![entity, id, fields])?;
+        let mut insert =
+            tx.prepare_cached("INSERT INTO outbox(entity, id, fields) VALUES (?1, ?2, ?3)")?;
+        for t in &self.touched {
+            if let Some(local) = &t.local {
+                let fields = local
+                    .as_ref()
+                    .map(|f| serde_json::to_string(f).expect("field names serialise"));
+                insert.execute(params![t.entity, t.id, fields])?;
+            }
         }
+        drop(insert);
         // One statement per index and kind of work: FTS5 then gathers every entry of the
         // transaction in memory and writes them as one segment at commit.
-        let mut stale: HashMap<&'static str, Vec<i64>> = HashMap::new();
+        let mut stale: Vec<(&'static SearchIndex, Vec<i64>)> = Vec::new();
         for (search, rowid) in &self.stale {
-            stale.entry(search.table).or_default().push(*rowid);
+            match stale.iter_mut().find(|(s, _)| std::ptr::eq(*s, *search)) {
+                Some((_, rowids)) => rowids.push(*rowid),
+                None => stale.push((search, vec![*rowid])),
+            }
         }
-        for (table, rowids) in stale {
+        for (search, rowids) in stale {
             tx.execute(
-                &format!("DELETE FROM {table} WHERE rowid IN (SELECT value FROM json_each(?1))"),
+                &format!(
+                    "DELETE FROM {} WHERE rowid IN (SELECT value FROM json_each(?1))",
+                    search.table
+                ),
                 [serde_json::to_string(&rowids).expect("rowids serialise")],
             )?;
         }
-        let mut touched: Vec<(&'static EntityDef, Vec<&str>)> = Vec::new();
-        for (def, id) in &self.searched {
-            match touched.iter_mut().find(|(d, _)| std::ptr::eq(*d, *def)) {
-                Some((_, ids)) => ids.push(id),
-                None => touched.push((def, vec![id])),
+        let mut searched: Vec<(&'static EntityDef, Vec<&str>)> = Vec::new();
+        for t in &self.touched {
+            let Some(def) = self::entity(t.entity).filter(|d| d.search.is_some()) else {
+                continue;
+            };
+            match searched.iter_mut().find(|(d, _)| std::ptr::eq(*d, def)) {
+                Some((_, ids)) => ids.push(&t.id),
+                None => searched.push((def, vec![&t.id])),
             }
         }
-        for (def, ids) in touched {
-            let search = def.search.expect("only searchable entities are noted");
+        for (def, ids) in searched {
+            let search = def.search.expect("only searchable entities are gathered");
             let columns = search.columns.join(", ");
             tx.execute(
                 &format!(
@@ -424,7 +591,7 @@ impl Batch {
     }
 
     /// Applies a delete by last-writer-wins between tombstones; returns whether it changed
-    /// anything. The merged state and the domain row go with the first tombstone.
+    /// anything. The record's row, values and merge state go with the first tombstone.
     fn delete(
         &mut self,
         tx: &Connection,
@@ -434,7 +601,10 @@ impl Batch {
         author: &str,
     ) -> Result<bool> {
         let def = self::entity(entity);
-        self.load(tx, entity, def, id)?;
+        if def.is_some() {
+            // Notes the search index entry before the row goes.
+            self.load(tx, def, entity, id)?;
+        }
         // Concurrent deletes keep the latest tombstone so every replica stores the same row: the
         // upsert only replaces an older tombstone.
         let won = tx
@@ -446,29 +616,20 @@ impl Batch {
             .execute(params![entity, id, hlc, author])?
             > 0;
         if won {
-            tx.prepare_cached("DELETE FROM record_state WHERE entity = ?1 AND id = ?2")?
-                .execute([entity, id])?;
-            if let Some(def) = def {
-                tx.prepare_cached(&format!("DELETE FROM {} WHERE id = ?1", def.table))?
-                    .execute([id])?;
-            }
+            match def {
+                Some(def) => tx
+                    .prepare_cached(&format!("DELETE FROM {} WHERE id = ?1", def.table))?
+                    .execute([id])?,
+                None => tx
+                    .prepare_cached("DELETE FROM record_state WHERE entity = ?1 AND id = ?2")?
+                    .execute([entity, id])?,
+            };
         }
         Ok(won)
     }
 
-    /// The statement that writes `fields` of a record into `def`'s table.
-    fn upsert_sql(&mut self, def: &'static EntityDef, fields: &[(&str, &Value)]) -> &str {
-        let mask = fields.iter().fold(0u64, |m, (f, _)| {
-            let i = def.fields.iter().position(|d| d == f).unwrap_or(63);
-            m | 1 << i.min(63)
-        });
-        self.upserts
-            .entry((def.table, mask))
-            .or_insert_with(|| upsert_sql(def, fields))
-    }
-
-    /// Merges writes of several fields of one record; returns how many won. Winning fields of a
-    /// known entity are written to its table in one statement. Writes to a deleted record are
+    /// Merges writes of several fields of one record; returns how many won. The winning values
+    /// and the new merge state are written in one statement. Writes to a deleted record are
     /// dropped.
     fn merge(
         &mut self,
@@ -477,41 +638,90 @@ impl Batch {
         id: &str,
         writes: Vec<Write<'_>>,
     ) -> Result<usize> {
-        if tombstoned(tx, entity, id)? {
+        let def = self::entity(entity);
+        let loaded = self.load(tx, def, entity, id)?;
+        // A deleted record has no row and no state, and never gets them back.
+        if loaded.is_none() && tombstoned(tx, entity, id)? {
             return Ok(0);
         }
-        let def = self::entity(entity);
-        let mut state = self.load(tx, entity, def, id)?.unwrap_or_default();
-        let mut won: Vec<&str> = Vec::new();
+        let mut state = loaded.unwrap_or_default();
+        let mut columns: Vec<(&'static str, Value)> = Vec::new();
         let mut count = 0;
         for w in writes {
             let clock = state.clock(w.hlc, w.author);
-            if state.offer(w.field, w.value, clock) {
-                count += 1;
-                if !won.contains(&w.field) {
-                    won.push(w.field);
-                }
+            if !state.newer(w.field, clock) {
+                continue;
+            }
+            count += 1;
+            let column = def.and_then(|d| d.fields.iter().copied().find(|f| *f == w.field));
+            let slot = match (column, ColumnType::of(&w.value)) {
+                (Some(_), Some(ty)) => Slot::Column(clock, ty),
+                _ => Slot::Inline(clock, InlineTag::V, w.value.clone()),
+            };
+            state.f.insert(w.field.to_owned(), slot);
+            if let Some(column) = column {
+                columns.retain(|(c, _)| *c != column);
+                columns.push((column, w.value));
             }
         }
         if count == 0 {
             return Ok(0);
         }
-        if let Some(def) = def {
-            // In declaration order: the cached statement for a set of columns binds them so.
-            let known: Vec<(&str, &Value)> = def
-                .fields
-                .iter()
-                .filter(|f| won.contains(f))
-                .filter_map(|f| state.f.get(*f).map(|(v, _)| (*f, v)))
-                .collect();
-            let sql = self.upsert_sql(def, &known);
-            project(tx, sql, id, &known)?;
+        let text = state.compact_text();
+        match def {
+            Some(def) => {
+                // In declaration order: the cached statement for a set of columns binds them so.
+                columns.sort_by_key(|(c, _)| def.fields.iter().position(|f| f == c));
+                let sql = self.upsert_sql(def, &columns);
+                let mut stmt = tx.prepare_cached(sql)?;
+                stmt.raw_bind_parameter(1, id)?;
+                for (i, (_, v)) in columns.iter().enumerate() {
+                    stmt.raw_bind_parameter(i + 2, SqlValue(v))?;
+                }
+                stmt.raw_bind_parameter(columns.len() + 2, &text)?;
+                stmt.raw_execute()?;
+            }
+            None => {
+                tx.prepare_cached(
+                    "INSERT INTO record_state(entity, id, state) VALUES (?1, ?2, ?3)
+                     ON CONFLICT(entity, id) DO UPDATE SET state = excluded.state",
+                )?
+                .execute(params![entity, id, text])?;
+            }
         }
-        Self::save(tx, entity, id, &mut state)?;
         Ok(count)
     }
-}
 
+    /// The upsert of `columns` (declared fields of `def`, in declaration order) and the merge
+    /// state into `def`'s table: `?1` is the id, then one parameter per column, then the state.
+    fn upsert_sql(&mut self, def: &'static EntityDef, columns: &[(&str, Value)]) -> &str {
+        let mask = columns.iter().fold(0u64, |m, (c, _)| {
+            m | def
+                .fields
+                .iter()
+                .position(|f| f == c)
+                .map_or(0, |i| 1u64.checked_shl(i as u32).unwrap_or(0))
+        });
+        self.upserts.entry((def.table, mask)).or_insert_with(|| {
+            let mut names: Vec<&str> = columns.iter().map(|(c, _)| *c).collect();
+            names.push("sync_state");
+            let placeholders: Vec<String> =
+                (0..names.len()).map(|i| format!("?{}", i + 2)).collect();
+            let updates: Vec<String> = names
+                .iter()
+                .map(|c| format!("{c} = excluded.{c}"))
+                .collect();
+            format!(
+                "INSERT INTO {table}(id, {names}) VALUES (?1, {placeholders})
+                 ON CONFLICT(id) DO UPDATE SET {updates}",
+                table = def.table,
+                names = names.join(", "),
+                placeholders = placeholders.join(", "),
+                updates = updates.join(", "),
+            )
+        })
+    }
+}
 /// Local writes in one transaction. Nothing is visible until [`Writer::commit`]; dropping the
 /// writer rolls everything back. The full-text index catches up at commit.
 pub struct Writer<'s> {
@@ -560,9 +770,16 @@ impl<'s> Writer<'s> {
         id: &str,
         fields: impl IntoIterator<Item = (&'f str, Value)>,
     ) -> Result<()> {
-        let mut values: Vec<(&'f str, Value)> = Vec::new();
+        // Field names as the definition spells them: 'static, for the outbox.
+        let mut values: Vec<(&'static str, Value)> = Vec::new();
         for (field, value) in fields {
             def.check_field(field)?;
+            let field = def
+                .fields
+                .iter()
+                .copied()
+                .find(|f| *f == field)
+                .expect("checked above");
             values.retain(|(f, _)| *f != field);
             values.push((field, value));
         }
@@ -571,7 +788,7 @@ impl<'s> Writer<'s> {
         }
         let hlc = self.next_hlc().to_string();
         let store = self.store;
-        let names: Vec<&str> = values.iter().map(|(f, _)| *f).collect();
+        let names: Vec<&'static str> = values.iter().map(|(f, _)| *f).collect();
         let writes = values
             .into_iter()
             .map(|(field, value)| Write {
@@ -582,7 +799,7 @@ impl<'s> Writer<'s> {
             })
             .collect();
         self.batch.merge(&self.tx, def.name, id, writes)?;
-        self.batch.note_local(def.name, id, Some(&names));
+        self.batch.note_local(def.name, id, Some(names));
         Ok(())
     }
 
@@ -681,9 +898,8 @@ impl Store {
     /// nor is any field of a deleted record (its values are gone): only the delete.
     pub fn outbox(&self, limit: usize) -> Result<Outbox> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT o.seq, o.entity, o.id, o.fields, s.state, t.hlc, t.author
+            "SELECT o.seq, o.entity, o.id, o.fields, t.hlc, t.author
              FROM outbox o
-             LEFT JOIN record_state s ON s.entity = o.entity AND s.id = o.id
              LEFT JOIN tombstones t ON t.entity = o.entity AND t.id = o.id
              ORDER BY o.seq LIMIT ?1",
         )?;
@@ -697,8 +913,7 @@ impl Store {
             let entity: String = r.get(1)?;
             let id: String = r.get(2)?;
             let fields: Option<String> = r.get(3)?;
-            let state: Option<String> = r.get(4)?;
-            let tombstone: Option<(String, String)> = match (r.get(5)?, r.get(6)?) {
+            let tombstone: Option<(String, String)> = match (r.get(4)?, r.get(5)?) {
                 (Some(h), Some(a)) => Some((h, a)),
                 _ => None,
             };
@@ -718,23 +933,15 @@ impl Store {
                 (Some(fields), None) => {
                     let names: Vec<String> = serde_json::from_str(&fields)
                         .map_err(|_| Error::Corrupt("outbox entry".into()))?;
-                    let state = match state {
-                        Some(s) => RecordState::parse(&s)?,
-                        None => RecordState::default(),
-                    };
-                    for name in names {
-                        if let Some((value, hlc, author)) = state.get(&name)
-                            && hlc.ends_with(device)
-                        {
+                    let current = read_record(&self.conn, &entity, &id)?.unwrap_or_default();
+                    for (field, value, hlc, author) in current {
+                        if names.contains(&field) && hlc.ends_with(device) {
                             changes.push(FieldChange {
                                 entity: entity.clone(),
                                 id: id.clone(),
-                                op: Op::Set {
-                                    field: name,
-                                    value: value.clone(),
-                                },
-                                hlc: hlc.to_owned(),
-                                author: author.to_owned(),
+                                op: Op::Set { field, value },
+                                hlc,
+                                author,
                             });
                         }
                     }
@@ -759,6 +966,18 @@ impl Store {
     }
 }
 
+/// How many records are live (not deleted), of every entity: deleted records have no row.
+pub(crate) fn live_records(conn: &Connection) -> Result<u64> {
+    let mut count: i64 = conn.query_row("SELECT count(*) FROM record_state", [], |r| r.get(0))?;
+    for def in entities() {
+        let n: i64 = conn.query_row(&format!("SELECT count(*) FROM {}", def.table), [], |r| {
+            r.get(0)
+        })?;
+        count += n;
+    }
+    Ok(u64::try_from(count).unwrap_or(0))
+}
+
 /// Whether record `id` of `entity` has a tombstone.
 fn tombstoned(conn: &Connection, entity: &str, id: &str) -> Result<bool> {
     Ok(conn
@@ -773,39 +992,6 @@ fn canonical_json(value: &Value) -> String {
     serde_json::to_string(value).expect("JSON values serialise")
 }
 
-/// An upsert of `fields` (declared columns of `def`, never free text) into `def`'s table:
-/// `?1` is the id, then one parameter per field in order.
-fn upsert_sql(def: &EntityDef, fields: &[(&str, &Value)]) -> String {
-    let columns: Vec<&str> = fields.iter().map(|(f, _)| *f).collect();
-    let placeholders: Vec<String> = (0..fields.len()).map(|i| format!("?{}", i + 2)).collect();
-    let updates: Vec<String> = columns
-        .iter()
-        .map(|c| format!("{c} = excluded.{c}"))
-        .collect();
-    format!(
-        "INSERT INTO {table}(id, {columns}) VALUES (?1, {placeholders})
-         ON CONFLICT(id) DO UPDATE SET {updates}",
-        table = def.table,
-        columns = columns.join(", "),
-        placeholders = placeholders.join(", "),
-        updates = updates.join(", "),
-    )
-}
-
-/// Writes winning field values into the domain row with `sql`, from [`upsert_sql`].
-fn project(tx: &Connection, sql: &str, id: &str, fields: &[(&str, &Value)]) -> Result<()> {
-    if fields.is_empty() {
-        return Ok(());
-    }
-    let mut stmt = tx.prepare_cached(sql)?;
-    stmt.raw_bind_parameter(1, id)?;
-    for (i, (_, v)) in fields.iter().enumerate() {
-        stmt.raw_bind_parameter(i + 2, SqlValue(v))?;
-    }
-    stmt.raw_execute()?;
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests;
 
@@ -815,21 +1001,32 @@ impl Store {
     /// text; QA compares devices with it.
     pub fn synced_state_dump(&self) -> Result<String> {
         use std::fmt::Write;
-        let mut out = String::new();
+        let mut records: Vec<(String, String)> = Vec::new();
+        for def in entities() {
+            let mut stmt = self
+                .conn
+                .prepare(&format!("SELECT id FROM {} ORDER BY id", def.table))?;
+            let ids = stmt.query_map([], |r| r.get::<_, String>(0))?;
+            for id in ids {
+                records.push((def.name.to_owned(), id?));
+            }
+        }
         let mut stmt = self
             .conn
-            .prepare("SELECT entity, id, state FROM record_state ORDER BY entity, id")?;
-        let mut rows = stmt.query([])?;
-        while let Some(r) = rows.next()? {
-            let entity: String = r.get(0)?;
-            let id: String = r.get(1)?;
-            let state = RecordState::parse(&r.get::<_, String>(2)?)?;
-            for field in state.f.keys() {
-                let (value, hlc, author) = state.get(field).expect("a field of the state");
+            .prepare("SELECT entity, id FROM record_state ORDER BY entity, id")?;
+        for row in stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))? {
+            records.push(row?);
+        }
+        records.sort();
+        let mut out = String::new();
+        for (entity, id) in records {
+            for (field, value, hlc, author) in
+                read_record(&self.conn, &entity, &id)?.unwrap_or_default()
+            {
                 writeln!(
                     out,
                     "field {entity}|{id}|{field}|{}|{hlc}|{author}",
-                    canonical_json(value),
+                    canonical_json(&value)
                 )
                 .expect("write to string");
             }

@@ -382,6 +382,7 @@ fn a_deleted_record_keeps_nothing_but_its_tombstone() {
         .unwrap();
     w.commit().unwrap();
     let edit = phone.outbox(10).unwrap().changes;
+    assert_eq!(phone.status().unwrap().record_count, 1);
     let mut w = phone.writer().unwrap();
     w.delete(&PROFILE, "r").unwrap();
     w.commit().unwrap();
@@ -389,6 +390,7 @@ fn a_deleted_record_keeps_nothing_but_its_tombstone() {
     assert_eq!(out.changes.len(), 1, "only the delete is pushed: {out:?}");
     assert_eq!(out.changes[0].op, Op::Delete);
     assert!(!phone.synced_state_dump().unwrap().contains("Private name"));
+    assert_eq!(phone.status().unwrap().record_count, 0);
 
     // The tablet hears of the delete first and of the edit later: the edit is not stored.
     tablet.apply_remote(&out.changes).unwrap();

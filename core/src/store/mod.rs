@@ -89,13 +89,13 @@ impl Store {
                 key
             }
         };
-        let conn = Connection::open_with_flags(
+        let conn = open_keyed(
             &db,
             OpenFlags::SQLITE_OPEN_READ_WRITE
                 | OpenFlags::SQLITE_OPEN_CREATE
                 | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            &key,
         )?;
-        key_connection(&conn, &key)?;
         Self::finish_open(conn, dir, clock)
     }
 
@@ -107,22 +107,20 @@ impl Store {
         if !db.is_file() {
             return Err(Error::NotFound { entity: "store" });
         }
-        let conn = Connection::open_with_flags(
-            &db,
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )?;
-        match unlock {
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = match unlock {
             Unlock::KeyStore(ks) => {
                 let current = ks
                     .load(DATABASE_KEY_NAME)?
                     .ok_or(Error::Locked("no key for this store in the key store"))?;
-                match key_connection(&conn, &DatabaseKey::from_bytes(&current)?) {
+                match open_keyed(&db, flags, &DatabaseKey::from_bytes(&current)?) {
                     Err(Error::WrongKey) => {
                         // A rotation may have been cut short after the rekey.
                         let next = ks.load(NEXT_DATABASE_KEY_NAME)?.ok_or(Error::WrongKey)?;
                         let next = DatabaseKey::from_bytes(&next)?;
-                        key_connection(&conn, &next)?;
+                        let conn = open_keyed(&db, flags, &next)?;
                         ks.save(DATABASE_KEY_NAME, next.as_bytes())?;
+                        conn
                     }
                     other => other?,
                 }
@@ -130,18 +128,19 @@ impl Store {
             Unlock::Passphrase(pass) => {
                 let kdf_path = dir.join(KDF_FILE);
                 let mut kdf = KdfFile::read(&kdf_path)?;
-                match key_connection(&conn, &kdf.current.derive(pass)?) {
+                match open_keyed(&db, flags, &kdf.current.derive(pass)?) {
                     Err(Error::WrongKey) => {
                         let next = kdf.next.clone().ok_or(Error::WrongKey)?;
-                        key_connection(&conn, &next.derive(pass)?)?;
+                        let conn = open_keyed(&db, flags, &next.derive(pass)?)?;
                         kdf.current = next;
                         kdf.next = None;
                         kdf.write(&kdf_path)?;
+                        conn
                     }
                     other => other?,
                 }
             }
-        }
+        };
         Self::finish_open(conn, dir, clock)
     }
 
@@ -226,19 +225,14 @@ impl Store {
         let schema_version: u32 = self
             .conn
             .pragma_query_value(None, "user_version", |r| r.get(0))?;
-        let record_count: i64 = self.conn.query_row(
-            "SELECT count(*) FROM record_state AS r
-             WHERE NOT EXISTS (SELECT 1 FROM tombstones t WHERE t.entity = r.entity AND t.id = r.id)",
-            [],
-            |r| r.get(0),
-        )?;
+        let record_count = crate::record::live_records(&self.conn)?;
         let outbox_count: i64 = self
             .conn
             .query_row("SELECT count(*) FROM outbox", [], |r| r.get(0))?;
         Ok(StoreStatus {
             schema_version,
             device_id: self.device.as_str().to_owned(),
-            record_count: record_count as u64,
+            record_count,
             outbox_count: outbox_count as u64,
         })
     }
@@ -291,11 +285,12 @@ impl Store {
     }
 
     fn verify_key(&self, key: &DatabaseKey) -> Result<()> {
-        let probe = Connection::open_with_flags(
-            self.dir.join(DATABASE_FILE),
+        open_keyed(
+            &self.dir.join(DATABASE_FILE),
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )?;
-        key_connection(&probe, key)
+            key,
+        )
+        .map(drop)
     }
 
     fn rekey(&self, key: &DatabaseKey) -> Result<()> {
@@ -323,27 +318,40 @@ fn check_passphrase(pass: &str) -> Result<()> {
     Ok(())
 }
 
-/// Keys a fresh connection and proves the key by reading the schema.
+/// Opens the database, keys the connection and proves the key by reading the schema.
 ///
 /// `PRAGMA key` never fails by itself: a wrong key shows on the first read. Nothing is written
 /// before that read succeeds, so a wrong key leaves the files byte-for-byte as they were.
-fn key_connection(conn: &Connection, key: &DatabaseKey) -> Result<()> {
-    // SQLCipher would otherwise print its own errors to stderr; callers get one typed error.
-    conn.query_row("PRAGMA cipher_log_level = NONE", [], |_| Ok(()))
-        .optional()?;
-    conn.pragma_update(None, "key", &*key.pragma_value())?;
-    match conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
-        r.get::<_, i64>(0)
-    }) {
-        Ok(_) => Ok(()),
-        Err(rusqlite::Error::SqliteFailure(e, _))
-            if e.code == rusqlite::ErrorCode::NotADatabase =>
-        {
-            Err(Error::WrongKey)
+///
+/// Pages are authenticated with HMAC-SHA256 (ADR 0005): hardware-accelerated on every ARMv8
+/// phone and on x86 with SHA extensions, where SQLCipher's default HMAC-SHA512 is not. Stores
+/// created with the default still open: their pages fail the SHA-256 check and are tried with
+/// SHA-512, on a connection of its own (SQLCipher keeps a failed read's state), before the key
+/// is called wrong.
+fn open_keyed(db: &Path, flags: OpenFlags, key: &DatabaseKey) -> Result<Connection> {
+    for hmac in [PAGE_HMAC, LEGACY_PAGE_HMAC] {
+        let conn = Connection::open_with_flags(db, flags)?;
+        // SQLCipher would otherwise print its own errors to stderr; callers get one typed error.
+        conn.query_row("PRAGMA cipher_log_level = NONE", [], |_| Ok(()))
+            .optional()?;
+        conn.pragma_update(None, "key", &*key.pragma_value())?;
+        conn.pragma_update(None, "cipher_hmac_algorithm", hmac)?;
+        match conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+            r.get::<_, i64>(0)
+        }) {
+            Ok(_) => return Ok(conn),
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::NotADatabase => {}
+            Err(e) => return Err(e.into()),
         }
-        Err(e) => Err(e.into()),
     }
+    Err(Error::WrongKey)
 }
+
+/// The page HMAC of stores this build creates.
+const PAGE_HMAC: &str = "HMAC_SHA256";
+/// SQLCipher 4's default, which stores created before ADR 0005 use.
+const LEGACY_PAGE_HMAC: &str = "HMAC_SHA512";
 
 pub(crate) fn meta_get(conn: &Connection, key: &str) -> Result<Option<String>> {
     Ok(conn

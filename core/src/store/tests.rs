@@ -282,7 +282,7 @@ fn error_text_carries_no_patient_data() {
 }
 
 #[test]
-fn version_4_data_moves_to_one_state_row_per_record() {
+fn version_4_data_moves_into_each_records_row() {
     let conn = Connection::open_in_memory().unwrap();
     migrations::migrate_to(&conn, 4).unwrap();
     let (h1, h2, h3) = (
@@ -295,10 +295,12 @@ fn version_4_data_moves_to_one_state_row_per_record() {
         INSERT INTO field_state(entity, id, field, value, hlc, author) VALUES
             ('timeline_event', 'e1', 'kind', '"note"', '{h1}', 'ana'),
             ('timeline_event', 'e1', 'title', '"Fièvre la nuit"', '{h2}', 'ana'),
+            ('timeline_event', 'e1', 'mood_colour', '"blue"', '{h2}', 'ana'),
+            ('timeline_event', 'e1', 'tags', '["night"]', '{h2}', 'ana'),
             ('timeline_event', 'gone', 'title', '"Secret"', '{h1}', 'ana'),
             ('future_thing', 'x', 'colour', '{{"r":1}}', '{h3}', 'ben');
         INSERT INTO tombstones(entity, id, hlc, author) VALUES ('timeline_event', 'gone', '{h3}', 'ben');
-        INSERT INTO timeline_event(id, kind, title) VALUES ('e1', 'note', 'Fièvre la nuit');
+        INSERT INTO timeline_event(id, kind, title, tags) VALUES ('e1', 'note', 'Fièvre la nuit', '["night"]');
         INSERT INTO outbox(change_id, entity, id, field, value, hlc, author) VALUES
             ('c1', 'timeline_event', 'e1', 'title', '"Fièvre la nuit"', '{h2}', 'ana'),
             ('c2', 'timeline_event', 'gone', NULL, NULL, '{h3}', 'ana');
@@ -307,34 +309,50 @@ fn version_4_data_moves_to_one_state_row_per_record() {
     .unwrap();
     migrations::migrate(&conn).unwrap();
 
-    let state = |entity: &str, id: &str| -> Option<serde_json::Value> {
-        conn.query_row(
-            "SELECT state FROM record_state WHERE entity = ?1 AND id = ?2",
-            [entity, id],
+    let e1: serde_json::Value = conn
+        .query_row(
+            "SELECT sync_state FROM timeline_event WHERE id = 'e1'",
+            [],
             |r| r.get::<_, String>(0),
         )
-        .optional()
-        .unwrap()
         .map(|s| serde_json::from_str(&s).unwrap())
-    };
-    let e1 = state("timeline_event", "e1").unwrap();
+        .unwrap();
     let clock_of = |field: &str| {
-        let i = e1["f"][field][1].as_u64().unwrap() as usize;
+        let i = e1["f"][field][0].as_u64().unwrap() as usize;
         e1["c"][i].clone()
     };
-    assert_eq!(e1["f"]["title"][0], "Fièvre la nuit");
+    assert_eq!(e1["f"]["title"][1], "s", "a text column");
+    assert_eq!(e1["f"]["tags"][1], "j", "JSON text in a column");
+    assert_eq!(e1["f"]["kind"][1], "s");
+    assert_eq!(
+        e1["f"]["mood_colour"],
+        serde_json::json!([e1["f"]["mood_colour"][0], "v", "blue"]),
+        "a field with no column keeps its value"
+    );
     assert_eq!(clock_of("title"), serde_json::json!([h2, "ana"]));
     assert_eq!(clock_of("kind"), serde_json::json!([h1, "ana"]));
+    let future: String = conn
+        .query_row(
+            "SELECT state FROM record_state WHERE entity = 'future_thing' AND id = 'x'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let future: serde_json::Value = serde_json::from_str(&future).unwrap();
     assert_eq!(
-        state("future_thing", "x").unwrap()["f"]["colour"][0]["r"],
-        1,
+        future["f"]["colour"][2]["r"], 1,
         "an entity this build does not know keeps its fields"
     );
-    assert_eq!(
-        state("timeline_event", "gone"),
-        None,
-        "a deleted record keeps only its tombstone"
-    );
+    let gone: Option<String> = conn
+        .query_row(
+            "SELECT id FROM timeline_event WHERE id = 'gone'
+             UNION SELECT id FROM record_state WHERE id = 'gone'",
+            [],
+            |r| r.get(0),
+        )
+        .optional()
+        .unwrap();
+    assert_eq!(gone, None, "a deleted record keeps only its tombstone");
 
     let outbox: Vec<(String, Option<String>)> = conn
         .prepare("SELECT id, fields FROM outbox ORDER BY seq")
@@ -363,4 +381,59 @@ fn version_4_data_moves_to_one_state_row_per_record() {
         found, "e1",
         "the search index is rebuilt over the moved rows"
     );
+}
+
+/// Opens `dir`'s database with a raw key and an explicit page HMAC, as SQLCipher would.
+fn raw_connection(dir: &Path, key: &DatabaseKey, hmac: &str) -> Connection {
+    let conn = Connection::open(dir.join(DATABASE_FILE)).unwrap();
+    conn.query_row("PRAGMA cipher_log_level = NONE", [], |_| Ok(()))
+        .optional()
+        .unwrap();
+    conn.pragma_update(None, "key", &*key.pragma_value())
+        .unwrap();
+    conn.pragma_update(None, "cipher_hmac_algorithm", hmac)
+        .unwrap();
+    conn
+}
+
+#[test]
+fn new_stores_authenticate_pages_with_sha256_and_older_sha512_stores_still_open() {
+    let keys = MemoryKeyStore::default();
+    let fresh = tempfile::tempdir().unwrap();
+    Store::create(fresh.path(), Unlock::KeyStore(&keys), clock())
+        .unwrap()
+        .close()
+        .unwrap();
+    let key = DatabaseKey::from_bytes(&keys.load(DATABASE_KEY_NAME).unwrap().unwrap()).unwrap();
+    let count = |conn: &Connection| {
+        conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+            r.get::<_, i64>(0)
+        })
+    };
+    assert!(count(&raw_connection(fresh.path(), &key, "HMAC_SHA256")).is_ok());
+    assert!(count(&raw_connection(fresh.path(), &key, "HMAC_SHA512")).is_err());
+
+    let older = tempfile::tempdir().unwrap();
+    let legacy = raw_connection(older.path(), &key, "HMAC_SHA512");
+    legacy
+        .execute_batch("CREATE TABLE kept(x); INSERT INTO kept VALUES ('still here');")
+        .unwrap();
+    drop(legacy);
+    let store = Store::open(older.path(), Unlock::KeyStore(&keys), clock()).unwrap();
+    let kept: String = store
+        .conn
+        .query_row("SELECT x FROM kept", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(kept, "still here");
+    store.close().unwrap();
+    assert!(count(&raw_connection(older.path(), &key, "HMAC_SHA512")).is_ok());
+
+    let wrong = MemoryKeyStore::default();
+    wrong
+        .save(DATABASE_KEY_NAME, DatabaseKey::generate().as_bytes())
+        .unwrap();
+    assert!(matches!(
+        Store::open(older.path(), Unlock::KeyStore(&wrong), clock()),
+        Err(Error::WrongKey)
+    ));
 }

@@ -544,8 +544,8 @@ fn delete_shreds_the_key_so_a_backup_of_the_file_is_useless() {
                 .to_string_lossy()
         )]
     );
-    // The key is nowhere in the database: not in the projection, the merged field state, the
-    // outbox or anywhere else.
+    // The key is nowhere in the database: not in the document's row, the outbox or anywhere
+    // else.
     let texts = all_text(&phone.store);
     assert!(!texts.iter().any(|t| t.contains(key.as_str())));
     // Every age key still in the database fails to open the backup.
@@ -555,8 +555,8 @@ fn delete_shreds_the_key_so_a_backup_of_the_file_is_useless() {
         .collect();
     assert_eq!(
         remaining.len(),
-        2,
-        "only the kept document's key, in the projection and the merged state"
+        1,
+        "only the kept document's key, in its row: the one copy of its values"
     );
     for text in remaining {
         let start = text.find("AGE-SECRET-KEY-").unwrap();

@@ -1,11 +1,20 @@
--- The field-change log keeps one row per record instead of one per field, and the outbox names
--- the changed fields of a record instead of copying every change: a new timeline event is now
--- one merged-state row and one outbox row, where it was a dozen of each.
+-- The field-change log keeps a record's merge state in the record's own row, and the outbox
+-- names the changed fields of a record instead of copying every change: a new timeline event is
+-- now one row and one outbox entry, where it was a dozen of each plus a second copy of every
+-- value.
 
--- The merged state of each record: for every field, the winning value with the hybrid logical
--- time and author of the write that set it. `state` is JSON:
---   {"c": [[hlc, author], ...], "f": {"field": [value, index into c], ...}}
--- (see record/mod.rs, StoredState). Fields written together share one entry of "c".
+-- Each synced table gains `sync_state`: for every field, the hybrid logical time and author of
+-- the write that set it, and how to read its column back as the JSON value written (see
+-- record/mod.rs, RecordState):
+--   {"c": [[hlc, author], ...], "f": {"field": [index into c, type] or [index, "v", value]}}
+-- Values stay in their columns; a field with no column of its name keeps its value inline.
+ALTER TABLE profile ADD COLUMN sync_state TEXT;
+ALTER TABLE medications ADD COLUMN sync_state TEXT;
+ALTER TABLE dose_log ADD COLUMN sync_state TEXT;
+ALTER TABLE vault_documents ADD COLUMN sync_state TEXT;
+ALTER TABLE timeline_event ADD COLUMN sync_state TEXT;
+
+-- Records of entities this build does not know (written by a newer version), values inline.
 CREATE TABLE record_state (
     entity TEXT NOT NULL,
     id     TEXT NOT NULL,
@@ -13,15 +22,54 @@ CREATE TABLE record_state (
     PRIMARY KEY (entity, id)
 ) STRICT, WITHOUT ROWID;
 
-INSERT INTO record_state(entity, id, state)
-SELECT entity, id,
+-- A deleted record keeps nothing but its tombstone: its row and merge state go with the delete,
+-- and a change arriving after the delete is not stored. That erases every field of a deleted
+-- record, which subsumes the crypto-shredding triggers of 0004 (they blanked a deleted
+-- document's content key in the old tables).
+DELETE FROM field_state
+WHERE EXISTS (SELECT 1 FROM tombstones t WHERE t.entity = field_state.entity
+                                           AND t.id = field_state.id);
+
+-- The merge state of every record, built from the per-field rows; `t` is the entity's table
+-- (NULL for an unknown entity), and a field is held in a column when the table has one of its
+-- name.
+CREATE TEMP TABLE moved AS
+WITH tables(entity, t) AS (VALUES ('profile', 'profile'), ('medication', 'medications'),
+                                  ('dose', 'dose_log'), ('vault_document', 'vault_documents'),
+                                  ('timeline_event', 'timeline_event')),
+numbered AS (
+    SELECT f.entity, f.id, f.field, f.value, f.hlc, f.author, tables.t,
+           row_number() OVER (PARTITION BY f.entity, f.id ORDER BY f.field) - 1 AS n,
+           EXISTS (SELECT 1 FROM pragma_table_info(tables.t) c WHERE c.name = f.field) AS in_column
+    FROM field_state f LEFT JOIN tables USING (entity))
+SELECT entity, id, t,
        json_object(
            'c', json_group_array(json_array(hlc, author) ORDER BY n),
-           'f', json_group_object(field, json_array(json(value), n)))
-FROM (SELECT entity, id, field, value, hlc, author,
-             row_number() OVER (PARTITION BY entity, id ORDER BY field) - 1 AS n
-      FROM field_state)
+           'f', json_group_object(field, CASE
+               WHEN NOT in_column THEN json_array(n, 'v', json(value))
+               ELSE json_array(n, CASE json_type(value)
+                   WHEN 'text' THEN 's' WHEN 'integer' THEN 'i' WHEN 'real' THEN 'r'
+                   WHEN 'true' THEN 'b' WHEN 'false' THEN 'b' WHEN 'null' THEN 'n'
+                   ELSE 'j' END)
+               END)) AS state
+FROM numbered
 GROUP BY entity, id;
+
+INSERT INTO record_state(entity, id, state) SELECT entity, id, state FROM moved WHERE t IS NULL;
+INSERT OR IGNORE INTO profile(id) SELECT id FROM moved WHERE t = 'profile';
+INSERT OR IGNORE INTO medications(id) SELECT id FROM moved WHERE t = 'medications';
+INSERT OR IGNORE INTO dose_log(id) SELECT id FROM moved WHERE t = 'dose_log';
+INSERT OR IGNORE INTO vault_documents(id) SELECT id FROM moved WHERE t = 'vault_documents';
+INSERT OR IGNORE INTO timeline_event(id) SELECT id FROM moved WHERE t = 'timeline_event';
+UPDATE profile SET sync_state = (SELECT state FROM moved WHERE t = 'profile' AND moved.id = profile.id);
+UPDATE medications SET sync_state =
+    (SELECT state FROM moved WHERE t = 'medications' AND moved.id = medications.id);
+UPDATE dose_log SET sync_state = (SELECT state FROM moved WHERE t = 'dose_log' AND moved.id = dose_log.id);
+UPDATE vault_documents SET sync_state =
+    (SELECT state FROM moved WHERE t = 'vault_documents' AND moved.id = vault_documents.id);
+UPDATE timeline_event SET sync_state =
+    (SELECT state FROM moved WHERE t = 'timeline_event' AND moved.id = timeline_event.id);
+DROP TABLE moved;
 
 -- Local changes waiting to be pushed: per record and transaction, the JSON array of the fields
 -- it changed, or NULL for a delete. A push reads the fields' current merged values.
@@ -36,17 +84,10 @@ INSERT INTO outbox_by_record(entity, id, fields)
 SELECT entity, id, CASE WHEN field IS NULL THEN NULL ELSE json_array(field) END
 FROM outbox ORDER BY seq;
 
--- A deleted record now keeps nothing but its tombstone: its merged state goes with the delete,
--- and a change arriving after the delete is not stored (see record/mod.rs). That erases every
--- field of a deleted record, which subsumes the crypto-shredding triggers of 0004 (they blanked
--- a deleted document's content key in the old tables).
 DROP TRIGGER vault_shred_on_delete;
 DROP TABLE field_state;
 DROP TABLE outbox;
 ALTER TABLE outbox_by_record RENAME TO outbox;
-DELETE FROM record_state
-WHERE EXISTS (SELECT 1 FROM tombstones t WHERE t.entity = record_state.entity
-                                           AND t.id = record_state.id);
 
 -- The timeline gets a stable integer rowid (VACUUM may renumber implicit rowids) and a
 -- contentless full-text index that record/ fills once per transaction, instead of per-row
@@ -71,13 +112,14 @@ CREATE TABLE timeline_event_v2 (
     payload         TEXT,
     clinician_grade INTEGER,
     medication_ids  TEXT,
-    document_ids    TEXT
+    document_ids    TEXT,
+    sync_state      TEXT
 ) STRICT;
 
 INSERT INTO timeline_event_v2(id, kind, occurred_at, recorded_zone, ends_at, title, body, tags,
-                              payload, clinician_grade, medication_ids, document_ids)
+                              payload, clinician_grade, medication_ids, document_ids, sync_state)
 SELECT id, kind, occurred_at, recorded_zone, ends_at, title, body, tags,
-       payload, clinician_grade, medication_ids, document_ids
+       payload, clinician_grade, medication_ids, document_ids, sync_state
 FROM timeline_event ORDER BY rowid;
 
 DROP TABLE timeline_event;
