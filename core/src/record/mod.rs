@@ -200,22 +200,85 @@ fn uuid_text(b: &[u8; 16]) -> String {
     )
 }
 
-/// The merge state of one record: for every field, the clock of the write that set it and
-/// where its value lives.
+/// The merge state of one record: for every field, the clock (HLC and author) of the write
+/// that set it and where its value lives.
 ///
-/// Stored as JSON, `{"c": [[hlc, author], ...], "f": {field: slot}}`, in the domain row's
-/// `sync_state` column (or in `record_state` for an entity this build does not know). A slot is
-/// `[i, type]` for a field whose value is in its own column, with `i` indexing `c` and `type`
-/// how to read the column back as the JSON value that was written (`s` string, `i` integer, `r`
-/// real, `b` boolean, `j` array or object as JSON text, `n` null), or `[i, "v", value]` for a
-/// field kept here (no column of that name, or a number no column holds exactly). Fields
-/// written together share one clock entry, so a new record stores its 90-byte time and author
-/// once; entries no field refers to any more are dropped when the state is written.
-#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
+/// It is stored in the domain row's `sync_state` column (or in `record_state` for an entity
+/// this build does not know) as compact JSON, [`StoredState`]:
+///
+/// - `"c"`: the clocks, `[stamp, peer]`: the HLC's time part (`mmmmmmmmmmmm.cccccccc`) and the
+///   local number of its (device, author) pair in `sync_peers`. Fields written together share
+///   one clock, so a new record stores one.
+/// - `"p"`: two characters per declared field of the entity, in declaration order: the clock
+///   index in base 36 and the JSON type that reads the field's column back (`s` string, `i`
+///   integer, `r` real, `b` boolean, `j` array or object as JSON text, `n` null), or `--` for
+///   a field not set.
+/// - `"f"`: any other field by name: `[clock, type]` for a value in its column, or
+///   `[clock, "v", value]` for a value kept here (no column of that name, or a number no column
+///   holds exactly).
+///
+/// Clocks no field refers to any more are dropped, and equal ones merged, when the state is
+/// written.
+#[derive(Debug, Default, Clone, PartialEq)]
 struct RecordState {
+    /// (HLC, author) of each clock.
     c: Vec<(String, String)>,
     f: BTreeMap<String, Slot>,
 }
+
+/// The stored form of a [`RecordState`].
+#[derive(Serialize, Deserialize)]
+struct StoredState {
+    c: Vec<(String, i64)>,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    p: String,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    f: BTreeMap<String, Slot>,
+}
+
+/// The (device, author) pairs seen in clocks, numbered locally in `sync_peers`: a stored clock
+/// carries a small number instead of 70 characters of ids.
+#[derive(Default)]
+struct Peers {
+    loaded: bool,
+    by_number: HashMap<i64, (String, String)>,
+    by_pair: HashMap<(String, String), i64>,
+}
+
+impl Peers {
+    fn load(&mut self, conn: &Connection) -> Result<()> {
+        if self.loaded {
+            return Ok(());
+        }
+        let mut stmt = conn.prepare_cached("SELECT n, device, author FROM sync_peers")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        for row in rows {
+            let (n, device, author): (i64, String, String) = row?;
+            self.by_pair.insert((device.clone(), author.clone()), n);
+            self.by_number.insert(n, (device, author));
+        }
+        self.loaded = true;
+        Ok(())
+    }
+
+    fn number(&mut self, conn: &Connection, device: &str, author: &str) -> Result<i64> {
+        self.load(conn)?;
+        if let Some(n) = self.by_pair.get(&(device.to_owned(), author.to_owned())) {
+            return Ok(*n);
+        }
+        let n: i64 = conn
+            .prepare_cached("INSERT INTO sync_peers(device, author) VALUES (?1, ?2) RETURNING n")?
+            .query_row([device, author], |r| r.get(0))?;
+        self.by_pair
+            .insert((device.to_owned(), author.to_owned()), n);
+        self.by_number
+            .insert(n, (device.to_owned(), author.to_owned()));
+        Ok(n)
+    }
+}
+
+/// The characters of clock indexes in `"p"`.
+const BASE36: &[u8; 36] = b"0123456789abcdefghijklmnopqrstuvwxyz";
 
 /// Where one field's winning value lives; see [`RecordState`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -266,6 +329,26 @@ enum ColumnType {
 }
 
 impl ColumnType {
+    const ALL: [Self; 6] = [
+        Self::String,
+        Self::Integer,
+        Self::Real,
+        Self::Bool,
+        Self::Json,
+        Self::Null,
+    ];
+
+    fn letter(self) -> u8 {
+        match self {
+            Self::String => b's',
+            Self::Integer => b'i',
+            Self::Real => b'r',
+            Self::Bool => b'b',
+            Self::Json => b'j',
+            Self::Null => b'n',
+        }
+    }
+
     /// How `value` is held in a column, or `None` when no column holds it exactly (an integer
     /// beyond 64-bit signed range).
     fn of(value: &Value) -> Option<Self> {
@@ -306,36 +389,111 @@ impl ColumnType {
 }
 
 impl RecordState {
-    fn parse(text: &str) -> Result<Self> {
-        let corrupt = || Error::Corrupt("merged record state".into());
-        let state: Self = serde_json::from_str(text).map_err(|_| corrupt())?;
-        if state.f.values().any(|slot| slot.clock() >= state.c.len()) {
+    /// Reads a stored state; `def` is the entity's definition when this build knows it.
+    fn parse(text: &str, def: Option<&EntityDef>, peers: &Peers) -> Result<Self> {
+        let corrupt = || Error::Corrupt("merge state of a record".into());
+        let stored: StoredState = serde_json::from_str(text).map_err(|_| corrupt())?;
+        let mut c = Vec::with_capacity(stored.c.len());
+        for (stamp, n) in stored.c {
+            let (device, author) = peers.by_number.get(&n).ok_or_else(corrupt)?;
+            c.push((format!("{stamp}.{device}"), author.clone()));
+        }
+        let mut f = stored.f;
+        let p = stored.p.as_bytes();
+        if !p.is_empty() {
+            let fields = def.ok_or_else(corrupt)?.fields;
+            if p.len() % 2 != 0 || p.len() / 2 > fields.len() {
+                return Err(corrupt());
+            }
+            for (field, pair) in fields.iter().zip(p.chunks(2)) {
+                if pair == b"--" {
+                    continue;
+                }
+                let clock = BASE36
+                    .iter()
+                    .position(|b| *b == pair[0])
+                    .ok_or_else(corrupt)?;
+                let ty = ColumnType::ALL
+                    .into_iter()
+                    .find(|t| t.letter() == pair[1])
+                    .ok_or_else(corrupt)?;
+                f.insert((*field).to_owned(), Slot::Column(clock, ty));
+            }
+        }
+        if f.values().any(|slot| slot.clock() >= c.len()) {
             return Err(corrupt());
         }
-        Ok(state)
+        Ok(Self { c, f })
     }
 
-    fn compact_text(&mut self) -> String {
+    /// The stored form, numbering new peers on the way.
+    fn store(
+        &mut self,
+        def: Option<&EntityDef>,
+        peers: &mut Peers,
+        conn: &Connection,
+    ) -> Result<String> {
+        self.tidy_clocks();
+        let mut stored = StoredState {
+            c: Vec::with_capacity(self.c.len()),
+            p: String::new(),
+            f: BTreeMap::new(),
+        };
+        for (hlc, author) in &self.c {
+            // Hlc's text form: 12 hex digits, '.', 8 hex digits, '.', the device.
+            let (stamp, device) = match (hlc.get(..21), hlc.get(22..)) {
+                (Some(stamp), Some(device)) if hlc.as_bytes()[21] == b'.' => (stamp, device),
+                _ => return Err(Error::invalid("hlc", "malformed timestamp")),
+            };
+            stored
+                .c
+                .push((stamp.to_owned(), peers.number(conn, device, author)?));
+        }
+        let mut p = vec![b'-'; def.map_or(0, |d| d.fields.len() * 2)];
+        for (field, slot) in &self.f {
+            let position = def.and_then(|d| d.fields.iter().position(|f| f == field));
+            match (position, slot) {
+                (Some(i), Slot::Column(clock, ty)) if *clock < BASE36.len() => {
+                    p[2 * i] = BASE36[*clock];
+                    p[2 * i + 1] = ty.letter();
+                }
+                _ => {
+                    stored.f.insert(field.clone(), slot.clone());
+                }
+            }
+        }
+        while p.ends_with(b"--") {
+            p.truncate(p.len() - 2);
+        }
+        stored.p = String::from_utf8(p).expect("ASCII");
+        Ok(serde_json::to_string(&stored).expect("record state serialises"))
+    }
+
+    /// Drops clocks no field refers to and merges equal ones.
+    fn tidy_clocks(&mut self) {
         let mut used = vec![false; self.c.len()];
         for slot in self.f.values() {
             used[slot.clock()] = true;
         }
-        if used.iter().any(|u| !u) {
-            let mut renumber = vec![0; self.c.len()];
-            let mut kept = Vec::new();
-            for (i, clock) in std::mem::take(&mut self.c).into_iter().enumerate() {
-                if used[i] {
-                    renumber[i] = kept.len();
+        let mut renumber = vec![0; self.c.len()];
+        let mut kept: Vec<(String, String)> = Vec::new();
+        for (i, clock) in std::mem::take(&mut self.c).into_iter().enumerate() {
+            if !used[i] {
+                continue;
+            }
+            renumber[i] = match kept.iter().position(|k| *k == clock) {
+                Some(j) => j,
+                None => {
                     kept.push(clock);
+                    kept.len() - 1
                 }
-            }
-            self.c = kept;
-            for slot in self.f.values_mut() {
-                let i = slot.clock_mut();
-                *i = renumber[*i];
-            }
+            };
         }
-        serde_json::to_string(self).expect("record state serialises")
+        self.c = kept;
+        for slot in self.f.values_mut() {
+            let i = slot.clock_mut();
+            *i = renumber[*i];
+        }
     }
 
     /// The index of clock entry (`hlc`, `author`), added if new.
@@ -363,15 +521,23 @@ impl RecordState {
 type Fields = Vec<(String, Value, String, String)>;
 
 /// Reads every field of record `id` with its value and clock, or `None` if there is no record.
-fn read_record(conn: &Connection, entity: &str, id: &str) -> Result<Option<Fields>> {
+fn read_record(
+    conn: &Connection,
+    peers: &mut Peers,
+    entity: &str,
+    id: &str,
+) -> Result<Option<Fields>> {
     let corrupt = || Error::Corrupt(format!("{entity} record"));
+    peers.load(conn)?;
     let Some(def) = self::entity(entity) else {
         let text: Option<String> = conn
             .prepare_cached("SELECT state FROM record_state WHERE entity = ?1 AND id = ?2")?
             .query_row([entity, id], |r| r.get(0))
             .optional()?;
         return text
-            .map(|t| fields_of(&RecordState::parse(&t)?, &[], |_| None).ok_or_else(corrupt))
+            .map(|t| {
+                fields_of(&RecordState::parse(&t, None, peers)?, &[], |_| None).ok_or_else(corrupt)
+            })
             .transpose();
     };
     let sql = format!(
@@ -387,7 +553,7 @@ fn read_record(conn: &Connection, entity: &str, id: &str) -> Result<Option<Field
     let Some(text) = row.get::<_, Option<String>>(0)? else {
         return Ok(Some(Vec::new()));
     };
-    let state = RecordState::parse(&text)?;
+    let state = RecordState::parse(&text, Some(def), peers)?;
     fields_of(&state, def.fields, |i| row.get_ref(i + 1).ok())
         .ok_or_else(corrupt)
         .map(Some)
@@ -463,6 +629,7 @@ struct Batch {
     stale: Vec<(&'static SearchIndex, i64)>,
     /// The upsert of each (table, set of columns) written, by column bitmask.
     upserts: HashMap<(&'static str, u64), String>,
+    peers: Peers,
 }
 
 impl Batch {
@@ -496,7 +663,11 @@ impl Batch {
                 .prepare_cached("SELECT state FROM record_state WHERE entity = ?1 AND id = ?2")?
                 .query_row([entity, id], |r| r.get(0))
                 .optional()?;
-            return text.as_deref().map(RecordState::parse).transpose();
+            self.peers.load(tx)?;
+            return text
+                .as_deref()
+                .map(|t| RecordState::parse(t, None, &self.peers))
+                .transpose();
         };
         let row: Option<(i64, Option<String>)> = tx
             .prepare_cached(&format!(
@@ -512,7 +683,10 @@ impl Batch {
         match row {
             None => Ok(None),
             Some((_, None)) => Ok(Some(RecordState::default())),
-            Some((_, Some(text))) => RecordState::parse(&text).map(Some),
+            Some((_, Some(text))) => {
+                self.peers.load(tx)?;
+                RecordState::parse(&text, Some(def), &self.peers).map(Some)
+            }
         }
     }
 
@@ -667,7 +841,7 @@ impl Batch {
         if count == 0 {
             return Ok(0);
         }
-        let text = state.compact_text();
+        let text = state.store(def, &mut self.peers, tx)?;
         match def {
             Some(def) => {
                 // In declaration order: the cached statement for a set of columns binds them so.
@@ -822,6 +996,10 @@ impl<'s> Writer<'s> {
     }
 }
 
+/// One record's changes in a remote batch: entity, id, and each change with its HLC's canonical
+/// text.
+type RecordChanges<'c> = (&'c str, &'c str, Vec<(&'c FieldChange, String)>);
+
 /// Local changes waiting to be pushed, read by [`Store::outbox`].
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Outbox {
@@ -850,7 +1028,8 @@ impl Store {
         let tx = self.conn.unchecked_transaction()?;
         let mut clock = self.hlc.borrow().clone();
         // Changes grouped by record, so each record's state is read and written once.
-        let mut groups: Vec<(&str, &str, Vec<&FieldChange>)> = Vec::new();
+        // Each change with its HLC in canonical text, which is what orders and is stored.
+        let mut groups: Vec<RecordChanges<'_>> = Vec::new();
         let mut index: HashMap<(&str, &str), usize> = HashMap::new();
         for change in changes {
             let hlc = Hlc::parse(&change.hlc)?;
@@ -860,23 +1039,23 @@ impl Store {
                 groups.push((key.0, key.1, Vec::new()));
                 groups.len() - 1
             });
-            groups[i].2.push(change);
+            groups[i].2.push((change, hlc.to_string()));
         }
         let mut batch = Batch::default();
         let mut applied = 0;
         for (entity, id, group) in groups {
             let mut writes = Vec::new();
-            for change in group {
+            for (change, hlc) in &group {
                 match &change.op {
                     Op::Delete => {
-                        if batch.delete(&tx, entity, id, &change.hlc, &change.author)? {
+                        if batch.delete(&tx, entity, id, hlc, &change.author)? {
                             applied += 1;
                         }
                     }
                     Op::Set { field, value } => writes.push(Write {
                         field,
                         value: value.clone(),
-                        hlc: &change.hlc,
+                        hlc,
                         author: &change.author,
                     }),
                 }
@@ -906,6 +1085,7 @@ impl Store {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let mut rows = stmt.query([limit])?;
         let mut out = Outbox::default();
+        let mut peers = Peers::default();
         let mut sent: HashSet<String> = HashSet::new();
         let device = self.device.as_str();
         while let Some(r) = rows.next()? {
@@ -933,7 +1113,8 @@ impl Store {
                 (Some(fields), None) => {
                     let names: Vec<String> = serde_json::from_str(&fields)
                         .map_err(|_| Error::Corrupt("outbox entry".into()))?;
-                    let current = read_record(&self.conn, &entity, &id)?.unwrap_or_default();
+                    let current =
+                        read_record(&self.conn, &mut peers, &entity, &id)?.unwrap_or_default();
                     for (field, value, hlc, author) in current {
                         if names.contains(&field) && hlc.ends_with(device) {
                             changes.push(FieldChange {
@@ -1019,9 +1200,10 @@ impl Store {
         }
         records.sort();
         let mut out = String::new();
+        let mut peers = Peers::default();
         for (entity, id) in records {
             for (field, value, hlc, author) in
-                read_record(&self.conn, &entity, &id)?.unwrap_or_default()
+                read_record(&self.conn, &mut peers, &entity, &id)?.unwrap_or_default()
             {
                 writeln!(
                     out,

@@ -436,3 +436,108 @@ fn a_field_another_device_overwrote_is_not_pushed_again() {
         "the phone's display_name lost to the tablet's: only its time zone is left to send"
     );
 }
+
+#[test]
+fn a_record_moved_by_migration_5_reads_back_as_it_was_and_is_stored_compactly_on_its_next_write() {
+    let conn = rusqlite::Connection::open_in_memory().unwrap();
+    crate::store::migrations::migrate_to(&conn, 4).unwrap();
+    let (h1, h2) = (
+        "0000000003e8.00000000.0000000000000000000000000000000a",
+        "0000000007d0.00000001.0000000000000000000000000000000b",
+    );
+    conn.execute_batch(&format!(
+        r#"
+        INSERT INTO field_state(entity, id, field, value, hlc, author) VALUES
+            ('profile', 'p', 'display_name', '"Ana"', '{h1}', 'acct-a'),
+            ('profile', 'p', 'home_time_zone', '"Europe/Lisbon"', '{h2}', 'acct-b'),
+            ('profile', 'p', 'pronouns', '"she/her"', '{h2}', 'acct-b');
+        INSERT INTO profile(id, display_name, home_time_zone) VALUES ('p', 'Ana', 'Europe/Lisbon');
+        "#
+    ))
+    .unwrap();
+    crate::store::migrations::migrate(&conn).unwrap();
+    let expected = vec![
+        (
+            "display_name".to_owned(),
+            json!("Ana"),
+            h1.to_owned(),
+            "acct-a".to_owned(),
+        ),
+        (
+            "home_time_zone".to_owned(),
+            json!("Europe/Lisbon"),
+            h2.to_owned(),
+            "acct-b".to_owned(),
+        ),
+        (
+            "pronouns".to_owned(),
+            json!("she/her"),
+            h2.to_owned(),
+            "acct-b".to_owned(),
+        ),
+    ];
+    let mut peers = Peers::default();
+    assert_eq!(
+        read_record(&conn, &mut peers, "profile", "p").unwrap(),
+        Some(expected.clone())
+    );
+
+    // An older write changes nothing but re-stores the state in its positional form.
+    let mut batch = Batch::default();
+    let old = "000000000001.00000000.0000000000000000000000000000000c";
+    let won = batch
+        .merge(
+            &conn,
+            "profile",
+            "p",
+            vec![Write {
+                field: "display_name",
+                value: json!("Old"),
+                hlc: old,
+                author: "acct-c",
+            }],
+        )
+        .unwrap();
+    assert_eq!(won, 0);
+    let newer = "0000000007d0.00000002.0000000000000000000000000000000c";
+    batch
+        .merge(
+            &conn,
+            "profile",
+            "p",
+            vec![Write {
+                field: "display_name",
+                value: json!("Ana María"),
+                hlc: newer,
+                author: "acct-c",
+            }],
+        )
+        .unwrap();
+    let stored: String = conn
+        .query_row("SELECT sync_state FROM profile WHERE id = 'p'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    let stored: Value = serde_json::from_str(&stored).unwrap();
+    assert_eq!(stored["p"], "1s0s", "declared fields by position: {stored}");
+    assert_eq!(
+        stored["f"]["pronouns"][1], "v",
+        "an unknown field keeps its value"
+    );
+    assert_eq!(
+        stored["c"].as_array().unwrap().len(),
+        2,
+        "equal clocks merge and unused ones go"
+    );
+    let mut now = expected;
+    now[0] = (
+        "display_name".into(),
+        json!("Ana María"),
+        newer.into(),
+        "acct-c".into(),
+    );
+    assert_eq!(
+        read_record(&conn, &mut Peers::default(), "profile", "p").unwrap(),
+        Some(now)
+    );
+}

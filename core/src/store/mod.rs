@@ -5,7 +5,7 @@
 //! with a 256-bit key; see [`key`] for where the key comes from.
 
 pub mod key;
-mod migrations;
+pub(crate) mod migrations;
 
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};

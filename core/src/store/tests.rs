@@ -329,8 +329,15 @@ fn version_4_data_moves_into_each_records_row() {
         serde_json::json!([e1["f"]["mood_colour"][0], "v", "blue"]),
         "a field with no column keeps its value"
     );
-    assert_eq!(clock_of("title"), serde_json::json!([h2, "ana"]));
-    assert_eq!(clock_of("kind"), serde_json::json!([h1, "ana"]));
+    let peer: i64 = conn
+        .query_row(
+            "SELECT n FROM sync_peers WHERE device = ?1 AND author = 'ana'",
+            [&h1[22..]],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(clock_of("title"), serde_json::json!([&h2[..21], peer]));
+    assert_eq!(clock_of("kind"), serde_json::json!([&h1[..21], peer]));
     let future: String = conn
         .query_row(
             "SELECT state FROM record_state WHERE entity = 'future_thing' AND id = 'x'",

@@ -5,14 +5,24 @@
 
 -- Each synced table gains `sync_state`: for every field, the hybrid logical time and author of
 -- the write that set it, and how to read its column back as the JSON value written (see
--- record/mod.rs, RecordState):
---   {"c": [[hlc, author], ...], "f": {"field": [index into c, type] or [index, "v", value]}}
--- Values stay in their columns; a field with no column of its name keeps its value inline.
+-- record/mod.rs, RecordState). Values stay in their columns; a field with no column of its
+-- name keeps its value inline. Written here in the general form
+--   {"c": [[hlc time part, peer], ...], "f": {"field": [clock, type] or [clock, "v", value]}}
+-- which record/ rewrites in its compact positional form on the next write of the record.
 ALTER TABLE profile ADD COLUMN sync_state TEXT;
 ALTER TABLE medications ADD COLUMN sync_state TEXT;
 ALTER TABLE dose_log ADD COLUMN sync_state TEXT;
 ALTER TABLE vault_documents ADD COLUMN sync_state TEXT;
 ALTER TABLE timeline_event ADD COLUMN sync_state TEXT;
+
+-- The (device, author) pairs of clocks, numbered on this device only: a stored clock is the
+-- HLC's time part and a peer number.
+CREATE TABLE sync_peers (
+    n      INTEGER PRIMARY KEY,
+    device TEXT NOT NULL,
+    author TEXT NOT NULL,
+    UNIQUE (device, author)
+) STRICT;
 
 -- Records of entities this build does not know (written by a newer version), values inline.
 CREATE TABLE record_state (
@@ -30,6 +40,9 @@ DELETE FROM field_state
 WHERE EXISTS (SELECT 1 FROM tombstones t WHERE t.entity = field_state.entity
                                            AND t.id = field_state.id);
 
+INSERT INTO sync_peers(device, author)
+SELECT DISTINCT substr(hlc, 23), author FROM field_state ORDER BY 1, 2;
+
 -- The merge state of every record, built from the per-field rows; `t` is the entity's table
 -- (NULL for an unknown entity), and a field is held in a column when the table has one of its
 -- name.
@@ -38,13 +51,16 @@ WITH tables(entity, t) AS (VALUES ('profile', 'profile'), ('medication', 'medica
                                   ('dose', 'dose_log'), ('vault_document', 'vault_documents'),
                                   ('timeline_event', 'timeline_event')),
 numbered AS (
-    SELECT f.entity, f.id, f.field, f.value, f.hlc, f.author, tables.t,
+    SELECT f.entity, f.id, f.field, f.value, tables.t,
+           json_array(substr(f.hlc, 1, 21),
+                      (SELECT p.n FROM sync_peers p
+                       WHERE p.device = substr(f.hlc, 23) AND p.author = f.author)) AS clock,
            row_number() OVER (PARTITION BY f.entity, f.id ORDER BY f.field) - 1 AS n,
            EXISTS (SELECT 1 FROM pragma_table_info(tables.t) c WHERE c.name = f.field) AS in_column
     FROM field_state f LEFT JOIN tables USING (entity))
 SELECT entity, id, t,
        json_object(
-           'c', json_group_array(json_array(hlc, author) ORDER BY n),
+           'c', json_group_array(json(clock) ORDER BY n),
            'f', json_group_object(field, CASE
                WHEN NOT in_column THEN json_array(n, 'v', json(value))
                ELSE json_array(n, CASE json_type(value)
