@@ -46,7 +46,8 @@ pub struct EntityDef {
     pub name: &'static str,
     /// The domain table.
     pub table: &'static str,
-    /// The fields, which are also the table's column names.
+    /// The fields, which are also the table's column names. Append only: stored merge states
+    /// refer to declared fields by position, so a field is never removed or moved.
     pub fields: &'static [&'static str],
     /// The full-text index kept over some of the fields, if any.
     pub search: Option<&'static SearchIndex>,
@@ -612,9 +613,12 @@ impl rusqlite::ToSql for SqlValue<'_> {
 struct Touched {
     entity: &'static str,
     id: String,
-    /// Local changes for the outbox: `Some(Some(fields))` for the fields changed,
-    /// `Some(None)` once the record is deleted, `None` when nothing local touched it.
-    local: Option<Option<Vec<&'static str>>>,
+    /// The record's row, once known.
+    rowid: Option<i64>,
+    /// Local changes for the outbox: `Some(Some(mask))` for the fields changed (bit `i` for the
+    /// entity's `i`th declared field), `Some(None)` once the record is deleted, `None` when
+    /// nothing local touched it.
+    local: Option<Option<u64>>,
 }
 
 /// What one transaction has touched, for the work done once at its end: outbox entries and the
@@ -629,6 +633,8 @@ struct Batch {
     stale: Vec<(&'static SearchIndex, i64)>,
     /// The upsert of each (table, set of columns) written, by column bitmask.
     upserts: HashMap<(&'static str, u64), String>,
+    /// The insert of each (table, set of columns) of new records, by column bitmask.
+    inserts: HashMap<(&'static str, u64), String>,
     peers: Peers,
 }
 
@@ -642,6 +648,7 @@ impl Batch {
         self.touched.push(Touched {
             entity,
             id: id.to_owned(),
+            rowid: None,
             local: None,
         });
         let i = self.touched.len() - 1;
@@ -676,9 +683,12 @@ impl Batch {
             ))?
             .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?;
-        let (_, first) = self.touch(def.name, id);
-        if first && let (Some(search), Some((rowid, _))) = (def.search, &row) {
-            self.stale.push((search, *rowid));
+        let (i, first) = self.touch(def.name, id);
+        if first && let Some((rowid, _)) = &row {
+            self.touched[i].rowid = Some(*rowid);
+            if let Some(search) = def.search {
+                self.stale.push((search, *rowid));
+            }
         }
         match row {
             None => Ok(None),
@@ -690,21 +700,15 @@ impl Batch {
         }
     }
 
-    fn note_local(&mut self, entity: &'static str, id: &str, fields: Option<Vec<&'static str>>) {
+    /// Notes local changes for the outbox: the fields in `mask`, or `None` for a delete.
+    fn note_local(&mut self, entity: &'static str, id: &str, mask: Option<u64>) {
         let (i, _) = self.touch(entity, id);
         let local = &mut self.touched[i].local;
-        match (local.as_mut(), fields) {
-            (None, fields) => *local = Some(fields),
-            (Some(None), _) => {}
-            (Some(Some(_)), None) => *local = Some(None),
-            (Some(Some(changed)), Some(fields)) => {
-                for f in fields {
-                    if !changed.contains(&f) {
-                        changed.push(f);
-                    }
-                }
-            }
-        }
+        *local = match (*local, mask) {
+            (None, mask) => Some(mask),
+            (Some(None), _) | (Some(Some(_)), None) => Some(None),
+            (Some(Some(changed)), Some(mask)) => Some(Some(changed | mask)),
+        };
     }
 
     /// The work done once per transaction, just before it commits.
@@ -713,9 +717,8 @@ impl Batch {
             tx.prepare_cached("INSERT INTO outbox(entity, id, fields) VALUES (?1, ?2, ?3)")?;
         for t in &self.touched {
             if let Some(local) = &t.local {
-                let fields = local
-                    .as_ref()
-                    .map(|f| serde_json::to_string(f).expect("field names serialise"));
+                // Bit 63 is never set (see `field_mask`), so the mask fits an i64.
+                let fields = local.map(|mask| mask as i64);
                 insert.execute(params![t.entity, t.id, fields])?;
             }
         }
@@ -738,27 +741,29 @@ impl Batch {
                 [serde_json::to_string(&rowids).expect("rowids serialise")],
             )?;
         }
-        let mut searched: Vec<(&'static EntityDef, Vec<&str>)> = Vec::new();
+        let mut searched: Vec<(&'static EntityDef, Vec<i64>)> = Vec::new();
         for t in &self.touched {
             let Some(def) = self::entity(t.entity).filter(|d| d.search.is_some()) else {
                 continue;
             };
+            let Some(rowid) = t.rowid else { continue };
             match searched.iter_mut().find(|(d, _)| std::ptr::eq(*d, def)) {
-                Some((_, ids)) => ids.push(&t.id),
-                None => searched.push((def, vec![&t.id])),
+                Some((_, rowids)) => rowids.push(rowid),
+                None => searched.push((def, vec![rowid])),
             }
         }
-        for (def, ids) in searched {
+        for (def, rowids) in searched {
             let search = def.search.expect("only searchable entities are gathered");
             let columns = search.columns.join(", ");
+            // Rows deleted in this transaction are gone and so are not indexed.
             tx.execute(
                 &format!(
                     "INSERT INTO {fts}(rowid, {columns}) SELECT rowid, {columns} FROM {table}
-                     WHERE id IN (SELECT value FROM json_each(?1))",
+                     WHERE rowid IN (SELECT value FROM json_each(?1))",
                     fts = search.table,
                     table = def.table,
                 ),
-                [serde_json::to_string(&ids).expect("ids serialise")],
+                [serde_json::to_string(&rowids).expect("rowids serialise")],
             )?;
         }
         Ok(())
@@ -800,6 +805,41 @@ impl Batch {
             };
         }
         Ok(won)
+    }
+
+    /// Writes a record that cannot exist yet, its id just made: no state to read and no
+    /// tombstone to check, one INSERT (which fails rather than overwrite, should the id exist).
+    fn create(
+        &mut self,
+        tx: &Connection,
+        def: &'static EntityDef,
+        id: &str,
+        hlc: &str,
+        author: &str,
+        mut columns: Vec<(&'static str, Value)>,
+    ) -> Result<()> {
+        let mut state = RecordState::default();
+        let clock = state.clock(hlc, author);
+        for (field, value) in &columns {
+            let slot = match ColumnType::of(value) {
+                Some(ty) => Slot::Column(clock, ty),
+                None => Slot::Inline(clock, InlineTag::V, value.clone()),
+            };
+            state.f.insert((*field).to_owned(), slot);
+        }
+        let text = state.store(Some(def), &mut self.peers, tx)?;
+        columns.sort_by_key(|(c, _)| def.fields.iter().position(|f| f == c));
+        let sql = self.insert_sql(def, &columns);
+        let mut stmt = tx.prepare_cached(sql)?;
+        stmt.raw_bind_parameter(1, id)?;
+        for (i, (_, v)) in columns.iter().enumerate() {
+            stmt.raw_bind_parameter(i + 2, SqlValue(v))?;
+        }
+        stmt.raw_bind_parameter(columns.len() + 2, &text)?;
+        stmt.raw_execute()?;
+        let (i, _) = self.touch(def.name, id);
+        self.touched[i].rowid = Some(tx.last_insert_rowid());
+        Ok(())
     }
 
     /// Merges writes of several fields of one record; returns how many won. The winning values
@@ -854,6 +894,12 @@ impl Batch {
                 }
                 stmt.raw_bind_parameter(columns.len() + 2, &text)?;
                 stmt.raw_execute()?;
+                let (i, _) = self.touch(def.name, id);
+                if self.touched[i].rowid.is_none() {
+                    // No row before, so the upsert inserted one (RETURNING would cost a
+                    // temporary table per statement).
+                    self.touched[i].rowid = Some(tx.last_insert_rowid());
+                }
             }
             None => {
                 tx.prepare_cached(
@@ -864,6 +910,24 @@ impl Batch {
             }
         }
         Ok(count)
+    }
+
+    /// The insert of a new record's `columns` (declared fields of `def`, in declaration order)
+    /// and merge state: `?1` is the id, then one parameter per column, then the state.
+    fn insert_sql(&mut self, def: &'static EntityDef, columns: &[(&str, Value)]) -> &str {
+        let mask = field_mask(def, columns.iter().map(|(c, _)| *c));
+        self.inserts.entry((def.table, mask)).or_insert_with(|| {
+            let mut names: Vec<&str> = columns.iter().map(|(c, _)| *c).collect();
+            names.push("sync_state");
+            let placeholders: Vec<String> =
+                (0..names.len()).map(|i| format!("?{}", i + 2)).collect();
+            format!(
+                "INSERT INTO {table}(id, {names}) VALUES (?1, {placeholders})",
+                table = def.table,
+                names = names.join(", "),
+                placeholders = placeholders.join(", "),
+            )
+        })
     }
 
     /// The upsert of `columns` (declared fields of `def`, in declaration order) and the merge
@@ -944,25 +1008,13 @@ impl<'s> Writer<'s> {
         id: &str,
         fields: impl IntoIterator<Item = (&'f str, Value)>,
     ) -> Result<()> {
-        // Field names as the definition spells them: 'static, for the outbox.
-        let mut values: Vec<(&'static str, Value)> = Vec::new();
-        for (field, value) in fields {
-            def.check_field(field)?;
-            let field = def
-                .fields
-                .iter()
-                .copied()
-                .find(|f| *f == field)
-                .expect("checked above");
-            values.retain(|(f, _)| *f != field);
-            values.push((field, value));
-        }
+        let values = declared(def, fields)?;
         if values.is_empty() {
             return Ok(());
         }
         let hlc = self.next_hlc().to_string();
         let store = self.store;
-        let names: Vec<&'static str> = values.iter().map(|(f, _)| *f).collect();
+        let mask = field_mask(def, values.iter().map(|(f, _)| *f));
         let writes = values
             .into_iter()
             .map(|(field, value)| Write {
@@ -973,7 +1025,29 @@ impl<'s> Writer<'s> {
             })
             .collect();
         self.batch.merge(&self.tx, def.name, id, writes)?;
-        self.batch.note_local(def.name, id, Some(names));
+        self.batch.note_local(def.name, id, Some(mask));
+        Ok(())
+    }
+
+    /// Creates record `id` with `fields`, like [`Writer::set_all`] on an id that is certain
+    /// to be new because it was just made ([`new_id`], a timeline event id): the write skips
+    /// looking for a record that cannot be there. An id that exists is an error, not an
+    /// overwrite.
+    pub fn create<'f>(
+        &mut self,
+        def: &'static EntityDef,
+        id: &str,
+        fields: impl IntoIterator<Item = (&'f str, Value)>,
+    ) -> Result<()> {
+        let values = declared(def, fields)?;
+        if values.is_empty() {
+            return Ok(());
+        }
+        let hlc = self.next_hlc().to_string();
+        let mask = field_mask(def, values.iter().map(|(f, _)| *f));
+        self.batch
+            .create(&self.tx, def, id, &hlc, &self.store.account, values)?;
+        self.batch.note_local(def.name, id, Some(mask));
         Ok(())
     }
 
@@ -1092,7 +1166,7 @@ impl Store {
             let seq: i64 = r.get(0)?;
             let entity: String = r.get(1)?;
             let id: String = r.get(2)?;
-            let fields: Option<String> = r.get(3)?;
+            let fields: Option<i64> = r.get(3)?;
             let tombstone: Option<(String, String)> = match (r.get(4)?, r.get(5)?) {
                 (Some(h), Some(a)) => Some((h, a)),
                 _ => None,
@@ -1111,12 +1185,20 @@ impl Store {
                 // tombstone: nothing to send.
                 (Some(_), Some(_)) | (None, None) => {}
                 (Some(fields), None) => {
-                    let names: Vec<String> = serde_json::from_str(&fields)
-                        .map_err(|_| Error::Corrupt("outbox entry".into()))?;
+                    let names: Vec<&str> = match self::entity(&entity) {
+                        Some(def) => def
+                            .fields
+                            .iter()
+                            .enumerate()
+                            .filter(|(i, _)| *i < 63 && fields & (1 << i) != 0)
+                            .map(|(_, f)| *f)
+                            .collect(),
+                        None => Vec::new(),
+                    };
                     let current =
                         read_record(&self.conn, &mut peers, &entity, &id)?.unwrap_or_default();
                     for (field, value, hlc, author) in current {
-                        if names.contains(&field) && hlc.ends_with(device) {
+                        if names.contains(&field.as_str()) && hlc.ends_with(device) {
                             changes.push(FieldChange {
                                 entity: entity.clone(),
                                 id: id.clone(),
@@ -1145,6 +1227,38 @@ impl Store {
     pub fn is_deleted(&self, def: &EntityDef, id: &str) -> Result<bool> {
         tombstoned(&self.conn, def.name, id)
     }
+}
+
+/// `fields` checked against `def` and named as `def` spells them; a field named twice keeps its
+/// last value.
+fn declared<'f>(
+    def: &EntityDef,
+    fields: impl IntoIterator<Item = (&'f str, Value)>,
+) -> Result<Vec<(&'static str, Value)>> {
+    let mut values: Vec<(&'static str, Value)> = Vec::new();
+    for (field, value) in fields {
+        def.check_field(field)?;
+        let field = def
+            .fields
+            .iter()
+            .copied()
+            .find(|f| *f == field)
+            .expect("checked above");
+        values.retain(|(f, _)| *f != field);
+        values.push((field, value));
+    }
+    Ok(values)
+}
+
+/// The bitmask of `fields` (declared fields of `def`): bit `i` for the `i`th declared field.
+/// Entities declare fewer than 63 fields (a test checks), so the mask fits an i64.
+fn field_mask<'f>(def: &EntityDef, fields: impl IntoIterator<Item = &'f str>) -> u64 {
+    fields.into_iter().fold(0, |mask, field| {
+        match def.fields.iter().position(|f| *f == field) {
+            Some(i) if i < 63 => mask | 1 << i,
+            _ => mask,
+        }
+    })
 }
 
 /// How many records are live (not deleted), of every entity: deleted records have no row.

@@ -541,3 +541,10 @@ fn a_record_moved_by_migration_5_reads_back_as_it_was_and_is_stored_compactly_on
         Some(now)
     );
 }
+
+#[test]
+fn every_entity_fits_the_outbox_field_mask() {
+    for def in entities() {
+        assert!(def.fields.len() < 63, "{} has too many fields", def.name);
+    }
+}

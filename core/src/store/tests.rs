@@ -361,7 +361,7 @@ fn version_4_data_moves_into_each_records_row() {
         .unwrap();
     assert_eq!(gone, None, "a deleted record keeps only its tombstone");
 
-    let outbox: Vec<(String, Option<String>)> = conn
+    let outbox: Vec<(String, Option<i64>)> = conn
         .prepare("SELECT id, fields FROM outbox ORDER BY seq")
         .unwrap()
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
@@ -370,10 +370,8 @@ fn version_4_data_moves_into_each_records_row() {
         .collect();
     assert_eq!(
         outbox,
-        vec![
-            ("e1".to_owned(), Some(r#"["title"]"#.to_owned())),
-            ("gone".to_owned(), None)
-        ]
+        vec![("e1".to_owned(), Some(1 << 4)), ("gone".to_owned(), None)],
+        "title is the timeline's fifth declared field"
     );
 
     let found: String = conn

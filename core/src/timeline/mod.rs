@@ -314,5 +314,6 @@ fn write_new(w: &mut Writer<'_>, id: &str, e: CheckedEvent) -> Result<()> {
     if !e.document_ids.is_empty() {
         fields.push(("document_ids", strings(&e.document_ids)));
     }
-    w.set_all(&TIMELINE_EVENT, id, fields)
+    // The id was made just now: nothing to merge with.
+    w.create(&TIMELINE_EVENT, id, fields)
 }

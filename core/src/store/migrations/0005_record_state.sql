@@ -87,18 +87,26 @@ UPDATE timeline_event SET sync_state =
     (SELECT state FROM moved WHERE t = 'timeline_event' AND moved.id = timeline_event.id);
 DROP TABLE moved;
 
--- Local changes waiting to be pushed: per record and transaction, the JSON array of the fields
--- it changed, or NULL for a delete. A push reads the fields' current merged values.
+-- Local changes waiting to be pushed: per record and transaction, the fields it changed as a
+-- bitmask over the entity's declared fields (bit i for the i-th, which is column i + 1 of its
+-- table here), or NULL for a delete. A push reads the fields' current merged values.
 CREATE TABLE outbox_by_record (
     seq    INTEGER PRIMARY KEY,
     entity TEXT NOT NULL,
     id     TEXT NOT NULL,
-    fields TEXT
+    fields INTEGER
 ) STRICT;
 
+WITH tables(entity, t) AS (VALUES ('profile', 'profile'), ('medication', 'medications'),
+                                  ('dose', 'dose_log'), ('vault_document', 'vault_documents'),
+                                  ('timeline_event', 'timeline_event'))
 INSERT INTO outbox_by_record(entity, id, fields)
-SELECT entity, id, CASE WHEN field IS NULL THEN NULL ELSE json_array(field) END
-FROM outbox ORDER BY seq;
+SELECT o.entity, o.id,
+       CASE WHEN o.field IS NULL THEN NULL
+            ELSE coalesce((SELECT 1 << (c.cid - 1) FROM pragma_table_info(tables.t) c
+                           WHERE c.name = o.field), 0) END
+FROM outbox o LEFT JOIN tables USING (entity)
+ORDER BY o.seq;
 
 DROP TRIGGER vault_shred_on_delete;
 DROP TABLE field_state;
