@@ -244,6 +244,8 @@ struct Peers {
     loaded: bool,
     by_number: HashMap<i64, (String, String)>,
     by_pair: HashMap<(String, String), i64>,
+    /// The pair asked for last, and its number: a batch of local writes asks for one pair.
+    last: Option<(String, String, i64)>,
 }
 
 impl Peers {
@@ -263,6 +265,18 @@ impl Peers {
     }
 
     fn number(&mut self, conn: &Connection, device: &str, author: &str) -> Result<i64> {
+        if let Some((d, a, n)) = &self.last
+            && d == device
+            && a == author
+        {
+            return Ok(*n);
+        }
+        let n = self.lookup(conn, device, author)?;
+        self.last = Some((device.to_owned(), author.to_owned(), n));
+        Ok(n)
+    }
+
+    fn lookup(&mut self, conn: &Connection, device: &str, author: &str) -> Result<i64> {
         self.load(conn)?;
         if let Some(n) = self.by_pair.get(&(device.to_owned(), author.to_owned())) {
             return Ok(*n);
@@ -275,6 +289,15 @@ impl Peers {
         self.by_number
             .insert(n, (device.to_owned(), author.to_owned()));
         Ok(n)
+    }
+}
+
+/// An HLC's text split into its time part and its device: Hlc's text form is 12 hex digits,
+/// '.', 8 hex digits, '.', the device.
+fn split_hlc(hlc: &str) -> Result<(&str, &str)> {
+    match (hlc.get(..21), hlc.get(22..)) {
+        (Some(stamp), Some(device)) if hlc.as_bytes()[21] == b'.' => Ok((stamp, device)),
+        _ => Err(Error::invalid("hlc", "malformed timestamp")),
     }
 }
 
@@ -441,11 +464,7 @@ impl RecordState {
             f: BTreeMap::new(),
         };
         for (hlc, author) in &self.c {
-            // Hlc's text form: 12 hex digits, '.', 8 hex digits, '.', the device.
-            let (stamp, device) = match (hlc.get(..21), hlc.get(22..)) {
-                (Some(stamp), Some(device)) if hlc.as_bytes()[21] == b'.' => (stamp, device),
-                _ => return Err(Error::invalid("hlc", "malformed timestamp")),
-            };
+            let (stamp, device) = split_hlc(hlc)?;
             stored
                 .c
                 .push((stamp.to_owned(), peers.number(conn, device, author)?));
@@ -818,17 +837,8 @@ impl Batch {
         author: &str,
         mut columns: Vec<(&'static str, Value)>,
     ) -> Result<()> {
-        let mut state = RecordState::default();
-        let clock = state.clock(hlc, author);
-        for (field, value) in &columns {
-            let slot = match ColumnType::of(value) {
-                Some(ty) => Slot::Column(clock, ty),
-                None => Slot::Inline(clock, InlineTag::V, value.clone()),
-            };
-            state.f.insert((*field).to_owned(), slot);
-        }
-        let text = state.store(Some(def), &mut self.peers, tx)?;
         columns.sort_by_key(|(c, _)| def.fields.iter().position(|f| f == c));
+        let text = self.new_state(tx, def, hlc, author, &columns)?;
         let sql = self.insert_sql(def, &columns);
         let mut stmt = tx.prepare_cached(sql)?;
         stmt.raw_bind_parameter(1, id)?;
@@ -840,6 +850,47 @@ impl Batch {
         let (i, _) = self.touch(def.name, id);
         self.touched[i].rowid = Some(tx.last_insert_rowid());
         Ok(())
+    }
+
+    /// The stored merge state of a new record whose `columns` were all written at one clock:
+    /// what [`RecordState::store`] writes, without building the state first.
+    fn new_state(
+        &mut self,
+        tx: &Connection,
+        def: &'static EntityDef,
+        hlc: &str,
+        author: &str,
+        columns: &[(&'static str, Value)],
+    ) -> Result<String> {
+        if columns.is_empty() {
+            return RecordState::default().store(Some(def), &mut self.peers, tx);
+        }
+        let mut p = Vec::with_capacity(2 * def.fields.len());
+        for (field, value) in columns {
+            let (Some(i), Some(ty)) = (
+                def.fields.iter().position(|f| f == field),
+                ColumnType::of(value),
+            ) else {
+                // A value no column holds exactly: the general form.
+                let mut state = RecordState::default();
+                let clock = state.clock(hlc, author);
+                for (field, value) in columns {
+                    let slot = match ColumnType::of(value) {
+                        Some(ty) => Slot::Column(clock, ty),
+                        None => Slot::Inline(clock, InlineTag::V, value.clone()),
+                    };
+                    state.f.insert((*field).to_owned(), slot);
+                }
+                return state.store(Some(def), &mut self.peers, tx);
+            };
+            p.resize(2 * i, b'-');
+            p.extend_from_slice(&[BASE36[0], ty.letter()]);
+        }
+        let (stamp, device) = split_hlc(hlc)?;
+        let n = self.peers.number(tx, device, author)?;
+        let p = std::str::from_utf8(&p).expect("ASCII");
+        // The stamp is hex digits and a dot, `p` letters, digits and dashes: nothing to escape.
+        Ok(format!(r#"{{"c":[["{stamp}",{n}]],"p":"{p}"}}"#))
     }
 
     /// Merges writes of several fields of one record; returns how many won. The winning values

@@ -548,3 +548,41 @@ fn every_entity_fits_the_outbox_field_mask() {
         assert!(def.fields.len() < 63, "{} has too many fields", def.name);
     }
 }
+
+proptest! {
+    /// A new record's state, written without building it first, is what the general path
+    /// stores for the same fields.
+    #[test]
+    fn a_new_records_state_is_what_the_general_path_stores(
+        present in prop::collection::vec(any::<bool>(), 11),
+        big in any::<bool>(),
+    ) {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        crate::store::migrations::migrate(&conn).unwrap();
+        let def = &crate::timeline::TIMELINE_EVENT;
+        let mut columns: Vec<(&'static str, Value)> = def
+            .fields
+            .iter()
+            .zip(&present)
+            .filter(|(_, p)| **p)
+            .map(|(f, _)| (*f, json!(format!("value of {f}"))))
+            .collect();
+        if big && !columns.is_empty() {
+            columns[0].1 = json!(u64::MAX);
+        }
+        let hlc = "0000000003e8.00000000.0000000000000000000000000000000a";
+        let mut batch = Batch::default();
+        let fast = batch.new_state(&conn, def, hlc, "acct", &columns).unwrap();
+        let mut state = RecordState::default();
+        let clock = state.clock(hlc, "acct");
+        for (field, value) in &columns {
+            let slot = match ColumnType::of(value) {
+                Some(ty) => Slot::Column(clock, ty),
+                None => Slot::Inline(clock, InlineTag::V, value.clone()),
+            };
+            state.f.insert((*field).to_owned(), slot);
+        }
+        let general = state.store(Some(def), &mut batch.peers, &conn).unwrap();
+        prop_assert_eq!(fast, general);
+    }
+}
