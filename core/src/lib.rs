@@ -5,7 +5,7 @@
 //! - [`store`]: the SQLCipher database — keying (platform key store or Argon2id passphrase),
 //!   pragmas, numbered migrations, key rotation.
 //! - [`record`]: the field-change log, the one write path for synced data: hybrid logical clock,
-//!   last-writer-wins merge, tombstones, the outbox, deterministic ids.
+//!   last-writer-wins merge, tombstones, the outbox, search-index upkeep, deterministic ids.
 //! - [`profile`]: the patient's name and home time zone.
 //! - [`timeline`]: the journey — events, symptoms, measurements, appointments; paged and searched.
 //! - [`meds`]: medications, regimens, dose occurrences, dose log, adherence, notification plan.
