@@ -42,7 +42,7 @@ pub use hlc::{DeviceId, Hlc};
 /// `sync_state TEXT` column written only by this module.
 #[derive(Debug)]
 pub struct EntityDef {
-    /// The entity's name on the wire and in `field_state`.
+    /// The entity's name on the wire, in the outbox and in tombstones.
     pub name: &'static str,
     /// The domain table.
     pub table: &'static str,
@@ -82,7 +82,7 @@ impl EntityDef {
 }
 
 /// Every entity the store knows. Changes for an entity not listed here (written by a newer
-/// version) are kept in `field_state`, so nothing is lost, but project into no table.
+/// version) are kept, values and all, in `record_state`, so nothing is lost.
 fn entities() -> impl Iterator<Item = &'static EntityDef> {
     [
         crate::profile::ENTITIES,

@@ -106,9 +106,9 @@ impl Store {
     /// A new event id: a UUID version 7 (RFC 9562) whose first 48 bits are the creation time in
     /// Unix milliseconds, the next 12 a counter within the millisecond (RFC 9562's method 1), and
     /// the rest random. Ids made one after another sort one after another, so a batch of new
-    /// events appends to the right edge of every index keyed by id (the domain table,
-    /// `field_state`) instead of touching a random page per event: the difference between
-    /// thousands and tens of thousands of events per second.
+    /// events appends to the right edge of every index keyed by id (the table's unique id, the
+    /// outbox) instead of touching a random page per event: the difference between thousands
+    /// and tens of thousands of events per second.
     fn new_event_id(&self) -> String {
         let now = u64::try_from(self.clock.now().as_millisecond()).unwrap_or(0);
         // (ms << 12) | counter, never going back within this process, even if the clock does.
