@@ -988,3 +988,122 @@ proptest! {
         }
     }
 }
+
+/// One step of [`the_search_index_always_matches_the_events`].
+#[derive(Debug, Clone)]
+enum Op {
+    /// Adds notes in one batch, each titled with one word and with one word of text.
+    Add(Vec<(usize, usize)>),
+    /// Retitles the n-th live event (modulo how many there are).
+    Retitle(usize, usize),
+    /// Adds a word to the n-th live event's tags.
+    Tag(usize, usize),
+    /// Deletes the n-th live event.
+    Delete(usize),
+    /// A second device writes a new event and edits an existing one; this one pulls both.
+    Remote(usize, usize),
+}
+
+const INDEX_WORDS: &[&str] = &["ginger", "sofa", "scan", "nurse", "cannula", "fièvre"];
+
+fn index_ops() -> impl Strategy<Value = Vec<Op>> {
+    let w = 0..INDEX_WORDS.len();
+    let op = prop_oneof![
+        3 => prop::collection::vec((w.clone(), w.clone()), 1..4).prop_map(Op::Add),
+        2 => (any::<usize>(), w.clone()).prop_map(|(n, w)| Op::Retitle(n, w)),
+        1 => (any::<usize>(), w.clone()).prop_map(|(n, w)| Op::Tag(n, w)),
+        1 => any::<usize>().prop_map(Op::Delete),
+        1 => (any::<usize>(), w).prop_map(|(n, w)| Op::Remote(n, w)),
+    ];
+    prop::collection::vec(op, 1..16)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    /// Whatever mix of batches, edits, deletes and remote changes, a search for a word finds
+    /// exactly the live events whose title, text or tags hold it: no entry is left behind by an
+    /// edit or a delete, and none is missing after a remote write.
+    #[test]
+    fn the_search_index_always_matches_the_events(ops in index_ops()) {
+        let p = phone();
+        let other = phone();
+        let mut minute = 0i64;
+        let mut when = || {
+            minute += 1;
+            crate::clock::Clock::now(&p.clock) - SignedDuration::from_mins(10_000 - minute)
+        };
+        for op in ops {
+            let live: Vec<String> = p
+                .store
+                .timeline_page(&TimelineQuery::default(), None, 500)
+                .unwrap()
+                .events
+                .into_iter()
+                .map(|e| e.id)
+                .collect();
+            match op {
+                Op::Add(words) => {
+                    let events: Vec<NewEvent> = words
+                        .iter()
+                        .map(|(t, b)| {
+                            NewEvent::new(when(), INDEX_WORDS[*t], EventDetails::Note)
+                                .body(format!("felt {}", INDEX_WORDS[*b]))
+                        })
+                        .collect();
+                    p.store.add_events(&events).unwrap();
+                }
+                Op::Retitle(n, w) if !live.is_empty() => {
+                    let edit = EventEdit { title: Some(INDEX_WORDS[w].into()), ..EventEdit::default() };
+                    p.store.edit_event(&live[n % live.len()], &edit).unwrap();
+                }
+                Op::Tag(n, w) if !live.is_empty() => {
+                    let edit = EventEdit { tags: Some(vec![INDEX_WORDS[w].into()]), ..EventEdit::default() };
+                    p.store.edit_event(&live[n % live.len()], &edit).unwrap();
+                }
+                Op::Delete(n) if !live.is_empty() => p.store.delete_event(&live[n % live.len()]).unwrap(),
+                Op::Remote(n, w) => {
+                    // The other device knows what this one has, adds one and retitles one.
+                    other.store.apply_remote(&p.store.outbox(10_000).unwrap().changes).unwrap();
+                    other.store.add_event(&NewEvent::new(when(), INDEX_WORDS[w], EventDetails::Note)).unwrap();
+                    if !live.is_empty() {
+                        let edit = EventEdit { title: Some(INDEX_WORDS[w].into()), ..EventEdit::default() };
+                        let id = &live[n % live.len()];
+                        if other.store.event(id).is_ok() {
+                            other.store.edit_event(id, &edit).unwrap();
+                        }
+                    }
+                    let out = other.store.outbox(10_000).unwrap();
+                    p.store.apply_remote(&out.changes).unwrap();
+                    if let Some(seq) = out.up_to {
+                        other.store.acknowledge_outbox(seq).unwrap();
+                    }
+                }
+                _ => {}
+            }
+        }
+        let events = p
+            .store
+            .timeline_page(&TimelineQuery::default(), None, 500)
+            .unwrap()
+            .events;
+        for word in INDEX_WORDS {
+            let folded = word.replace('è', "e");
+            let mut expected: Vec<&str> = events
+                .iter()
+                .filter(|e| {
+                    e.title.replace('è', "e").contains(&folded)
+                        || e.body.replace('è', "e").contains(&folded)
+                        || e.tags.iter().any(|t| t.replace('è', "e").contains(&folded))
+                })
+                .map(|e| e.id.as_str())
+                .collect();
+            expected.sort_unstable();
+            let q = TimelineQuery { text: Some(folded.to_uppercase()), ..TimelineQuery::default() };
+            let found = p.store.timeline_page(&q, None, 500).unwrap().events;
+            let mut found: Vec<&str> = found.iter().map(|e| e.id.as_str()).collect();
+            found.sort_unstable();
+            prop_assert_eq!(found, expected, "search for {}", word);
+        }
+    }
+}
