@@ -1093,17 +1093,17 @@ pub(crate) fn demo(store: &Store) -> Result<(), Error> {
 
     let now = store.clock().now();
     let zone = store.clock().time_zone();
-    // The days of the cycle so far: every dose taken ten minutes after its time but one,
-    // skipped for nausea.
+    // The days of the cycle so far, backfilled (they were due before the medication was added,
+    // so the day view does not list them): every dose taken ten minutes after its time but
+    // one, skipped for nausea.
     let from = cairn_core::meds::doses::start_of_day_in(&zone, cycle_start);
-    let past = store.doses_between_at(now, &zone, from, now)?;
+    let past = cairn_core::meds::occurrences(&store.medication(&cape_id)?, &zone, from, now)?;
     for (i, d) in past.iter().enumerate() {
         if i == 3 {
             store.skip_dose(&cape_id, Some(&d.id), Some("nausea"))?;
             continue;
         }
-        let at = Timestamp::from_millisecond(d.scheduled_at_ms + 10 * 60_000)
-            .map_err(|_| Error::invalid("demo", "time out of range"))?;
+        let at = d.at + SignedDuration::from_mins(10);
         store.take_dose(&cape_id, Some(at.min(now)), None, Some(&d.id))?;
     }
     println!(

@@ -48,9 +48,11 @@ const NY: &str = "America/New_York";
 #[test]
 fn today_across_the_spring_forward_night_in_new_york() {
     let cli = Cli::new();
+    // Added the day before, so Saturday's early doses are tracked.
+    let added = "2026-03-06T12:00:00-05:00";
     let before = "2026-03-07T12:00:00-05:00";
     ok(&cli.meds(
-        before,
+        added,
         NY,
         &[
             "add",
@@ -62,7 +64,7 @@ fn today_across_the_spring_forward_night_in_new_york() {
         ],
     ));
     ok(&cli.meds(
-        before,
+        added,
         NY,
         &[
             "add",
@@ -89,7 +91,7 @@ fn today_across_the_spring_forward_night_in_new_york() {
     assert!(monday.contains("02:30 EDT  Levothyroxine"), "{monday}");
     // The same medication pinned to London's clock, seen from New York.
     ok(&cli.meds(
-        before,
+        added,
         NY,
         &[
             "add",
@@ -410,4 +412,55 @@ fn a_new_regimen_starts_on_its_date_and_keeps_the_past() {
     let v: serde_json::Value = serde_json::from_str(&a).unwrap();
     assert_eq!(v["overall"]["taken_on_time"], 1, "{a}");
     assert_eq!(v["overall"]["missed"], 1, "{a}");
+}
+
+#[test]
+fn pills_added_in_the_evening_do_not_miss_that_mornings_dose() {
+    let cli = Cli::new();
+    let tz = "Europe/London";
+    ok(&cli.meds(
+        "2026-03-10T20:02:00Z",
+        tz,
+        &[
+            "add",
+            "Capecitabine",
+            "--times",
+            "08:00,20:00",
+            "--start",
+            "2026-03-10",
+        ],
+    ));
+    let today = ok(&cli.meds("2026-03-10T20:03:00Z", tz, &["today", "--json"]));
+    let doses: serde_json::Value = serde_json::from_str(&today).unwrap();
+    assert_eq!(doses.as_array().unwrap().len(), 1, "{today}");
+    assert_eq!(doses[0]["status"], "due");
+    ok(&cli.meds("2026-03-10T20:05:00Z", tz, &["take", "cape"]));
+    let adherence = |now: &str| -> serde_json::Value {
+        let out = ok(&cli.meds(
+            now,
+            tz,
+            &[
+                "adherence",
+                "--from",
+                "2026-03-10",
+                "--to",
+                "2026-03-10",
+                "--json",
+            ],
+        ));
+        serde_json::from_str(&out).unwrap()
+    };
+    let day_one = adherence("2026-03-10T23:00:00Z");
+    assert_eq!(day_one["overall"]["scheduled"], 1);
+    assert_eq!(day_one["overall"]["missed"], 0);
+    assert_eq!(day_one["overall"]["percent"], 100.0);
+    // The patient did take the morning dose before adding the medication, and logs it.
+    ok(&cli.meds(
+        "2026-03-10T23:00:00Z",
+        tz,
+        &["take", "cape", "--at", "08:05"],
+    ));
+    let day_one = adherence("2026-03-10T23:01:00Z");
+    assert_eq!(day_one["overall"]["scheduled"], 2);
+    assert_eq!(day_one["overall"]["taken_on_time"], 2);
 }

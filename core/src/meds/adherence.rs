@@ -157,8 +157,16 @@ impl Store {
             let med_rows = rows.of_medication(&m.med.id);
             for o in &occs {
                 let row = med_rows.and_then(|r| r.get(&o.packed_key()));
+                // Due before the medication was added and not logged since: not tracked, so
+                // neither scheduled nor missed. A backfilled dose counts as any other.
+                if m.untracked(o.at, row.is_some_and(|r| r.settled())) {
+                    continue;
+                }
                 let status = status_of(o.at, m.compiled.late_window, row, now);
                 counts.add(status);
+            }
+            if counts.scheduled == 0 {
+                continue;
             }
             overall.merge(&counts);
             counts.finish();

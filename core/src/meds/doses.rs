@@ -387,6 +387,11 @@ impl Store {
             occs.clear();
             expand_into(&m.compiled, zone, from, to, &mut occs);
             for o in &occs {
+                // Due before the medication was added and never logged: not shown, so it can
+                // be neither overdue nor missed. Once backfilled it shows as logged.
+                if m.untracked(o.at, rows.get(&m.med.id, o).is_some_and(|r| r.settled())) {
+                    continue;
+                }
                 out.push(occurrence_view(m, o, &rows, now, zone));
             }
         }

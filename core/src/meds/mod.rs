@@ -56,6 +56,7 @@ pub static MEDICATION: EntityDef = EntityDef {
         "refill_threshold_days",
         "regimen",
         "cycle_starts",
+        "tracked_from",
     ],
     search: None,
 };
@@ -186,6 +187,29 @@ fn medication_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Option<Medicat
 pub(crate) struct Loaded {
     pub(crate) med: Medication,
     pub(crate) compiled: Compiled,
+    /// When Cairn started tracking it (ms): doses scheduled earlier and never logged are not
+    /// tracked, so neither missed nor due. `i64::MIN` for medications added before this was kept.
+    pub(crate) tracked_from_ms: i64,
+}
+
+impl Loaded {
+    /// Whether an occurrence at `at` with no log entry is outside what Cairn tracks: its late
+    /// window had closed before the medication was added, so the patient never had a chance to
+    /// log it here. A dose still inside its window when the medication was added is tracked.
+    pub(crate) fn untracked(&self, at: Timestamp, logged: bool) -> bool {
+        let closes = (at + self.compiled.late_window).as_millisecond();
+        !logged && closes < self.tracked_from_ms
+    }
+}
+
+/// The `tracked_from` of one medication (null before migration 0006 or while syncing).
+fn tracked_from_of(store: &Store, id: &str) -> Result<i64> {
+    let v: Option<Option<i64>> = store
+        .conn
+        .prepare_cached("SELECT tracked_from FROM medications WHERE id = ?1")?
+        .query_row([id], |r| r.get(0))
+        .optional()?;
+    Ok(v.flatten().unwrap_or(i64::MIN))
 }
 
 impl Store {
@@ -197,8 +221,14 @@ impl Store {
             med.stock_counted_at_ms = Some(self.clock.now().as_millisecond());
         }
         compile(&med)?;
+        let mut fields = medication_fields(&med)?;
+        // Set once, here: an edit of the regimen keeps it, so doses before it stay untracked.
+        fields.push((
+            "tracked_from",
+            Value::from(self.clock.now().as_millisecond()),
+        ));
         let mut w = self.writer()?;
-        w.set_all(&MEDICATION, &med.id, medication_fields(&med)?)?;
+        w.set_all(&MEDICATION, &med.id, fields)?;
         w.commit()?;
         Ok(med.id)
     }
@@ -265,20 +295,30 @@ impl Store {
 
     /// Every medication whose regimen compiles (one written by a newer version may not).
     pub(crate) fn loaded_medications(&self) -> Result<Vec<Loaded>> {
-        Ok(self
-            .medications()?
-            .into_iter()
-            .filter_map(|med| {
-                let compiled = compile(&med).ok()?;
-                Some(Loaded { med, compiled })
-            })
-            .collect())
+        let mut out = Vec::new();
+        for med in self.medications()? {
+            let Ok(compiled) = compile(&med) else {
+                continue;
+            };
+            let tracked_from_ms = tracked_from_of(self, &med.id)?;
+            out.push(Loaded {
+                med,
+                compiled,
+                tracked_from_ms,
+            });
+        }
+        Ok(out)
     }
 
     pub(crate) fn loaded_medication(&self, id: &str) -> Result<Loaded> {
         let med = self.medication(id)?;
         let compiled = compile(&med)?;
-        Ok(Loaded { med, compiled })
+        let tracked_from_ms = tracked_from_of(self, id)?;
+        Ok(Loaded {
+            med,
+            compiled,
+            tracked_from_ms,
+        })
     }
 
     /// Records a fresh count of the units on hand (after a refill, or a recount).

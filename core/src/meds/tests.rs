@@ -1445,3 +1445,160 @@ proptest! {
         prop_assert_eq!(logged.occurrence_id, Some(due[0].id.clone()));
     }
 }
+
+// --- doses before the medication was added -------------------------------------------------------
+
+#[test]
+fn a_medication_added_in_the_evening_does_not_miss_that_mornings_dose() {
+    let p = phone("2026-03-10T20:02:00+00:00[Europe/London]");
+    let london = tz("Europe/London");
+    let at = |s: &str| zdt(&format!("{s}+00:00[Europe/London]")).timestamp();
+    let mut med = Medication::new(
+        "Capecitabine",
+        vec![times_of_day(&["08:00", "20:00"], "2026-03-10")],
+    );
+    med.late_window_minutes = 120;
+    let id = add(&p, med);
+    let today = p.store.doses_today().unwrap();
+    assert_eq!(today.len(), 1, "the 08:00 dose is not on the Today screen");
+    assert!(today[0].key.ends_with("20:00"));
+    assert_eq!(today[0].status, DoseStatus::Due);
+    let plan = p.store.plan_notifications(50).unwrap();
+    assert!(
+        plan.planned
+            .iter()
+            .all(|n| n.fire_at_ms >= at("2026-03-10T20:02:00").as_millisecond()),
+        "nothing before the medication was added is planned"
+    );
+
+    // At 23:00 the 20:00 dose is missed; the 08:00 one is not tracked, so day one is 1 of 1.
+    let late = at("2026-03-10T23:00:00");
+    let day = p
+        .store
+        .adherence_at(late, &london, date(2026, 3, 10), date(2026, 3, 10))
+        .unwrap();
+    let c = &day.per_medication[0].counts;
+    assert_eq!((c.scheduled, c.missed, c.pending), (1, 1, 0));
+
+    // Taken at 20:10 instead: 100%, not 50%.
+    p.store
+        .take_dose_at(
+            late,
+            &london,
+            &id,
+            Some(at("2026-03-10T20:10:00")),
+            None,
+            None,
+        )
+        .unwrap();
+    let day = p
+        .store
+        .adherence_at(late, &london, date(2026, 3, 10), date(2026, 3, 10))
+        .unwrap();
+    let c = &day.per_medication[0].counts;
+    assert_eq!((c.scheduled, c.taken_on_time, c.missed), (1, 1, 0));
+    assert_eq!(c.percent, Some(100.0));
+
+    // The patient remembers taking the morning dose at 08:05 and logs it: it counts.
+    let backfilled = p
+        .store
+        .take_dose_at(
+            late,
+            &london,
+            &id,
+            Some(at("2026-03-10T08:05:00")),
+            None,
+            None,
+        )
+        .unwrap();
+    assert!(
+        backfilled.occurrence_id.is_some(),
+        "matched to the 08:00 dose"
+    );
+    let day = p
+        .store
+        .adherence_at(late, &london, date(2026, 3, 10), date(2026, 3, 10))
+        .unwrap();
+    let c = &day.per_medication[0].counts;
+    assert_eq!((c.scheduled, c.taken_on_time, c.missed), (2, 2, 0));
+    let shown = p
+        .store
+        .doses_on_at(late, &london, date(2026, 3, 10))
+        .unwrap();
+    assert_eq!(shown.len(), 2, "a backfilled dose is shown as logged");
+    assert_eq!(shown[0].status, DoseStatus::Taken);
+
+    // The next day is tracked in full: its 08:00 dose is missed if not taken.
+    let next = p
+        .store
+        .adherence_at(
+            at("2026-03-11T12:00:00"),
+            &london,
+            date(2026, 3, 11),
+            date(2026, 3, 11),
+        )
+        .unwrap();
+    assert_eq!(next.per_medication[0].counts.missed, 1);
+}
+
+#[test]
+fn an_edit_keeps_when_tracking_began() {
+    let p = phone("2026-03-29T20:02:00+01:00[Europe/London]");
+    let london = tz("Europe/London");
+    let at = |s: &str| zdt(&format!("{s}[Europe/London]")).timestamp();
+    // Added on the evening the clocks went forward.
+    let id = add(
+        &p,
+        Medication::new(
+            "Capecitabine",
+            vec![times_of_day(&["08:00", "20:00"], "2026-03-29")],
+        ),
+    );
+    p.clock.set(at("2026-03-30T09:00:00+01:00"));
+    let mut edited = p.store.medication(&id).unwrap();
+    edited.instructions = "with food".into();
+    edited.late_window_minutes = 90;
+    p.store.update_medication(&edited).unwrap();
+    let a = p
+        .store
+        .adherence_at(
+            at("2026-03-31T23:00:00+01:00"),
+            &london,
+            date(2026, 3, 28),
+            date(2026, 3, 31),
+        )
+        .unwrap();
+    let c = &a.per_medication[0].counts;
+    assert_eq!(
+        (c.scheduled, c.missed),
+        (5, 5),
+        "29 March at 20:00, then two a day: none before it was added"
+    );
+}
+
+#[test]
+fn a_medication_from_before_tracking_was_kept_is_tracked_from_its_start() {
+    let p = phone("2026-03-10T20:02:00+00:00[Europe/London]");
+    let london = tz("Europe/London");
+    let id = add(
+        &p,
+        Medication::new("Metformin", vec![times_of_day(&["08:00"], "2026-03-10")]),
+    );
+    p.store
+        .conn
+        .execute(
+            "UPDATE medications SET tracked_from = NULL WHERE id = ?1",
+            [&id],
+        )
+        .unwrap();
+    let a = p
+        .store
+        .adherence_at(
+            zdt("2026-03-10T23:00:00+00:00[Europe/London]").timestamp(),
+            &london,
+            date(2026, 3, 10),
+            date(2026, 3, 10),
+        )
+        .unwrap();
+    assert_eq!(a.overall.missed, 1);
+}

@@ -17,6 +17,10 @@ pub(crate) const MIGRATIONS: &[(&str, &str)] = &[
         "0005_record_state",
         include_str!("migrations/0005_record_state.sql"),
     ),
+    (
+        "0006_meds_tracked_from",
+        include_str!("migrations/0006_meds_tracked_from.sql"),
+    ),
 ];
 
 /// The schema version this build writes.

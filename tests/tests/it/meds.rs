@@ -265,6 +265,8 @@ proptest::proptest! {
     ) {
         let patient = TestDevice::patient();
         let caregiver = TestDevice::caregiver();
+        // Added on its start day, so the doses tapped below are all tracked.
+        patient.set_now("2026-10-20T00:00:00+01:00".parse().unwrap());
         let id = patient
             .store
             .add_medication(&twice_daily("Tamoxifen", "2026-10-20"))
