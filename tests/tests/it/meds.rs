@@ -313,3 +313,42 @@ proptest::proptest! {
         proptest::prop_assert_eq!(view(&patient), view(&caregiver));
     }
 }
+
+#[test]
+fn the_caregiver_does_not_see_doses_from_before_the_medication_was_added_as_missed() {
+    let patient = TestDevice::patient();
+    let caregiver = TestDevice::caregiver();
+    let london = jiff::tz::TimeZone::get("Europe/London").unwrap();
+    patient.set_now("2026-10-20T20:02:00+01:00".parse().unwrap());
+    let id = patient
+        .store
+        .add_medication(&twice_daily("Capecitabine", "2026-10-20"))
+        .unwrap();
+    patient.sync_with(&caregiver);
+    let day = jiff::civil::date(2026, 10, 20);
+    let late: jiff::Timestamp = "2026-10-20T23:30:00+01:00".parse().unwrap();
+    let on = |device: &TestDevice| {
+        device
+            .store
+            .adherence_at(late, &london, day, day)
+            .unwrap()
+            .overall
+    };
+    assert_eq!((on(&caregiver).scheduled, on(&caregiver).missed), (1, 1));
+    // The caregiver backfills the morning dose the patient took before adding the pills.
+    caregiver.set_now(late);
+    caregiver
+        .store
+        .take_dose(
+            &id,
+            Some("2026-10-20T08:05:00+01:00".parse().unwrap()),
+            None,
+            None,
+        )
+        .unwrap();
+    caregiver.sync_with(&patient);
+    for device in [&patient, &caregiver] {
+        let c = on(device);
+        assert_eq!((c.scheduled, c.taken_on_time, c.missed), (2, 1, 1));
+    }
+}
