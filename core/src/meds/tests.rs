@@ -1602,3 +1602,54 @@ fn a_medication_from_before_tracking_was_kept_is_tracked_from_its_start() {
         .unwrap();
     assert_eq!(a.overall.missed, 1);
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    /// Whenever a medication is added (here across the spring-forward night) and whichever doses
+    /// are backfilled, adherence counts exactly the doses still open when it was added plus the
+    /// backfilled ones, and only the former can be missed.
+    #[test]
+    fn only_doses_closed_before_the_medication_was_added_go_untracked(
+        added_after_minutes in 0i64..(3 * 24 * 60),
+        backfilled in proptest::collection::vec(proptest::bool::ANY, 6),
+    ) {
+        let london = tz("Europe/London");
+        let start = zdt("2026-03-28T00:00:00+00:00[Europe/London]").timestamp();
+        let added = start + SignedDuration::from_mins(added_after_minutes);
+        let p = phone("2026-03-28T00:00:00+00:00[Europe/London]");
+        p.clock.set(added);
+        let mut med = Medication::new(
+            "Capecitabine",
+            vec![times_of_day(&["08:00", "20:00"], "2026-03-28")],
+        );
+        med.late_window_minutes = 120;
+        let id = add(&p, med);
+        let end = zdt("2026-03-31T00:00:00+01:00[Europe/London]").timestamp();
+        let occs = super::occurrences(&p.store.medication(&id).unwrap(), &london, start, end)
+            .unwrap();
+        prop_assert_eq!(occs.len(), 6);
+        let now = zdt("2026-03-31T12:00:00+01:00[Europe/London]").timestamp();
+        p.clock.set(now);
+        let mut expected = (0u32, 0u32, 0u32);
+        for (o, &taken) in occs.iter().zip(&backfilled) {
+            let tracked = o.at + SignedDuration::from_mins(120) >= added;
+            if taken {
+                p.store
+                    .take_dose_at(now, &london, &id, Some(o.at), None, Some(&o.id))
+                    .unwrap();
+                expected.0 += 1;
+                expected.1 += 1;
+            } else if tracked {
+                expected.0 += 1;
+                expected.2 += 1;
+            }
+        }
+        let c = p
+            .store
+            .adherence_at(now, &london, date(2026, 3, 28), date(2026, 3, 30))
+            .unwrap()
+            .overall;
+        prop_assert_eq!((c.scheduled, c.taken_on_time, c.missed), expected);
+    }
+}
