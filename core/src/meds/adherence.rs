@@ -2,7 +2,9 @@
 //!
 //! Adherence counts scheduled doses only (as-needed and extra doses are not a schedule to keep):
 //! taken on time, taken late, skipped, missed, and those not yet decided (pending). The
-//! percentage is taken (on time or late) over the decided ones.
+//! percentage is taken (on time or late) over the decided ones. A dose whose late window had
+//! closed before the medication was added is not tracked: left out unless someone logs it
+//! (docs/adr/0004).
 //!
 //! Stock is never decremented in place: the remaining supply is the last count minus the amounts
 //! of the doses taken since, so two devices logging at once cannot lose a decrement.
