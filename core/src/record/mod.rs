@@ -189,16 +189,17 @@ pub fn deterministic_id(kind: &str, parts: &[&str]) -> String {
     uuid_text(&bytes)
 }
 
-fn uuid_text(b: &[u8; 16]) -> String {
-    let h = hex::encode(b);
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    )
+/// The text form of a UUID: lowercase hex, dashes after the 4th, 6th, 8th and 10th byte.
+pub(crate) fn uuid_text(b: &[u8; 16]) -> String {
+    let mut text = String::with_capacity(36);
+    for (i, byte) in b.iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            text.push('-');
+        }
+        text.push(char::from(b"0123456789abcdef"[usize::from(byte >> 4)]));
+        text.push(char::from(b"0123456789abcdef"[usize::from(byte & 0x0f)]));
+    }
+    text
 }
 
 /// The merge state of one record: for every field, the clock (HLC and author) of the write
@@ -315,6 +316,15 @@ enum Slot {
 }
 
 impl Slot {
+    /// Where a value written at `clock` lives: in its column when a column holds it exactly
+    /// (`in_column`: the field has one), else in the state.
+    fn for_value(clock: usize, value: &Value, in_column: bool) -> Self {
+        match ColumnType::of(value) {
+            Some(ty) if in_column => Slot::Column(clock, ty),
+            _ => Slot::Inline(clock, InlineTag::V, value.clone()),
+        }
+    }
+
     fn clock(&self) -> usize {
         match self {
             Slot::Inline(i, ..) | Slot::Column(i, _) => *i,
@@ -537,6 +547,14 @@ impl RecordState {
     }
 }
 
+/// The stored merge state of record `id` of an entity this build does not know.
+fn unknown_entity_state(conn: &Connection, entity: &str, id: &str) -> Result<Option<String>> {
+    Ok(conn
+        .prepare_cached("SELECT state FROM record_state WHERE entity = ?1 AND id = ?2")?
+        .query_row([entity, id], |r| r.get(0))
+        .optional()?)
+}
+
 /// A record's fields as they are now: (field, value, hlc, author), by field.
 type Fields = Vec<(String, Value, String, String)>;
 
@@ -550,11 +568,7 @@ fn read_record(
     let corrupt = || Error::Corrupt(format!("{entity} record"));
     peers.load(conn)?;
     let Some(def) = self::entity(entity) else {
-        let text: Option<String> = conn
-            .prepare_cached("SELECT state FROM record_state WHERE entity = ?1 AND id = ?2")?
-            .query_row([entity, id], |r| r.get(0))
-            .optional()?;
-        return text
+        return unknown_entity_state(conn, entity, id)?
             .map(|t| {
                 fields_of(&RecordState::parse(&t, None, peers)?, &[], |_| None).ok_or_else(corrupt)
             })
@@ -606,6 +620,25 @@ struct Write<'a> {
     value: Value,
     hlc: &'a str,
     author: &'a str,
+}
+
+/// Runs `sql` (from [`Batch::insert_sql`] or [`Batch::upsert_sql`]) for one record: its id, its
+/// columns in order, then its merge state.
+fn write_row(
+    tx: &Connection,
+    sql: &str,
+    id: &str,
+    columns: &[(&str, Value)],
+    state: &str,
+) -> Result<()> {
+    let mut stmt = tx.prepare_cached(sql)?;
+    stmt.raw_bind_parameter(1, id)?;
+    for (i, (_, v)) in columns.iter().enumerate() {
+        stmt.raw_bind_parameter(i + 2, SqlValue(v))?;
+    }
+    stmt.raw_bind_parameter(columns.len() + 2, state)?;
+    stmt.raw_execute()?;
+    Ok(())
 }
 
 /// A JSON value bound as an SQL value: null, integer, real or text (arrays and objects as
@@ -685,10 +718,7 @@ impl Batch {
         id: &str,
     ) -> Result<Option<RecordState>> {
         let Some(def) = def else {
-            let text: Option<String> = tx
-                .prepare_cached("SELECT state FROM record_state WHERE entity = ?1 AND id = ?2")?
-                .query_row([entity, id], |r| r.get(0))
-                .optional()?;
+            let text = unknown_entity_state(tx, entity, id)?;
             self.peers.load(tx)?;
             return text
                 .as_deref()
@@ -839,14 +869,7 @@ impl Batch {
     ) -> Result<()> {
         columns.sort_by_key(|(c, _)| def.fields.iter().position(|f| f == c));
         let text = self.new_state(tx, def, hlc, author, &columns)?;
-        let sql = self.insert_sql(def, &columns);
-        let mut stmt = tx.prepare_cached(sql)?;
-        stmt.raw_bind_parameter(1, id)?;
-        for (i, (_, v)) in columns.iter().enumerate() {
-            stmt.raw_bind_parameter(i + 2, SqlValue(v))?;
-        }
-        stmt.raw_bind_parameter(columns.len() + 2, &text)?;
-        stmt.raw_execute()?;
+        write_row(tx, self.insert_sql(def, &columns), id, &columns, &text)?;
         let (i, _) = self.touch(def.name, id);
         self.touched[i].rowid = Some(tx.last_insert_rowid());
         Ok(())
@@ -875,11 +898,9 @@ impl Batch {
                 let mut state = RecordState::default();
                 let clock = state.clock(hlc, author);
                 for (field, value) in columns {
-                    let slot = match ColumnType::of(value) {
-                        Some(ty) => Slot::Column(clock, ty),
-                        None => Slot::Inline(clock, InlineTag::V, value.clone()),
-                    };
-                    state.f.insert((*field).to_owned(), slot);
+                    state
+                        .f
+                        .insert((*field).to_owned(), Slot::for_value(clock, value, true));
                 }
                 return state.store(Some(def), &mut self.peers, tx);
             };
@@ -919,10 +940,7 @@ impl Batch {
             }
             count += 1;
             let column = def.and_then(|d| d.fields.iter().copied().find(|f| *f == w.field));
-            let slot = match (column, ColumnType::of(&w.value)) {
-                (Some(_), Some(ty)) => Slot::Column(clock, ty),
-                _ => Slot::Inline(clock, InlineTag::V, w.value.clone()),
-            };
+            let slot = Slot::for_value(clock, &w.value, column.is_some());
             state.f.insert(w.field.to_owned(), slot);
             if let Some(column) = column {
                 columns.retain(|(c, _)| *c != column);
@@ -937,14 +955,7 @@ impl Batch {
             Some(def) => {
                 // In declaration order: the cached statement for a set of columns binds them so.
                 columns.sort_by_key(|(c, _)| def.fields.iter().position(|f| f == c));
-                let sql = self.upsert_sql(def, &columns);
-                let mut stmt = tx.prepare_cached(sql)?;
-                stmt.raw_bind_parameter(1, id)?;
-                for (i, (_, v)) in columns.iter().enumerate() {
-                    stmt.raw_bind_parameter(i + 2, SqlValue(v))?;
-                }
-                stmt.raw_bind_parameter(columns.len() + 2, &text)?;
-                stmt.raw_execute()?;
+                write_row(tx, self.upsert_sql(def, &columns), id, &columns, &text)?;
                 let (i, _) = self.touch(def.name, id);
                 if self.touched[i].rowid.is_none() {
                     // No row before, so the upsert inserted one (RETURNING would cost a
@@ -984,13 +995,7 @@ impl Batch {
     /// The upsert of `columns` (declared fields of `def`, in declaration order) and the merge
     /// state into `def`'s table: `?1` is the id, then one parameter per column, then the state.
     fn upsert_sql(&mut self, def: &'static EntityDef, columns: &[(&str, Value)]) -> &str {
-        let mask = columns.iter().fold(0u64, |m, (c, _)| {
-            m | def
-                .fields
-                .iter()
-                .position(|f| f == c)
-                .map_or(0, |i| 1u64.checked_shl(i as u32).unwrap_or(0))
-        });
+        let mask = field_mask(def, columns.iter().map(|(c, _)| *c));
         self.upserts.entry((def.table, mask)).or_insert_with(|| {
             let mut names: Vec<&str> = columns.iter().map(|(c, _)| *c).collect();
             names.push("sync_state");

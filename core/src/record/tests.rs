@@ -576,11 +576,7 @@ proptest! {
         let mut state = RecordState::default();
         let clock = state.clock(hlc, "acct");
         for (field, value) in &columns {
-            let slot = match ColumnType::of(value) {
-                Some(ty) => Slot::Column(clock, ty),
-                None => Slot::Inline(clock, InlineTag::V, value.clone()),
-            };
-            state.f.insert((*field).to_owned(), slot);
+            state.f.insert((*field).to_owned(), Slot::for_value(clock, value, true));
         }
         let general = state.store(Some(def), &mut batch.peers, &conn).unwrap();
         prop_assert_eq!(fast, general);

@@ -133,15 +133,7 @@ impl Store {
         bytes[6] = 0x70 | ((tick >> 8) & 0x0f) as u8;
         bytes[7] = (tick & 0xff) as u8;
         bytes[8] = (bytes[8] & 0x3f) | 0x80;
-        let mut text = String::with_capacity(36);
-        for (i, b) in bytes.iter().enumerate() {
-            if matches!(i, 4 | 6 | 8 | 10) {
-                text.push('-');
-            }
-            text.push(char::from(b"0123456789abcdef"[usize::from(b >> 4)]));
-            text.push(char::from(b"0123456789abcdef"[usize::from(b & 0x0f)]));
-        }
-        text
+        crate::record::uuid_text(&bytes)
     }
 
     fn check_event(&self, event: &NewEvent) -> Result<CheckedEvent> {
