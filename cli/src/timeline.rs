@@ -179,6 +179,29 @@ pub(crate) struct DetailArgs {
     rating: Option<u8>,
 }
 
+/// Which page of a listing, and how to print it.
+#[derive(Debug, Args)]
+pub(crate) struct PageArgs {
+    /// Events per page.
+    #[arg(long, default_value_t = 50)]
+    limit: usize,
+    /// Continue from a cursor printed by an earlier page.
+    #[arg(long)]
+    cursor: Option<String>,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+impl PageArgs {
+    /// Reads the page `query` asks for and prints it.
+    fn show(&self, store: &Store, query: &TimelineQuery, zone: &TimeZone) -> Result<(), Error> {
+        let page = store.timeline_page(query, self.cursor.as_deref(), self.limit)?;
+        print_page(page, zone, self.json);
+        Ok(())
+    }
+}
+
 /// `cairn timeline list`
 #[derive(Debug, Args)]
 pub(crate) struct ListArgs {
@@ -200,15 +223,8 @@ pub(crate) struct ListArgs {
     /// Only events linked to this document.
     #[arg(long = "doc")]
     document_id: Option<String>,
-    /// Events per page.
-    #[arg(long, default_value_t = 50)]
-    limit: usize,
-    /// Continue from a cursor printed by an earlier page.
-    #[arg(long)]
-    cursor: Option<String>,
-    /// Print JSON instead of text.
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    page: PageArgs,
 }
 
 /// `cairn timeline search`
@@ -217,15 +233,8 @@ pub(crate) struct SearchArgs {
     /// The words to find.
     #[arg(required = true)]
     words: Vec<String>,
-    /// Events per page.
-    #[arg(long, default_value_t = 50)]
-    limit: usize,
-    /// Continue from a cursor printed by an earlier page.
-    #[arg(long)]
-    cursor: Option<String>,
-    /// Print JSON instead of text.
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    page: PageArgs,
 }
 
 /// `cairn timeline edit`
@@ -333,16 +342,14 @@ pub(crate) fn run(ctx: &Context, cmd: Command) -> Result<(), Error> {
                 document_id: args.document_id,
                 text: None,
             };
-            let page = store.timeline_page(&query, args.cursor.as_deref(), args.limit)?;
-            print_page(page, &zone, args.json);
+            args.page.show(&store, &query, &zone)?;
         }
         Command::Search(args) => {
             let query = TimelineQuery {
                 text: Some(args.words.join(" ")),
                 ..TimelineQuery::default()
             };
-            let page = store.timeline_page(&query, args.cursor.as_deref(), args.limit)?;
-            print_page(page, &zone, args.json);
+            args.page.show(&store, &query, &zone)?;
         }
         Command::Show { id, json } => {
             let event = store.event(&id)?;
