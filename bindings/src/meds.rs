@@ -357,6 +357,17 @@ mod tests {
 
     use super::*;
 
+    /// A new store in a temporary directory, kept as long as the directory.
+    fn new_store() -> (tempfile::TempDir, Arc<CairnStore>) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = CairnStore::open_with_passphrase(
+            dir.path().to_string_lossy().into_owned(),
+            "a long enough passphrase".into(),
+        )
+        .unwrap();
+        (dir, store)
+    }
+
     #[derive(Default)]
     struct Recorder {
         plans: Mutex<Vec<NotificationPlan>>,
@@ -418,12 +429,7 @@ mod tests {
 
     #[test]
     fn a_cycle_planned_across_dst_through_the_foreign_scheduler() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = CairnStore::open_with_passphrase(
-            dir.path().to_string_lossy().into_owned(),
-            "a long enough passphrase".into(),
-        )
-        .unwrap();
+        let (_dir, store) = new_store();
         let id = store.add_medication(capecitabine()).unwrap();
         let ny = "America/New_York".to_owned();
         let recorder = Arc::new(Recorder::default());
@@ -519,12 +525,7 @@ mod tests {
 
     #[test]
     fn a_scheduler_may_call_back_into_the_store() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = CairnStore::open_with_passphrase(
-            dir.path().to_string_lossy().into_owned(),
-            "a long enough passphrase".into(),
-        )
-        .unwrap();
+        let (_dir, store) = new_store();
         store.add_medication(capecitabine()).unwrap();
         let scheduler = Arc::new(CallsBack(store.clone(), Mutex::new(0)));
         store
@@ -540,12 +541,7 @@ mod tests {
 
     #[test]
     fn bad_qa_input_is_invalid() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = CairnStore::open_with_passphrase(
-            dir.path().to_string_lossy().into_owned(),
-            "a long enough passphrase".into(),
-        )
-        .unwrap();
+        let (_dir, store) = new_store();
         assert!(matches!(
             store.plan_notifications_at(0, "Not/AZone".into(), 64),
             Err(CairnError::Invalid(_))
