@@ -31,6 +31,17 @@ impl Cli {
         Cli { _dir: dir, store }
     }
 
+    /// `meds adherence --from <from> --to <to> --json` at `now`: the text printed, and its JSON.
+    fn adherence(&self, now: &str, tz: &str, from: &str, to: &str) -> (String, serde_json::Value) {
+        let text = ok(&self.meds(
+            now,
+            tz,
+            &["adherence", "--from", from, "--to", to, "--json"],
+        ));
+        let json = serde_json::from_str(&text).unwrap();
+        (text, json)
+    }
+
     /// Runs `cairn --now <now> --tz <tz> meds <args>`.
     fn meds(&self, now: &str, tz: &str, args: &[&str]) -> Output {
         let mut all = vec!["--now", now, "--tz", tz, "meds"];
@@ -237,19 +248,7 @@ fn postponing_a_cycle_and_adherence() {
         tz,
         &["skip", "cape", "--reason", "vomiting"],
     ));
-    let a = ok(&cli.meds(
-        "2026-03-03T12:00:00Z",
-        tz,
-        &[
-            "adherence",
-            "--from",
-            "2026-03-02",
-            "--to",
-            "2026-03-03",
-            "--json",
-        ],
-    ));
-    let v: serde_json::Value = serde_json::from_str(&a).unwrap();
+    let (_, v) = cli.adherence("2026-03-03T12:00:00Z", tz, "2026-03-02", "2026-03-03");
     assert_eq!(v["overall"]["taken_on_time"], 1);
     assert_eq!(v["overall"]["skipped"], 1);
     assert_eq!(v["overall"]["missed"], 1);
@@ -397,19 +396,7 @@ fn a_new_regimen_starts_on_its_date_and_keeps_the_past() {
         ),
         "{list}"
     );
-    let a = ok(&cli.meds(
-        "2026-03-03T12:00:00Z",
-        tz,
-        &[
-            "adherence",
-            "--from",
-            "2026-03-02",
-            "--to",
-            "2026-03-03",
-            "--json",
-        ],
-    ));
-    let v: serde_json::Value = serde_json::from_str(&a).unwrap();
+    let (a, v) = cli.adherence("2026-03-03T12:00:00Z", tz, "2026-03-02", "2026-03-03");
     assert_eq!(v["overall"]["taken_on_time"], 1, "{a}");
     assert_eq!(v["overall"]["missed"], 1, "{a}");
 }
@@ -435,21 +422,7 @@ fn pills_added_in_the_evening_do_not_miss_that_mornings_dose() {
     assert_eq!(doses.as_array().unwrap().len(), 1, "{today}");
     assert_eq!(doses[0]["status"], "due");
     ok(&cli.meds("2026-03-10T20:05:00Z", tz, &["take", "cape"]));
-    let adherence = |now: &str| -> serde_json::Value {
-        let out = ok(&cli.meds(
-            now,
-            tz,
-            &[
-                "adherence",
-                "--from",
-                "2026-03-10",
-                "--to",
-                "2026-03-10",
-                "--json",
-            ],
-        ));
-        serde_json::from_str(&out).unwrap()
-    };
+    let adherence = |now: &str| cli.adherence(now, tz, "2026-03-10", "2026-03-10").1;
     let day_one = adherence("2026-03-10T23:00:00Z");
     assert_eq!(day_one["overall"]["scheduled"], 1);
     assert_eq!(day_one["overall"]["missed"], 0);
