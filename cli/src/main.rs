@@ -180,7 +180,7 @@ fn run(cli: Cli) -> Result<(), Error> {
             store.close()
         }
         Command::Passwd => {
-            let store = ctx.open()?;
+            let mut store = ctx.open()?;
             let old = passphrase("Passphrase: ", "CAIRN_PASSPHRASE")?;
             let new = new_passphrase("CAIRN_NEW_PASSPHRASE")?;
             store.change_passphrase(&old, &new)?;

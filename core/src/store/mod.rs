@@ -7,6 +7,8 @@
 pub mod key;
 mod layout;
 pub(crate) mod migrations;
+#[cfg(test)]
+pub(crate) mod plaintext_pages;
 
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
@@ -225,21 +227,7 @@ impl Store {
 
     fn finish_open(conn: Connection, dir: &Path, clock: Arc<dyn Clock>) -> Result<Self> {
         layout::make_private(dir)?;
-        // WAL lets readers run beside the writer; FULL sync because a dose logged must survive a
-        // power cut, not only an app crash.
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        // Freed pages and deleted cells are overwritten with zeros, so what a patient deletes
-        // (and a shredded document's key) does not linger in free space.
-        conn.pragma_update(None, "secure_delete", "ON")?;
-        conn.pragma_update(None, "synchronous", "FULL")?;
-        conn.pragma_update(None, "foreign_keys", "ON")?;
-        conn.pragma_update(None, "temp_store", "MEMORY")?;
-        // 8 MiB of decrypted pages (SQLite's default is 2 MiB): a page read past the cache is
-        // decrypted and HMAC-checked again, which searches over a long timeline would repeat.
-        conn.pragma_update(None, "cache_size", -8192)?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        // record/ caches one upsert per (table, set of fields written): room for all of them.
-        conn.set_prepared_statement_cache_capacity(256);
+        configure(&conn)?;
         migrations::migrate(&conn)?;
         crate::vault::recover(&conn, dir)?;
 
@@ -362,7 +350,7 @@ impl Store {
 
     /// Changes the passphrase. Crash-safe: the new derivation is written first as `next`, the
     /// database is re-encrypted in one transaction, then `next` becomes `current`.
-    pub fn change_passphrase(&self, old: &str, new: &str) -> Result<()> {
+    pub fn change_passphrase(&mut self, old: &str, new: &str) -> Result<()> {
         check_passphrase(new)?;
         let kdf_path = self.dir.join(KDF_FILE);
         let mut kdf = KdfFile::read(&kdf_path)?;
@@ -380,7 +368,7 @@ impl Store {
     }
 
     /// Replaces the raw key held by the platform key store with a fresh one.
-    pub fn rotate_key(&self, key_store: &dyn KeyStore) -> Result<()> {
+    pub fn rotate_key(&mut self, key_store: &dyn KeyStore) -> Result<()> {
         let new_key = DatabaseKey::generate();
         key_store.save(NEXT_DATABASE_KEY_NAME, new_key.as_bytes())?;
         self.rekey(&new_key)?;
@@ -396,18 +384,47 @@ impl Store {
         .map(drop)
     }
 
-    fn rekey(&self, key: &DatabaseKey) -> Result<()> {
+    fn rekey(&mut self, key: &DatabaseKey) -> Result<()> {
         // Fold the WAL into the main file first so every page is re-encrypted by the rekey.
         self.conn
             .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
         self.conn.execute_batch(&key.pragma_statement("rekey"))?;
-        Ok(())
+        // SQLCipher keeps the text of a rekey's key on the connection until it closes: go on
+        // on a fresh connection keyed the new way, and close this one (its memory is wiped).
+        let fresh = open_keyed(
+            &self.dir.join(DATABASE_FILE),
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            key,
+        )?;
+        configure(&fresh)?;
+        let old = std::mem::replace(&mut self.conn, fresh);
+        old.close().map_err(|(_, e)| Error::Storage(e))
     }
 
     /// Closes the database, checkpointing the WAL into the encrypted main file.
     pub fn close(self) -> Result<()> {
         self.conn.close().map_err(|(_, e)| Error::Storage(e))
     }
+}
+
+/// The settings of every connection the store works on.
+fn configure(conn: &Connection) -> Result<()> {
+    // WAL lets readers run beside the writer; FULL sync because a dose logged must survive a
+    // power cut, not only an app crash.
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    // Freed pages and deleted cells are overwritten with zeros, so what a patient deletes
+    // (and a shredded document's key) does not linger in free space.
+    conn.pragma_update(None, "secure_delete", "ON")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
+    // 8 MiB of decrypted pages (SQLite's default is 2 MiB): a page read past the cache is
+    // decrypted and HMAC-checked again, which searches over a long timeline would repeat.
+    conn.pragma_update(None, "cache_size", -8192)?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    // record/ caches one upsert per (table, set of fields written): room for all of them.
+    conn.set_prepared_statement_cache_capacity(256);
+    Ok(())
 }
 
 fn check_passphrase(pass: &str) -> Result<()> {

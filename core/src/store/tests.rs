@@ -160,7 +160,8 @@ fn corrupt_file_is_not_mistaken_for_success() {
 #[test]
 fn changing_the_passphrase_reencrypts_and_survives_a_cut_short_change() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::create(dir.path(), Unlock::Passphrase("first passphrase"), clock()).unwrap();
+    let mut store =
+        Store::create(dir.path(), Unlock::Passphrase("first passphrase"), clock()).unwrap();
     store
         .set_profile(&Profile {
             display_name: "B".into(),
@@ -179,7 +180,8 @@ fn changing_the_passphrase_reencrypts_and_survives_a_cut_short_change() {
         Store::open(dir.path(), Unlock::Passphrase("first passphrase"), clock()),
         Err(Error::WrongKey)
     ));
-    let store = Store::open(dir.path(), Unlock::Passphrase("second passphrase"), clock()).unwrap();
+    let mut store =
+        Store::open(dir.path(), Unlock::Passphrase("second passphrase"), clock()).unwrap();
     assert_eq!(store.profile().unwrap().unwrap().display_name, "B");
 
     // A crash after the rekey but before `next` was promoted: the new passphrase still opens.
@@ -207,7 +209,7 @@ fn changing_the_passphrase_reencrypts_and_survives_a_cut_short_change() {
 fn rotating_the_raw_key() {
     let dir = tempfile::tempdir().unwrap();
     let keys = MemoryKeyStore::default();
-    let store = Store::create(dir.path(), Unlock::KeyStore(&keys), clock()).unwrap();
+    let mut store = Store::create(dir.path(), Unlock::KeyStore(&keys), clock()).unwrap();
     let old = keys.load(key::DATABASE_KEY_NAME).unwrap().unwrap();
     store.rotate_key(&keys).unwrap();
     store.close().unwrap();
@@ -440,4 +442,401 @@ fn new_stores_authenticate_pages_with_sha256_and_older_sha512_stores_still_open(
         Store::open(older.path(), Unlock::KeyStore(&wrong), clock()),
         Err(Error::WrongKey)
     ));
+}
+
+// --- What a damaged, emptied or foreign store directory gives, and what it keeps ---
+
+const PASS: &str = "tulip-gravel-93-orbit-canyon";
+
+/// A passphrase store holding a profile and two documents, closed.
+fn store_with_documents(dir: &Path) {
+    let store = Store::create(dir, Unlock::Passphrase(PASS), clock()).unwrap();
+    store
+        .set_profile(&Profile {
+            display_name: "A".into(),
+            home_time_zone: "UTC".into(),
+        })
+        .unwrap();
+    for (title, bytes) in [("Scan", &b"scan bytes"[..]), ("Letter", &b"letter"[..])] {
+        store
+            .import_document_bytes(
+                bytes,
+                &crate::vault::DocumentMeta::new(title, crate::vault::DocumentKind::Other),
+            )
+            .unwrap();
+    }
+    store.close().unwrap();
+}
+
+/// Every file under `dir`, recursively, with its bytes.
+fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let entry = entry.unwrap();
+        let path = entry.path();
+        let name = path
+            .strip_prefix(dir)
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        if entry.file_type().unwrap().is_dir() {
+            for (inner, bytes) in tree(&path) {
+                out.insert(format!("{name}/{inner}"), bytes);
+            }
+        } else {
+            out.insert(name, std::fs::read(&path).unwrap());
+        }
+    }
+    out
+}
+
+#[test]
+fn an_emptied_or_missing_database_beside_documents_is_incomplete_and_nothing_is_removed() {
+    for damage in ["empty", "missing"] {
+        let dir = tempfile::tempdir().unwrap();
+        store_with_documents(dir.path());
+        let db = dir.path().join(DATABASE_FILE);
+        match damage {
+            "empty" => std::fs::write(&db, b"").unwrap(),
+            _ => std::fs::remove_file(&db).unwrap(),
+        }
+        let before = tree(dir.path());
+        assert_eq!(
+            before.keys().filter(|k| k.ends_with(".age")).count(),
+            2,
+            "{before:?}"
+        );
+        // Any passphrase would "open" an empty file as a new store; none may.
+        for pass in [PASS, "amber-lantern-71-quiet-meadow"] {
+            let err = Store::open(dir.path(), Unlock::Passphrase(pass), clock()).unwrap_err();
+            let Error::Incomplete { missing } = &err else {
+                panic!("{damage}: expected Incomplete, got {err:?}");
+            };
+            assert!(missing.contains("cairn.db"), "{missing}");
+            assert!(
+                missing.contains("key file") && missing.contains("document"),
+                "{missing}"
+            );
+        }
+        // Creating over it would overwrite the salt and lock the real passphrase out.
+        let err = Store::create(dir.path(), Unlock::Passphrase(PASS), clock()).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::Invalid {
+                    field: "data directory",
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert_eq!(
+            tree(dir.path()),
+            before,
+            "{damage}: nothing changed or removed"
+        );
+        assert!(matches!(
+            Store::exists_in(dir.path()),
+            Err(Error::Incomplete { .. })
+        ));
+    }
+}
+
+#[test]
+fn a_key_in_the_key_store_without_its_database_is_incomplete_and_the_key_is_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = MemoryKeyStore::default();
+    Store::create(dir.path(), Unlock::KeyStore(&keys), clock())
+        .unwrap()
+        .close()
+        .unwrap();
+    let key = keys.load(key::DATABASE_KEY_NAME).unwrap().unwrap();
+    std::fs::remove_file(dir.path().join(DATABASE_FILE)).unwrap();
+    let err = Store::open(dir.path(), Unlock::KeyStore(&keys), clock()).unwrap_err();
+    assert!(
+        matches!(&err, Error::Incomplete { missing } if missing.contains("key store")),
+        "{err:?}"
+    );
+    let err = Store::create(dir.path(), Unlock::KeyStore(&keys), clock()).unwrap_err();
+    assert!(matches!(err, Error::Invalid { .. }), "{err:?}");
+    assert_eq!(keys.load(key::DATABASE_KEY_NAME).unwrap().unwrap(), key);
+    // With no trace at all, there is simply no store yet.
+    let empty = tempfile::tempdir().unwrap();
+    let none = MemoryKeyStore::default();
+    assert!(matches!(
+        Store::open(empty.path(), Unlock::KeyStore(&none), clock()),
+        Err(Error::NotFound { .. })
+    ));
+    assert!(!Store::exists_in(empty.path()).unwrap());
+}
+
+#[test]
+fn a_wrong_passphrase_leaves_a_write_ahead_log_and_every_other_file_as_it_was() {
+    let live = tempfile::tempdir().unwrap();
+    let store = Store::create(live.path(), Unlock::Passphrase(PASS), clock()).unwrap();
+    store
+        .set_profile(&Profile {
+            display_name: "only in the WAL".into(),
+            home_time_zone: "UTC".into(),
+        })
+        .unwrap();
+    // The files as a crash would leave them: the latest writes only in the -wal.
+    let crashed = tempfile::tempdir().unwrap();
+    for (name, bytes) in snapshot(live.path()) {
+        std::fs::write(crashed.path().join(name), bytes).unwrap();
+    }
+    drop(store);
+    let before = snapshot(crashed.path());
+    assert!(
+        before.get("cairn.db-wal").is_some_and(|w| !w.is_empty()),
+        "{:?}",
+        before.keys()
+    );
+    let err = Store::open(
+        crashed.path(),
+        Unlock::Passphrase("amber-lantern-71-quiet-meadow"),
+        clock(),
+    )
+    .unwrap_err();
+    assert!(matches!(err, Error::WrongKey), "{err:?}");
+    // The -shm is the WAL's index in shared memory, rebuilt from the WAL by any reader (and
+    // holding no data); the database, its WAL and the key file are exactly as they were.
+    let data = |mut files: BTreeMap<String, Vec<u8>>| {
+        files.remove("cairn.db-shm");
+        files
+    };
+    assert!(
+        data(snapshot(crashed.path())) == data(before),
+        "the refused key changed a file"
+    );
+    let store = Store::open(crashed.path(), Unlock::Passphrase(PASS), clock()).unwrap();
+    assert_eq!(
+        store.profile().unwrap().unwrap().display_name,
+        "only in the WAL"
+    );
+}
+
+#[test]
+fn a_database_no_key_opens_is_told_apart_where_the_file_allows() {
+    fn damaged(damage: impl Fn(&mut Vec<u8>)) -> Error {
+        let dir = tempfile::tempdir().unwrap();
+        store_with_documents(dir.path());
+        let db = dir.path().join(DATABASE_FILE);
+        let mut bytes = std::fs::read(&db).unwrap();
+        damage(&mut bytes);
+        std::fs::write(&db, &bytes).unwrap();
+        let before = tree(dir.path());
+        let err = Store::open(dir.path(), Unlock::Passphrase(PASS), clock()).unwrap_err();
+        assert_eq!(tree(dir.path()), before, "nothing changed for {err}");
+        err
+    }
+    let corrupt = |err: Error, words: &str| match err {
+        Error::Corrupt(what) => assert!(what.contains(words), "{what}"),
+        other => panic!("expected Corrupt ({words}), got {other:?}"),
+    };
+    corrupt(damaged(|b| b.truncate(b.len() - 100)), "cut short");
+    corrupt(damaged(|b| b[..4096].fill(0)), "zeroed");
+    corrupt(damaged(|b| b[100] ^= 0x01), "first page");
+    corrupt(
+        damaged(|b| {
+            b.clear();
+            b.extend_from_slice(b"%PDF-1.4\n");
+            b.resize(8192, b' ');
+        }),
+        "PDF",
+    );
+    let plain = tempfile::tempdir().unwrap();
+    let conn = Connection::open(plain.path().join("plain.db")).unwrap();
+    conn.execute_batch("CREATE TABLE t(x); INSERT INTO t VALUES (1);")
+        .unwrap();
+    drop(conn);
+    let plain = std::fs::read(plain.path().join("plain.db")).unwrap();
+    corrupt(
+        damaged(|b| {
+            b.clone_from(&plain);
+        }),
+        "unencrypted SQLite",
+    );
+    // Random bytes look like any encrypted database: only the key could tell.
+    let err = damaged(|b| rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, b));
+    assert!(matches!(err, Error::WrongKey), "{err:?}");
+}
+
+#[test]
+fn absurd_key_file_parameters_are_refused_before_any_derivation() {
+    for (field, value) in [
+        ("memory_kib", u64::from(u32::MAX)),
+        ("iterations", u64::from(u32::MAX)),
+        ("lanes", 0),
+        ("memory_kib", 0),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        store_with_documents(dir.path());
+        let path = dir.path().join(KDF_FILE);
+        let mut kdf: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        kdf["current"]["params"][field] = value.into();
+        std::fs::write(&path, serde_json::to_vec(&kdf).unwrap()).unwrap();
+        let started = std::time::Instant::now();
+        let err = Store::open(dir.path(), Unlock::Passphrase(PASS), clock()).unwrap_err();
+        assert!(
+            matches!(&err, Error::Corrupt(what) if what.contains("key file")),
+            "{field}={value}: {err:?}"
+        );
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    store_with_documents(dir.path());
+    std::fs::write(dir.path().join(KDF_FILE), vec![b' '; 1 << 20]).unwrap();
+    assert!(matches!(
+        Store::open(dir.path(), Unlock::Passphrase(PASS), clock()),
+        Err(Error::Corrupt(_))
+    ));
+}
+
+#[test]
+fn a_flipped_byte_in_a_page_no_read_touches_is_found_by_the_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = MemoryKeyStore::default();
+    let store = Store::create(dir.path(), Unlock::KeyStore(&keys), clock()).unwrap();
+    let events: Vec<crate::timeline::NewEvent> = (0..400)
+        .map(|i| {
+            crate::timeline::NewEvent::new(
+                "2026-03-01T09:00:00Z".parse::<Timestamp>().unwrap(),
+                format!("note {i} {}", "x".repeat(200)),
+                crate::timeline::EventDetails::Note,
+            )
+        })
+        .collect();
+    store.add_events(&events).unwrap();
+    let healthy = store.check(CheckDepth::Full).unwrap();
+    assert!(healthy.is_healthy(), "{healthy:?}");
+    assert!(healthy.pages > 10, "{healthy:?}");
+    store.close().unwrap();
+
+    let db = dir.path().join(DATABASE_FILE);
+    let mut bytes = std::fs::read(&db).unwrap();
+    let middle = (bytes.len() / 4096 / 2) * 4096 + 1000;
+    bytes[middle] ^= 0x40;
+    std::fs::write(&db, &bytes).unwrap();
+    // Opening and reading the profile touch other pages: nothing notices.
+    let store = Store::open(dir.path(), Unlock::KeyStore(&keys), clock()).unwrap();
+    store.profile().unwrap();
+    let report = store.check(CheckDepth::Pages).unwrap();
+    assert_eq!(report.problems.len(), 1, "{report:?}");
+    assert!(report.problems[0].contains("page"), "{report:?}");
+}
+
+#[test]
+fn the_store_and_its_files_are_readable_by_their_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let parent = tempfile::tempdir().unwrap();
+    let dir = parent.path().join("store");
+    store_with_documents(&dir);
+    // A store made by an older build took the umask's permissions: they are fixed on open.
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(
+        dir.join(DATABASE_FILE),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
+    let store = Store::open(&dir, Unlock::Passphrase(PASS), clock()).unwrap();
+    assert_eq!(mode(&dir), 0o700);
+    for (name, _) in tree(&dir) {
+        let path = dir.join(&name);
+        let expected = if path.is_dir() { 0o700 } else { 0o600 };
+        assert_eq!(mode(&path), expected, "{name}");
+    }
+    assert_eq!(mode(&dir.join("vault")), 0o700);
+    store.close().unwrap();
+}
+
+/// Whether the process's writable memory holds the 64-character hex text of `key`, found by
+/// decoding runs of hex digits, so the search itself holds no copy of the text.
+fn memory_holds_hex_of(key: &[u8; 32]) -> bool {
+    use std::io::{Read, Seek, SeekFrom};
+    let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
+    let mut mem = std::fs::File::open("/proc/self/mem").unwrap();
+    let hexval = |b: u8| match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        _ => None,
+    };
+    for line in maps.lines() {
+        let mut parts = line.split_whitespace();
+        let (Some(range), Some(perms)) = (parts.next(), parts.next()) else {
+            continue;
+        };
+        if !perms.starts_with("rw") || line.contains("[vvar") {
+            continue;
+        }
+        let (start, end) = range.split_once('-').unwrap();
+        let start = u64::from_str_radix(start, 16).unwrap();
+        let end = u64::from_str_radix(end, 16).unwrap();
+        let mut region = vec![0u8; (end - start) as usize];
+        if mem.seek(SeekFrom::Start(start)).is_err() || mem.read_exact(&mut region).is_err() {
+            continue;
+        }
+        let mut run = 0usize;
+        for i in 0..region.len() {
+            run = if hexval(region[i]).is_some() {
+                run + 1
+            } else {
+                0
+            };
+            if run >= 64 {
+                let text = &region[i + 1 - 64..=i];
+                let decoded: Vec<u8> = text
+                    .chunks(2)
+                    .map(|p| hexval(p[0]).unwrap() << 4 | hexval(p[1]).unwrap())
+                    .collect();
+                if decoded == key {
+                    return true;
+                }
+            }
+        }
+    }
+    false
+}
+
+#[test]
+fn no_hex_copy_of_the_key_outlives_keying() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = MemoryKeyStore::default();
+    Store::create(dir.path(), Unlock::KeyStore(&keys), clock())
+        .unwrap()
+        .close()
+        .unwrap();
+    let raw: [u8; 32] = keys
+        .load(key::DATABASE_KEY_NAME)
+        .unwrap()
+        .unwrap()
+        .as_slice()
+        .try_into()
+        .unwrap();
+    let mut store = Store::open(dir.path(), Unlock::KeyStore(&keys), clock()).unwrap();
+    store
+        .set_profile(&Profile {
+            display_name: "A".into(),
+            home_time_zone: "UTC".into(),
+        })
+        .unwrap();
+    assert!(
+        !memory_holds_hex_of(&raw),
+        "a hex copy of the key is in memory"
+    );
+    store.rotate_key(&keys).unwrap();
+    let rotated: [u8; 32] = keys
+        .load(key::DATABASE_KEY_NAME)
+        .unwrap()
+        .unwrap()
+        .as_slice()
+        .try_into()
+        .unwrap();
+    assert!(
+        !memory_holds_hex_of(&rotated),
+        "a hex copy of the new key is in memory"
+    );
+    store.close().unwrap();
 }
