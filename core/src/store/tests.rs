@@ -10,6 +10,9 @@ use super::*;
 use crate::clock::FixedClock;
 use crate::profile::Profile;
 
+/// A passphrase of five unrelated parts, as the apps advise.
+const STRONG_PASSPHRASE: &str = "tulip-gravel-93-orbit-canyon";
+
 fn clock() -> Arc<dyn Clock> {
     Arc::new(FixedClock::new(
         "2026-03-08T12:00:00Z".parse::<Timestamp>().unwrap(),
@@ -107,7 +110,7 @@ fn wrong_raw_key_is_typed_and_changes_no_byte() {
 #[test]
 fn wrong_passphrase_is_typed_and_changes_no_byte() {
     let dir = tempfile::tempdir().unwrap();
-    Store::create(dir.path(), Unlock::Passphrase("correct horse"), clock())
+    Store::create(dir.path(), Unlock::Passphrase(STRONG_PASSPHRASE), clock())
         .unwrap()
         .close()
         .unwrap();
@@ -115,7 +118,7 @@ fn wrong_passphrase_is_typed_and_changes_no_byte() {
     let err = Store::open(dir.path(), Unlock::Passphrase("wrong horse!"), clock()).unwrap_err();
     assert!(matches!(err, Error::WrongKey), "{err:?}");
     assert_eq!(snapshot(dir.path()), before);
-    Store::open(dir.path(), Unlock::Passphrase("correct horse"), clock()).unwrap();
+    Store::open(dir.path(), Unlock::Passphrase(STRONG_PASSPHRASE), clock()).unwrap();
 }
 
 #[test]
@@ -130,6 +133,65 @@ fn a_short_passphrase_is_refused_before_anything_is_written() {
         }
     ));
     assert!(snapshot(dir.path()).is_empty());
+}
+
+/// Passphrases a guesser tries first.
+const WEAK_PASSPHRASES: [&str; 5] = [
+    "password",
+    "12345678",
+    "correct horse",
+    "aaaaaaaaaaaa",
+    "cairn passphrase",
+];
+
+#[test]
+fn a_weak_passphrase_is_refused_with_advice_and_never_quoted() {
+    for weak in WEAK_PASSPHRASES {
+        let dir = tempfile::tempdir().unwrap();
+        let err = Store::create(dir.path(), Unlock::Passphrase(weak), clock()).unwrap_err();
+        let Error::Invalid {
+            field: "passphrase",
+            reason,
+        } = &err
+        else {
+            panic!("{weak}: {err:?}");
+        };
+        assert!(reason.starts_with("too easy to guess."), "{weak}: {reason}");
+        assert!(
+            reason.len() > "too easy to guess.".len(),
+            "{weak}: {reason}"
+        );
+        // zxcvbn's own sentence "This is a top-10 common password." is the one exception.
+        if weak != "password" {
+            assert!(!format!("{err} {err:?}").contains(weak), "{weak}: {err}");
+        }
+        assert!(snapshot(dir.path()).is_empty(), "{weak}: nothing written");
+    }
+}
+
+#[test]
+fn changing_to_a_weak_passphrase_is_refused_and_the_old_one_still_opens() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::create(dir.path(), Unlock::Passphrase(STRONG_PASSPHRASE), clock()).unwrap();
+    let kdf = std::fs::read(dir.path().join(KDF_FILE)).unwrap();
+    for weak in WEAK_PASSPHRASES {
+        let err = store
+            .change_passphrase(STRONG_PASSPHRASE, weak)
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::Invalid {
+                    field: "passphrase",
+                    ..
+                }
+            ),
+            "{weak}: {err:?}"
+        );
+    }
+    store.close().unwrap();
+    assert_eq!(std::fs::read(dir.path().join(KDF_FILE)).unwrap(), kdf);
+    Store::open(dir.path(), Unlock::Passphrase(STRONG_PASSPHRASE), clock()).unwrap();
 }
 
 #[test]
@@ -160,7 +222,7 @@ fn corrupt_file_is_not_mistaken_for_success() {
 #[test]
 fn changing_the_passphrase_reencrypts_and_survives_a_cut_short_change() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::create(dir.path(), Unlock::Passphrase("first passphrase"), clock()).unwrap();
+    let store = Store::create(dir.path(), Unlock::Passphrase(STRONG_PASSPHRASE), clock()).unwrap();
     store
         .set_profile(&Profile {
             display_name: "B".into(),
@@ -168,25 +230,30 @@ fn changing_the_passphrase_reencrypts_and_survives_a_cut_short_change() {
         })
         .unwrap();
     assert!(matches!(
-        store.change_passphrase("not the old one", "second passphrase"),
+        store.change_passphrase("not the old one", "maple-quartz-17-harbor-violet"),
         Err(Error::WrongKey)
     ));
     store
-        .change_passphrase("first passphrase", "second passphrase")
+        .change_passphrase(STRONG_PASSPHRASE, "maple-quartz-17-harbor-violet")
         .unwrap();
     store.close().unwrap();
     assert!(matches!(
-        Store::open(dir.path(), Unlock::Passphrase("first passphrase"), clock()),
+        Store::open(dir.path(), Unlock::Passphrase(STRONG_PASSPHRASE), clock()),
         Err(Error::WrongKey)
     ));
-    let store = Store::open(dir.path(), Unlock::Passphrase("second passphrase"), clock()).unwrap();
+    let store = Store::open(
+        dir.path(),
+        Unlock::Passphrase("maple-quartz-17-harbor-violet"),
+        clock(),
+    )
+    .unwrap();
     assert_eq!(store.profile().unwrap().unwrap().display_name, "B");
 
     // A crash after the rekey but before `next` was promoted: the new passphrase still opens.
     let kdf_path = dir.path().join(KDF_FILE);
     let kdf = KdfFile::read(&kdf_path).unwrap();
     let slot = KdfSlot::new(KdfParams::default());
-    let new_key = slot.derive("third passphrase").unwrap();
+    let new_key = slot.derive("ember-lagoon-58-cactus-ridge").unwrap();
     KdfFile {
         next: Some(slot),
         ..kdf
@@ -195,7 +262,12 @@ fn changing_the_passphrase_reencrypts_and_survives_a_cut_short_change() {
     .unwrap();
     store.rekey(&new_key).unwrap();
     store.close().unwrap();
-    let store = Store::open(dir.path(), Unlock::Passphrase("third passphrase"), clock()).unwrap();
+    let store = Store::open(
+        dir.path(),
+        Unlock::Passphrase("ember-lagoon-58-cactus-ridge"),
+        clock(),
+    )
+    .unwrap();
     assert_eq!(store.profile().unwrap().unwrap().display_name, "B");
     assert!(
         KdfFile::read(&kdf_path).unwrap().next.is_none(),
