@@ -72,8 +72,13 @@ pub(crate) use safe_println;
 
 /// Prints text that may span lines (notes, free text) after `label`, later lines indented to
 /// line up under the first: each line goes through [`printable`], so a carriage return or an
-/// escape inside a line is neutralised while the lines stay lines.
+/// escape inside a line is neutralised while the lines stay lines. Empty text prints the label
+/// alone.
 pub(crate) fn print_paragraph(label: &str, text: &str) {
+    if text.is_empty() {
+        safe_println!("{label}");
+        return;
+    }
     let indent = " ".repeat(label.chars().count());
     for (i, line) in text.lines().enumerate() {
         let prefix = if i == 0 { label } else { &indent };
