@@ -362,7 +362,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = CairnStore::open_with_passphrase(
             dir.path().to_string_lossy().into_owned(),
-            "a long enough passphrase".into(),
+            "tulip-gravel-93-orbit-canyon".into(),
         )
         .unwrap();
         (dir, store)

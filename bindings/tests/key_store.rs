@@ -85,7 +85,7 @@ async fn the_integrity_check_runs_off_the_callers_thread() {
     let dir = tempfile::tempdir().unwrap();
     let store = CairnStore::open_with_passphrase(
         dir.path().to_string_lossy().into_owned(),
-        "a long passphrase".into(),
+        "tulip-gravel-93-orbit-canyon".into(),
     )
     .unwrap();
     let report = store

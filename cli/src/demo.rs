@@ -4,35 +4,37 @@ use std::sync::Arc;
 
 use cairn_core::{Clock, Error, Profile, Store, Unlock};
 
+use crate::terminal::safe_println;
+
 pub(crate) fn run(clock: Arc<dyn Clock>) -> Result<(), Error> {
     let dir = tempfile::Builder::new().prefix("cairn-demo-").tempdir()?;
     let pass = "demo passphrase, not a real one";
-    println!(
+    safe_println!(
         "== Cairn demo (in {}, removed afterwards)",
         dir.path().display()
     );
-    println!();
-    println!("-- A new encrypted store, protected by a passphrase (Argon2id, then SQLCipher)");
+    safe_println!();
+    safe_println!("-- A new encrypted store, protected by a passphrase (Argon2id, then SQLCipher)");
     let store_dir = dir.path().join("store");
     let store = Store::create(&store_dir, Unlock::Passphrase(pass), clock.clone())?;
     store.set_profile(&Profile {
         display_name: "Maya".into(),
         home_time_zone: "Europe/London".into(),
     })?;
-    println!("profile: Maya, home zone Europe/London");
+    safe_println!("profile: Maya, home zone Europe/London");
     crate::timeline::demo(&store)?;
     crate::meds::demo(&store)?;
     crate::vault::demo(&store)?;
-    println!();
-    println!("-- Store status");
+    safe_println!();
+    safe_println!("-- Store status");
     crate::print_status(&store)?;
     store.close()?;
 
-    println!();
-    println!("-- On disk, nothing is readable");
+    safe_println!();
+    safe_println!("-- On disk, nothing is readable");
     let bytes = std::fs::read(store_dir.join(cairn_core::store::DATABASE_FILE))?;
     let header = bytes.starts_with(b"SQLite format 3");
-    println!(
+    safe_println!(
         "cairn.db: {} bytes, plaintext SQLite header: {}",
         bytes.len(),
         if header { "YES" } else { "no" }
@@ -42,14 +44,14 @@ pub(crate) fn run(clock: Arc<dyn Clock>) -> Result<(), Error> {
             "the demo store was written unencrypted".into(),
         ));
     }
-    println!();
-    println!("-- A wrong passphrase is refused, and changes nothing");
+    safe_println!();
+    safe_println!("-- A wrong passphrase is refused, and changes nothing");
     match Store::open(
         &store_dir,
         Unlock::Passphrase("not the passphrase"),
         clock.clone(),
     ) {
-        Err(Error::WrongKey) => println!("wrong passphrase: refused (WrongKey)"),
+        Err(Error::WrongKey) => safe_println!("wrong passphrase: refused (WrongKey)"),
         Err(e) => return Err(e),
         Ok(_) => {
             return Err(Error::Corrupt(
@@ -58,7 +60,7 @@ pub(crate) fn run(clock: Arc<dyn Clock>) -> Result<(), Error> {
         }
     }
     let store = Store::open(&store_dir, Unlock::Passphrase(pass), clock)?;
-    println!(
+    safe_println!(
         "right passphrase: opened, {} records",
         store.status()?.record_count
     );

@@ -5,9 +5,11 @@
 //! - `main.rs`: arguments, the passphrase, the injected clock, one-line errors.
 //! - `demo.rs`: the walkthrough in a temporary directory.
 //! - `timeline.rs`, `meds.rs`, `vault.rs`: one subcommand each.
+//! - `terminal.rs`: stored and typed text made unable to drive the terminal it is printed on.
 
 mod demo;
 mod meds;
+mod terminal;
 mod timeline;
 mod vault;
 
@@ -21,6 +23,8 @@ use cairn_core::{Clock, Error, FixedClock, Store, SystemClock, Unlock};
 use clap::{Parser, Subcommand};
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
+
+use crate::terminal::safe_println;
 
 /// Cairn: your health journey, encrypted on your device.
 #[derive(Debug, Parser)]
@@ -170,8 +174,8 @@ fn run(cli: Cli) -> Result<(), Error> {
         Command::Init => {
             let pass = new_passphrase("CAIRN_PASSPHRASE")?;
             let store = Store::create(&ctx.data_dir, Unlock::Passphrase(&pass), ctx.clock.clone())?;
-            println!("Created an encrypted store in {}", ctx.data_dir.display());
-            println!("device {}", store.device_id().as_str());
+            safe_println!("Created an encrypted store in {}", ctx.data_dir.display());
+            safe_println!("device {}", store.device_id().as_str());
             store.close()
         }
         Command::Status => {
@@ -184,7 +188,7 @@ fn run(cli: Cli) -> Result<(), Error> {
             let old = passphrase("Passphrase: ", "CAIRN_PASSPHRASE")?;
             let new = new_passphrase("CAIRN_NEW_PASSPHRASE")?;
             store.change_passphrase(&old, &new)?;
-            println!("Passphrase changed; the store was re-encrypted.");
+            safe_println!("Passphrase changed; the store was re-encrypted.");
             store.close()
         }
         Command::Check { quick } => {
@@ -224,10 +228,10 @@ fn run(cli: Cli) -> Result<(), Error> {
 
 pub(crate) fn print_status(store: &Store) -> Result<(), Error> {
     let s = store.status()?;
-    println!("schema version  {}", s.schema_version);
-    println!("device          {}", s.device_id);
-    println!("records         {}", s.record_count);
-    println!("outbox          {}", s.outbox_count);
+    safe_println!("schema version  {}", s.schema_version);
+    safe_println!("device          {}", s.device_id);
+    safe_println!("records         {}", s.record_count);
+    safe_println!("outbox          {}", s.outbox_count);
     Ok(())
 }
 
@@ -251,7 +255,7 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("cairn: {e}");
+            eprintln!("cairn: {}", terminal::printable(&e.to_string()));
             ExitCode::FAILURE
         }
     }

@@ -15,6 +15,7 @@ use jiff::{SignedDuration, Timestamp, ZonedDateTime};
 use serde_json::{Value, json};
 
 use crate::Context;
+use crate::terminal::{self, safe_println};
 
 /// `cairn meds …`
 #[derive(Debug, Subcommand)]
@@ -265,19 +266,19 @@ fn run_on(store: &Store, cmd: Command) -> Result<(), Error> {
             let mut med = Medication::new(&args.name, regimen(store, &args.regimen)?);
             apply_details(&mut med, &args.details)?;
             let id = store.add_medication(&med)?;
-            println!("added {} ({id})", med.name);
+            safe_println!("added {} ({id})", med.name);
             Ok(())
         }
         Command::List { json } => {
             let meds = store.medications()?;
             if json {
                 let list: Vec<Value> = meds.iter().map(medication_json).collect();
-                println!("{}", Value::Array(list));
+                println!("{}", terminal::json_text(Value::Array(list).to_string()));
             } else if meds.is_empty() {
-                println!("no medications");
+                safe_println!("no medications");
             } else {
                 for m in &meds {
-                    println!("{}  {}  {}", short(&m.id), m.name, regimen_summary(m));
+                    safe_println!("{}  {}  {}", short(&m.id), m.name, regimen_summary(m));
                 }
             }
             Ok(())
@@ -287,7 +288,7 @@ fn run_on(store: &Store, cmd: Command) -> Result<(), Error> {
         Command::Rm { med } => {
             let m = find(store, &med)?;
             store.delete_medication(&m.id)?;
-            println!("deleted {}", m.name);
+            safe_println!("deleted {}", m.name);
             Ok(())
         }
         Command::Today { date, json } => today(store, date.as_deref(), json),
@@ -301,16 +302,16 @@ fn run_on(store: &Store, cmd: Command) -> Result<(), Error> {
             let at = at.map(|a| parse_instant(store, &a)).transpose()?;
             let logged = store.take_dose(&m.id, at, amount, occurrence.as_deref())?;
             match logged.scheduled_at_ms {
-                Some(ms) => println!(
+                Some(ms) => safe_println!(
                     "taken: {} for the dose of {} ({})",
                     m.name,
                     local(store, ms),
                     status_word(logged.status)
                 ),
-                None => println!("taken: {} (not a scheduled dose)", m.name),
+                None => safe_println!("taken: {} (not a scheduled dose)", m.name),
             }
             for w in &logged.warnings {
-                println!("warning: {}", warning_text(store, w));
+                safe_println!("warning: {}", warning_text(store, w));
             }
             Ok(())
         }
@@ -321,7 +322,7 @@ fn run_on(store: &Store, cmd: Command) -> Result<(), Error> {
         } => {
             let m = find(store, &med)?;
             let logged = store.skip_dose(&m.id, occurrence.as_deref(), reason.as_deref())?;
-            println!(
+            safe_println!(
                 "skipped: {} at {}",
                 m.name,
                 local(store, logged.scheduled_at_ms.unwrap_or(0))
@@ -335,7 +336,7 @@ fn run_on(store: &Store, cmd: Command) -> Result<(), Error> {
         } => {
             let m = find(store, &med)?;
             let logged = store.snooze_dose(&m.id, occurrence.as_deref(), minutes)?;
-            println!(
+            safe_println!(
                 "snoozed: {} ({}) for {minutes} minutes",
                 m.name,
                 local(store, logged.scheduled_at_ms.unwrap_or(0))
@@ -344,27 +345,25 @@ fn run_on(store: &Store, cmd: Command) -> Result<(), Error> {
         }
         Command::Undo { dose_id } => {
             store.undo_dose(dose_id.trim())?;
-            println!("undone");
+            safe_println!("undone");
             Ok(())
         }
         Command::Plan { max, commit, json } => {
             let plan = store.plan_notifications(max)?;
             if json {
-                println!(
-                    "{}",
-                    json!({
-                        "schedule": plan.schedule.iter().map(notification_json).collect::<Vec<_>>(),
-                        "cancel": plan.cancel,
-                        "planned": plan.planned.iter().map(notification_json).collect::<Vec<_>>(),
-                    })
-                );
+                let v = json!({
+                    "schedule": plan.schedule.iter().map(notification_json).collect::<Vec<_>>(),
+                    "cancel": plan.cancel,
+                    "planned": plan.planned.iter().map(notification_json).collect::<Vec<_>>(),
+                });
+                println!("{}", terminal::json_text(v.to_string()));
             } else {
                 print_plan(&plan.planned, &plan.schedule, &plan.cancel);
             }
             if commit {
                 store.commit_notification_plan(&plan)?;
                 if !json {
-                    println!("plan committed");
+                    safe_println!("plan committed");
                 }
             }
             Ok(())
@@ -384,7 +383,7 @@ fn run_on(store: &Store, cmd: Command) -> Result<(), Error> {
             };
             let a = store.adherence(&from.to_string(), &to.to_string())?;
             if json {
-                println!("{}", adherence_json(&a));
+                println!("{}", terminal::json_text(adherence_json(&a).to_string()));
             } else {
                 print_adherence(&a);
             }
@@ -669,7 +668,7 @@ fn edit(store: &Store, args: EditArgs) -> Result<(), Error> {
     }
     apply_details(&mut m, &args.details)?;
     store.update_medication(&m)?;
-    println!("saved {}", m.name);
+    safe_println!("saved {}", m.name);
     Ok(())
 }
 
@@ -776,10 +775,10 @@ fn show(store: &Store, med: &str, json: bool) -> Result<(), Error> {
         v["remaining"] = json!(refill.as_ref().map(|r| r.remaining));
         v["days_left"] = json!(refill.as_ref().and_then(|r| r.days_left));
         v["needs_refill"] = json!(refill.as_ref().map(|r| r.needs_refill));
-        println!("{v}");
+        println!("{}", terminal::json_text(v.to_string()));
         return Ok(());
     }
-    println!("{} ({})", m.name, m.id);
+    safe_println!("{} ({})", m.name, m.id);
     for (label, value) in [
         ("strength", &m.strength),
         ("form", &m.form),
@@ -788,21 +787,21 @@ fn show(store: &Store, med: &str, json: bool) -> Result<(), Error> {
         ("prescriber", &m.prescriber),
     ] {
         if !value.is_empty() {
-            println!("  {label:<13}{value}");
+            safe_println!("  {label:<13}{value}");
         }
     }
     if let Some(code) = &m.code {
-        println!("  {:<13}{code}", "code");
+        safe_println!("  {:<13}{code}", "code");
     }
     let policy = match &m.time_zone_policy {
         TimeZonePolicy::WallClock => "wall clock (follows the device's zone)".to_owned(),
         TimeZonePolicy::FixedZone { zone } => format!("fixed to {zone}"),
     };
-    println!("  {:<13}{policy}", "zone");
-    println!("  {:<13}{} minutes", "late after", m.late_window_minutes);
-    println!("  {:<13}{}", "regimen", regimen_summary(&m));
+    safe_println!("  {:<13}{policy}", "zone");
+    safe_println!("  {:<13}{} minutes", "late after", m.late_window_minutes);
+    safe_println!("  {:<13}{}", "regimen", regimen_summary(&m));
     for c in &m.cycle_starts {
-        println!(
+        safe_println!(
             "  {:<13}cycle {} starts {}",
             "postponed",
             c.cycle + 1,
@@ -811,8 +810,11 @@ fn show(store: &Store, med: &str, json: bool) -> Result<(), Error> {
     }
     for (i, r) in rrules.iter().enumerate() {
         match r {
-            Some(r) => println!("  rrule {}:\n    {}", i + 1, r.replace('\n', "\n    ")),
-            None => println!("  rrule {}: (not expressible as one RRULE)", i + 1),
+            Some(r) => {
+                safe_println!("  rrule {}:", i + 1);
+                terminal::print_paragraph("    ", r);
+            }
+            None => safe_println!("  rrule {}: (not expressible as one RRULE)", i + 1),
         }
     }
     if let Some(r) = refill {
@@ -820,7 +822,7 @@ fn show(store: &Store, med: &str, json: bool) -> Result<(), Error> {
             .days_left
             .map(|d| format!("{d:.1} days"))
             .unwrap_or_else(|| "not in use".to_owned());
-        println!(
+        safe_println!(
             "  {:<13}{} left, {}{}",
             "supply",
             fmt_amount(r.remaining),
@@ -904,16 +906,16 @@ fn today(store: &Store, date: Option<&str>, json: bool) -> Result<(), Error> {
     let doses = store.doses_on_at(store.clock().now(), &zone, day)?;
     if json {
         let list: Vec<Value> = doses.iter().map(occurrence_json).collect();
-        println!("{}", Value::Array(list));
+        println!("{}", terminal::json_text(Value::Array(list).to_string()));
         return Ok(());
     }
-    println!(
+    safe_println!(
         "{} ({})",
         day.strftime("%A %-d %B %Y"),
         zone.iana_name().unwrap_or("local time")
     );
     if doses.is_empty() {
-        println!("  no scheduled doses");
+        safe_println!("  no scheduled doses");
     }
     for d in &doses {
         let when = zoned(store, d.scheduled_at_ms)
@@ -926,7 +928,7 @@ fn today(store: &Store, date: Option<&str>, json: bool) -> Result<(), Error> {
             (DoseStatus::Snoozed, _, Some(u)) => format!(" until {}", hm(store, u)),
             _ => String::new(),
         };
-        println!(
+        safe_println!(
             "  {when:<10} {:<24} {:>4} {:<8} {}{extra}",
             d.medication_name,
             fmt_amount(d.dose),
@@ -944,7 +946,7 @@ fn today(store: &Store, date: Option<&str>, json: bool) -> Result<(), Error> {
             .last_taken(&m.id)?
             .map(|t| format!("last taken {}", local(store, t.as_millisecond())))
             .unwrap_or_else(|| "not taken yet".to_owned());
-        println!("  as needed  {:<24} {last}", m.name);
+        safe_println!("  as needed  {:<24} {last}", m.name);
     }
     Ok(())
 }
@@ -965,7 +967,7 @@ fn print_plan(
     schedule: &[PlannedNotification],
     cancel: &[String],
 ) {
-    println!(
+    safe_println!(
         "{} notifications planned: {} to schedule, {} to cancel",
         planned.len(),
         schedule.len(),
@@ -981,10 +983,10 @@ fn print_plan(
             |_| n.fire_at_local.clone(),
             |z| z.strftime("%a %d %b %H:%M %Z").to_string(),
         );
-        println!("{new} {when}  {}: {}", n.title, n.body);
+        safe_println!("{new} {when}  {}: {}", n.title, n.body);
     }
     for id in cancel {
-        println!("- cancel {}", short(id));
+        safe_println!("- cancel {}", short(id));
     }
 }
 
@@ -1013,13 +1015,20 @@ fn adherence_json(a: &Adherence) -> Value {
 }
 
 fn print_adherence(a: &Adherence) {
-    println!("Adherence {} to {}", a.from, a.to);
-    println!(
+    safe_println!("Adherence {} to {}", a.from, a.to);
+    safe_println!(
         "  {:<24} {:>9} {:>7} {:>5} {:>7} {:>6} {:>7} {:>6}",
-        "", "scheduled", "on time", "late", "skipped", "missed", "pending", "%"
+        "",
+        "scheduled",
+        "on time",
+        "late",
+        "skipped",
+        "missed",
+        "pending",
+        "%"
     );
     let row = |name: &str, c: &cairn_core::meds::AdherenceCounts| {
-        println!(
+        safe_println!(
             "  {name:<24} {:>9} {:>7} {:>5} {:>7} {:>6} {:>7} {:>6}",
             c.scheduled,
             c.taken_on_time,
@@ -1041,8 +1050,8 @@ fn print_adherence(a: &Adherence) {
 /// Adds the meds part of the demo: a capecitabine 14-on/7-off cycle and an as-needed
 /// anti-nausea drug; a dose taken, today's doses, the notification plan and adherence.
 pub(crate) fn demo(store: &Store) -> Result<(), Error> {
-    println!();
-    println!("-- Medications: a chemotherapy cycle and an as-needed anti-nausea drug");
+    safe_println!();
+    safe_println!("-- Medications: a chemotherapy cycle and an as-needed anti-nausea drug");
     let today = today_date(store);
     let cycle_start = today
         .checked_sub(SignedDuration::from_hours(24 * 3))
@@ -1071,7 +1080,7 @@ pub(crate) fn demo(store: &Store) -> Result<(), Error> {
     cape.stock = Some(84.0);
     cape.refill_threshold_days = Some(7);
     let cape_id = store.add_medication(&cape)?;
-    println!("added Capecitabine 500 mg: {}", regimen_summary(&cape));
+    safe_println!("added Capecitabine 500 mg: {}", regimen_summary(&cape));
     let mut ondansetron = Medication::new(
         "Ondansetron",
         vec![Phase {
@@ -1089,7 +1098,7 @@ pub(crate) fn demo(store: &Store) -> Result<(), Error> {
     );
     ondansetron.strength = "8 mg".into();
     let ond_id = store.add_medication(&ondansetron)?;
-    println!("added Ondansetron 8 mg: {}", regimen_summary(&ondansetron));
+    safe_println!("added Ondansetron 8 mg: {}", regimen_summary(&ondansetron));
 
     let now = store.clock().now();
     let zone = store.clock().time_zone();
@@ -1106,13 +1115,13 @@ pub(crate) fn demo(store: &Store) -> Result<(), Error> {
         let at = d.at + SignedDuration::from_mins(10);
         store.take_dose(&cape_id, Some(at.min(now)), None, Some(&d.id))?;
     }
-    println!(
+    safe_println!(
         "logged the {} doses of the cycle so far (one skipped for nausea)",
         past.len()
     );
     let first = store.take_dose(&ond_id, None, None, None)?;
     let second = store.take_dose(&ond_id, None, None, None)?;
-    println!(
+    safe_println!(
         "took ondansetron twice in a row: first {} warning(s), second: {}",
         first.warnings.len(),
         second
@@ -1121,16 +1130,16 @@ pub(crate) fn demo(store: &Store) -> Result<(), Error> {
             .map(|w| warning_text(store, w))
             .unwrap_or_else(|| "no warning".into())
     );
-    println!();
-    println!("-- Today's doses");
+    safe_println!();
+    safe_println!("-- Today's doses");
     today_print(store)?;
-    println!();
-    println!("-- The notification plan (the soonest 6; iOS keeps 64)");
+    safe_println!();
+    safe_println!("-- The notification plan (the soonest 6; iOS keeps 64)");
     let plan = store.plan_notifications(6)?;
     print_plan(&plan.planned, &plan.schedule, &plan.cancel);
     store.commit_notification_plan(&plan)?;
-    println!();
-    println!("-- Adherence this cycle");
+    safe_println!();
+    safe_println!("-- Adherence this cycle");
     let a = store.adherence_at(now, &zone, cycle_start, today)?;
     print_adherence(&a);
     Ok(())

@@ -13,6 +13,7 @@ use jiff::{Timestamp, ToSpan, ZonedDateTime};
 use serde_json::{Value, json};
 
 use crate::Context;
+use crate::terminal::{self, safe_println};
 
 /// `cairn timeline …`
 #[derive(Debug, Subcommand)]
@@ -316,7 +317,7 @@ pub(crate) fn run(ctx: &Context, cmd: Command) -> Result<(), Error> {
             if args.json {
                 println!("{}", pretty(&event_json(&event)));
             } else {
-                println!("Added {} {}", event.kind.as_str(), event.id);
+                safe_println!("Added {} {}", event.kind.as_str(), event.id);
                 print_event(&event, &zone);
             }
         }
@@ -399,13 +400,13 @@ pub(crate) fn run(ctx: &Context, cmd: Command) -> Result<(), Error> {
             if args.json {
                 println!("{}", pretty(&event_json(&event)));
             } else {
-                println!("Edited {}", event.id);
+                safe_println!("Edited {}", event.id);
                 print_event(&event, &zone);
             }
         }
         Command::Rm { id } => {
             store.delete_event(&id)?;
-            println!("Deleted {id}");
+            safe_println!("Deleted {id}");
         }
         Command::Upcoming { limit, json } => {
             let events = store.upcoming_appointments(limit)?;
@@ -413,7 +414,7 @@ pub(crate) fn run(ctx: &Context, cmd: Command) -> Result<(), Error> {
                 let list: Vec<Value> = events.iter().map(event_json).collect();
                 println!("{}", pretty(&Value::from(list)));
             } else if events.is_empty() {
-                println!("No upcoming appointments.");
+                safe_println!("No upcoming appointments.");
             } else {
                 for e in &events {
                     print_event(e, &zone);
@@ -429,7 +430,7 @@ pub(crate) fn run_symptoms(ctx: &Context, cmd: SymptomsCommand) -> Result<(), Er
         SymptomsCommand::Terms => {
             for t in PRO_CTCAE_TERMS {
                 let attrs: Vec<&str> = t.attributes.iter().map(|a| a.as_str()).collect();
-                println!("{:<22} {:<42} {}", t.code, t.label, attrs.join(", "));
+                safe_println!("{:<22} {:<42} {}", t.code, t.label, attrs.join(", "));
             }
             Ok(())
         }
@@ -708,7 +709,7 @@ fn details(base: EventDetails, a: &DetailArgs) -> Result<EventDetails, Error> {
 }
 
 fn pretty(v: &Value) -> String {
-    serde_json::to_string_pretty(v).unwrap_or_else(|_| "null".into())
+    terminal::json_text(serde_json::to_string_pretty(v).unwrap_or_else(|_| "null".into()))
 }
 
 /// The event as JSON, plus its local start in the zone it was recorded in.
@@ -747,19 +748,19 @@ fn print_page(page: TimelinePage, zone: &TimeZone, json: bool) {
         return;
     }
     if page.events.is_empty() {
-        println!("No events.");
+        safe_println!("No events.");
     }
     for DayGroup { date, events } in group_by_local_day(page.events, zone) {
-        println!("{}", date.strftime("%a %-d %b %Y"));
+        safe_println!("{}", date.strftime("%a %-d %b %Y"));
         for e in &events {
-            println!("  {}", line(e, zone));
+            safe_println!("  {}", line(e, zone));
         }
     }
     if let Some(c) = page.older {
-        println!("older: --cursor {c}");
+        safe_println!("older: --cursor {c}");
     }
     if let Some(c) = page.newer {
-        println!("newer: --cursor {c}");
+        safe_println!("newer: --cursor {c}");
     }
 }
 
@@ -826,25 +827,25 @@ fn summary_parts(d: &EventDetails) -> Vec<String> {
 
 fn print_event(e: &TimelineEvent, zone: &TimeZone) {
     let local = e.occurred_at.to_zoned_datetime(zone.clone());
-    println!("  {}  {}", local.strftime("%a %-d %b %Y"), line(e, zone));
+    safe_println!("  {}  {}", local.strftime("%a %-d %b %Y"), line(e, zone));
 }
 
 fn print_event_full(e: &TimelineEvent, zone: &TimeZone) {
     let local = e.occurred_at.to_zoned_datetime(zone.clone());
-    println!("{} ({})", e.title, e.kind.label());
-    println!("id        {}", e.id);
-    println!(
+    safe_println!("{} ({})", e.title, e.kind.label());
+    safe_println!("id        {}", e.id);
+    safe_println!(
         "when      {} (recorded in {})",
         local.strftime("%a %-d %b %Y %H:%M %Z"),
         e.recorded_zone
     );
     if let Some(end) = e.ends_at {
         let end = end.to_zoned_datetime(zone.clone());
-        println!("until     {}", end.strftime("%a %-d %b %Y %H:%M %Z"));
+        safe_println!("until     {}", end.strftime("%a %-d %b %Y %H:%M %Z"));
     }
     let s = summary(&e.details);
     if !s.is_empty() {
-        println!("details   {s}");
+        safe_println!("details   {s}");
     }
     if let EventDetails::Appointment {
         questions,
@@ -853,17 +854,17 @@ fn print_event_full(e: &TimelineEvent, zone: &TimeZone) {
     } = &e.details
     {
         for q in questions {
-            println!("ask       {q}");
+            safe_println!("ask       {q}");
         }
         if let Some(n) = notes_after {
-            println!("after     {n}");
+            terminal::print_paragraph("after     ", n);
         }
     }
     if let EventDetails::Measurement { measurement } = &e.details
         && let (Some(_), _) | (_, Some(_)) = (measurement.range_low, measurement.range_high)
     {
         let bound = |b: Option<f64>| b.map_or("…".to_owned(), |v| v.to_string());
-        println!(
+        safe_println!(
             "range     {}–{} {}",
             bound(measurement.range_low),
             bound(measurement.range_high),
@@ -871,7 +872,7 @@ fn print_event_full(e: &TimelineEvent, zone: &TimeZone) {
         );
     }
     for f in &e.flags {
-        println!(
+        safe_println!(
             "flag      {}",
             match f {
                 EventFlag::Fever =>
@@ -881,26 +882,26 @@ fn print_event_full(e: &TimelineEvent, zone: &TimeZone) {
         );
     }
     if !e.tags.is_empty() {
-        println!("tags      {}", e.tags.join(", "));
+        safe_println!("tags      {}", e.tags.join(", "));
     }
     if !e.medication_ids.is_empty() {
-        println!("meds      {}", e.medication_ids.join(", "));
+        safe_println!("meds      {}", e.medication_ids.join(", "));
     }
     if !e.document_ids.is_empty() {
-        println!("documents {}", e.document_ids.join(", "));
+        safe_println!("documents {}", e.document_ids.join(", "));
     }
     if !e.body.is_empty() {
-        println!();
-        println!("{}", e.body);
+        safe_println!();
+        terminal::print_paragraph("", &e.body);
     }
 }
 
 fn print_trend(term: &str, points: &[SymptomPoint], zone: &TimeZone) {
     let Some(first) = points.first() else {
-        println!("No reports of {term}.");
+        safe_println!("No reports of {term}.");
         return;
     };
-    println!("{} — {} reports", first.report.label(), points.len());
+    safe_println!("{} — {} reports", first.report.label(), points.len());
     for p in points {
         let local = p.occurred_at.to_zoned_datetime(zone.clone());
         let bars: Vec<String> = p
@@ -915,7 +916,7 @@ fn print_trend(term: &str, points: &[SymptomPoint], zone: &TimeZone) {
                 )
             })
             .collect();
-        println!(
+        safe_println!(
             "  {}  {}  {}",
             local.strftime("%a %-d %b %H:%M"),
             bars.join("  "),
@@ -1063,25 +1064,25 @@ pub(crate) fn demo(store: &Store) -> Result<(), Error> {
     ];
     store.add_events(&events)?;
 
-    println!();
-    println!("-- The first month after the diagnosis (timeline, grouped by day in {z})");
+    safe_println!();
+    safe_println!("-- The first month after the diagnosis (timeline, grouped by day in {z})");
     let page = store.timeline_page(&TimelineQuery::default(), None, 50)?;
     for DayGroup { date, events } in group_by_local_day(page.events, &zone) {
-        println!("{}", date.strftime("%a %-d %b %Y"));
+        safe_println!("{}", date.strftime("%a %-d %b %Y"));
         for e in &events {
-            println!("  {}", line(e, &zone));
+            safe_println!("  {}", line(e, &zone));
         }
     }
-    println!();
-    println!("-- Search ignores case and accents: \"ZOE CAFE\"");
+    safe_println!();
+    safe_println!("-- Search ignores case and accents: \"ZOE CAFE\"");
     for e in store.search_timeline("ZOE CAFE", 10)?.events {
-        println!("  {}", line(&e, &zone));
+        safe_println!("  {}", line(&e, &zone));
     }
-    println!();
-    println!("-- Nausea since the first cycle (PRO-CTCAE scores, not a CTCAE grade)");
+    safe_println!();
+    safe_println!("-- Nausea since the first cycle (PRO-CTCAE scores, not a CTCAE grade)");
     print_trend("nausea", &store.symptom_trend("nausea", None, None)?, &zone);
-    println!();
-    println!("-- Upcoming appointments");
+    safe_println!();
+    safe_println!("-- Upcoming appointments");
     for e in store.upcoming_appointments(5)? {
         print_event(&e, &zone);
     }

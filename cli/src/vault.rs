@@ -11,6 +11,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use jiff::civil::Date;
 
 use crate::Context;
+use crate::terminal::{self, safe_println};
 
 /// `cairn vault …`
 #[derive(Debug, Subcommand)]
@@ -142,11 +143,11 @@ fn run_on(store: &Store, cmd: Command) -> Result<(), Error> {
             bar.finish();
             match outcome? {
                 ImportOutcome::Added(doc) => {
-                    println!("added {}", doc.id);
+                    safe_println!("added {}", doc.id);
                     print_line(&doc);
                 }
                 ImportOutcome::AlreadyInVault(doc) => {
-                    println!("already in the vault as {}; nothing added", doc.id);
+                    safe_println!("already in the vault as {}; nothing added", doc.id);
                     print_line(&doc);
                 }
             }
@@ -171,7 +172,7 @@ fn run_on(store: &Store, cmd: Command) -> Result<(), Error> {
             for doc in &docs {
                 print_line(doc);
             }
-            println!("{} document(s)", docs.len());
+            safe_println!("{} document(s)", docs.len());
             Ok(())
         }
         Command::Search { words } => {
@@ -179,24 +180,24 @@ fn run_on(store: &Store, cmd: Command) -> Result<(), Error> {
             for doc in &docs {
                 print_line(doc);
             }
-            println!("{} document(s)", docs.len());
+            safe_println!("{} document(s)", docs.len());
             Ok(())
         }
         Command::Show { id } => {
             let doc = store.document(&id)?;
-            println!("id             {}", doc.id);
-            println!("title          {}", doc.title);
-            println!("kind           {}", doc.kind.as_str());
-            println!(
+            safe_println!("id             {}", doc.id);
+            safe_println!("title          {}", doc.title);
+            safe_println!("kind           {}", doc.kind.as_str());
+            safe_println!(
                 "date           {}",
                 doc.document_date.map_or("-".into(), |d| d.to_string())
             );
-            println!("tags           {}", doc.tags.join(", "));
-            println!("notes          {}", doc.notes);
-            println!("type           {}", doc.content_type);
-            println!("size           {} bytes", doc.size);
-            println!("linked events  {}", doc.linked_events.join(", "));
-            println!("imported       {}", doc.imported_at);
+            safe_println!("tags           {}", doc.tags.join(", "));
+            terminal::print_paragraph("notes          ", &doc.notes);
+            safe_println!("type           {}", doc.content_type);
+            safe_println!("size           {} bytes", doc.size);
+            safe_println!("linked events  {}", doc.linked_events.join(", "));
+            safe_println!("imported       {}", doc.imported_at);
             Ok(())
         }
         Command::Export { id, dest } => {
@@ -204,7 +205,7 @@ fn run_on(store: &Store, cmd: Command) -> Result<(), Error> {
             let result = store.export_document(&id, &dest, &mut |d, t| bar.update(d, t));
             bar.finish();
             result?;
-            println!("exported {id} to {}", dest.display());
+            safe_println!("exported {id} to {}", dest.display());
             Ok(())
         }
         Command::Replace { id, path } => {
@@ -212,7 +213,7 @@ fn run_on(store: &Store, cmd: Command) -> Result<(), Error> {
             let result = store.replace_document_content(&id, &path, &mut |d, t| bar.update(d, t));
             bar.finish();
             let doc = result?;
-            println!("replaced the content of {}", doc.id);
+            safe_println!("replaced the content of {}", doc.id);
             print_line(&doc);
             Ok(())
         }
@@ -230,12 +231,12 @@ fn run_on(store: &Store, cmd: Command) -> Result<(), Error> {
             })?;
             std::io::Write::write_all(&mut file, format!("{}\n", *key).as_bytes())?;
             file.sync_all()?;
-            println!("key written to {}", out.display());
-            println!(
+            safe_println!("key written to {}", out.display());
+            safe_println!(
                 "encrypted file {}",
                 store.document_content_path(&id)?.display()
             );
-            println!(
+            safe_println!(
                 "decrypt with: age -d -i {} -o <file> <encrypted file>",
                 out.display()
             );
@@ -243,7 +244,7 @@ fn run_on(store: &Store, cmd: Command) -> Result<(), Error> {
         }
         Command::Rm { id } => {
             store.delete_document(&id)?;
-            println!("deleted {id}; its key is destroyed");
+            safe_println!("deleted {id}; its key is destroyed");
             Ok(())
         }
         Command::Verify => {
@@ -260,9 +261,9 @@ fn run_on(store: &Store, cmd: Command) -> Result<(), Error> {
                 if check.health != DocumentHealth::Ok {
                     bad += 1;
                 }
-                println!("{word:<16} {}  {}", check.id, check.title);
+                safe_println!("{word:<16} {}  {}", check.id, check.title);
             }
-            println!("{} document(s) checked, {bad} with problems", checks.len());
+            safe_println!("{} document(s) checked, {bad} with problems", checks.len());
             if bad > 0 {
                 return Err(Error::Corrupt(format!(
                     "{bad} vault document(s) failed verification"
@@ -306,7 +307,7 @@ fn print_line(doc: &Document) {
     } else {
         format!("  [{}]", doc.tags.join(", "))
     };
-    println!(
+    safe_println!(
         "{}  {date}  {:<17}  {:>10}  {}{tags}",
         doc.id,
         doc.kind.as_str(),
@@ -391,8 +392,8 @@ fn sample_pdf() -> Vec<u8> {
 
 /// Adds the vault part of the demo.
 pub(crate) fn demo(store: &Store) -> Result<(), Error> {
-    println!();
-    println!("-- The document vault: each file encrypted with its own age key");
+    safe_println!();
+    safe_println!("-- The document vault: each file encrypted with its own age key");
     // The person's own files, beside the store's directory.
     let pdf = store.dir().with_file_name("discharge-summary.pdf");
     std::fs::write(&pdf, sample_pdf())?;
@@ -407,10 +408,10 @@ pub(crate) fn demo(store: &Store) -> Result<(), Error> {
     };
     let outcome = store.import_document(&pdf, &meta, &mut |_, _| {})?;
     let doc = outcome.document().clone();
-    println!("imported a sample PDF ({} bytes) as {}", doc.size, doc.id);
+    safe_println!("imported a sample PDF ({} bytes) as {}", doc.size, doc.id);
     let again = store.import_document(&pdf, &meta, &mut |_, _| {})?;
     if let ImportOutcome::AlreadyInVault(existing) = again {
-        println!(
+        safe_println!(
             "importing it again: already in the vault as {}",
             existing.id
         );
@@ -418,23 +419,23 @@ pub(crate) fn demo(store: &Store) -> Result<(), Error> {
     for d in store.documents(&DocumentFilter::default())? {
         print_line(&d);
     }
-    println!(
+    safe_println!(
         "search \"neutropenic\": {} document(s)",
         store.search_documents("neutropenic")?.len()
     );
     for check in store.verify_vault()? {
-        println!("verify: {:?} {}", check.health, check.id);
+        safe_println!("verify: {:?} {}", check.health, check.id);
     }
     let out = store.dir().with_file_name("exported.pdf");
     store.export_document(&doc.id, &out, &mut |_, _| {})?;
     let same = std::fs::read(&out)? == std::fs::read(&pdf)?;
-    println!(
+    safe_println!(
         "exported to {}: identical to the original: {}",
         out.display(),
         if same { "yes" } else { "NO" }
     );
     let stored = std::fs::read(store.document_content_path(&doc.id)?)?;
-    println!(
+    safe_println!(
         "on disk: an age file ({} bytes), plaintext PDF header: {}",
         stored.len(),
         if stored.windows(5).any(|w| w == b"%PDF-") {

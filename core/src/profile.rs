@@ -15,6 +15,9 @@ pub static PROFILE: EntityDef = EntityDef {
     search: None,
 };
 
+/// Longest display name accepted, in characters.
+pub const MAX_DISPLAY_NAME_CHARS: usize = 100;
+
 /// The profile's synced entities.
 pub(crate) static ENTITIES: &[&EntityDef] = &[&PROFILE];
 
@@ -45,6 +48,12 @@ impl Store {
         if name.is_empty() {
             return Err(Error::invalid("display_name", "must not be empty"));
         }
+        if name.chars().nth(MAX_DISPLAY_NAME_CHARS).is_some() {
+            return Err(Error::invalid(
+                "display_name",
+                format!("longer than {MAX_DISPLAY_NAME_CHARS} characters"),
+            ));
+        }
         check_time_zone("home_time_zone", &profile.home_time_zone)?;
         let id = self.profile_id();
         let mut w = self.writer()?;
@@ -74,5 +83,57 @@ impl Store {
                 home_time_zone: zone?,
             })
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::store::MemoryKeyStore;
+    use crate::{FixedClock, Unlock};
+
+    #[test]
+    fn a_display_name_over_the_limit_is_refused_without_echoing_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let keys = MemoryKeyStore::default();
+        let clock = Arc::new(FixedClock::new(
+            "2026-10-23T08:00:00Z".parse().unwrap(),
+            jiff::tz::TimeZone::UTC,
+        ));
+        let store = Store::create(dir.path(), Unlock::KeyStore(&keys), clock).unwrap();
+        let profile = |display_name: String| Profile {
+            display_name,
+            home_time_zone: "Europe/London".into(),
+        };
+        let long: String = "Maya "
+            .chars()
+            .cycle()
+            .take(MAX_DISPLAY_NAME_CHARS + 1)
+            .collect();
+        let err = store.set_profile(&profile(long)).unwrap_err();
+        assert!(
+            matches!(
+                &err,
+                Error::Invalid {
+                    field: "display_name",
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert!(!err.to_string().contains("Maya"), "{err}");
+        assert_eq!(store.profile().unwrap(), None);
+        let longest: String = "Maya "
+            .chars()
+            .cycle()
+            .take(MAX_DISPLAY_NAME_CHARS)
+            .collect();
+        store.set_profile(&profile(longest.clone())).unwrap();
+        assert_eq!(
+            store.profile().unwrap().unwrap().display_name,
+            longest.trim()
+        );
     }
 }

@@ -245,14 +245,14 @@ val cairnStoreTests = listOf(
 
     TestCase("passphrase: wrong passphrase throws WrongKey, the right one reopens") {
         withTempDir { dir ->
-            val passphrase = "correct horse battery staple"
+            val passphrase = "tulip-gravel-93-orbit-canyon"
             CairnStore.openWithPassphrase(dir.path, passphrase).using { store ->
                 store.setProfile("Grace", "Pacific/Auckland")
                 store.closeStore()
             }
             val before = hashTree(dir)
             assertThrows<CairnException.WrongKey>("open with a wrong passphrase") {
-                CairnStore.openWithPassphrase(dir.path, "incorrect horse battery staple").using { it.closeStore() }
+                CairnStore.openWithPassphrase(dir.path, "tulip-gravel-93-orbit-canyons").using { it.closeStore() }
             }
             assertTreeUnchanged(before, dir, "after a wrong passphrase")
             CairnStore.openWithPassphrase(dir.path, passphrase).using { store ->
@@ -315,7 +315,7 @@ val cairnStoreTests = listOf(
 
     TestCase("the passphrase database file is encrypted too") {
         withTempDir { dir ->
-            CairnStore.openWithPassphrase(dir.path, "hunter2 hunter2").using { store ->
+            CairnStore.openWithPassphrase(dir.path, "maple-quartz-17-harbor-violet").using { store ->
                 store.setProfile("Grace", "Pacific/Auckland")
                 store.closeStore()
             }

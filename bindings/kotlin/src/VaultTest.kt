@@ -97,7 +97,7 @@ val vaultTests = listOf(
             val storeDir = File(dir, "store").path
             val bytes = Random(9).nextBytes(70_000)
             val source = File(dir, "letter.pdf").apply { writeBytes(bytes) }
-            val id = CairnStore.openWithPassphrase(storeDir, "correct horse battery").using { store ->
+            val id = CairnStore.openWithPassphrase(storeDir, "ember-lagoon-58-cactus-ridge").using { store ->
                 val doc = runBlocking { store.vaultImport(source.path, dischargeMeta("Letter"), null) }.document
                 store.closeStore()
                 doc.id
@@ -105,7 +105,7 @@ val vaultTests = listOf(
             assertThrows<CairnException.WrongKey>("open with a wrong passphrase") {
                 CairnStore.openWithPassphrase(storeDir, "not the passphrase").using { it.closeStore() }
             }
-            CairnStore.openWithPassphrase(storeDir, "correct horse battery").using { store ->
+            CairnStore.openWithPassphrase(storeDir, "ember-lagoon-58-cactus-ridge").using { store ->
                 val dest = File(dir, "letter-copy.pdf")
                 runBlocking { store.vaultExport(id, dest.path, null) }
                 assertTrue(dest.readBytes().contentEquals(bytes)) { "exported after the refused open" }

@@ -141,14 +141,14 @@ func testMissingOrMalformedKeyInKeyStore(_ tmp: TempDir) async throws {
 }
 
 func testPassphraseOpenAndWrongPassphrase(_ tmp: TempDir) async throws {
-    let passphrase = "correct horse battery staple"
+    let passphrase = "tulip-gravel-93-orbit-canyon"
     let store = try CairnStore.openWithPassphrase(dataDir: tmp.path, passphrase: passphrase)
     let status = try store.status()
     try expect(status.schemaVersion >= 1, "schemaVersion \(status.schemaVersion) should be >= 1")
     try store.setProfile(displayName: "Grace Hopper", homeTimeZone: "America/New_York")
     store.closeStore()
 
-    let wrong = "correct horse battery stapler"
+    let wrong = "tulip-gravel-93-orbit-canyons"
     let error = try expectThrows(.wrongKey) { try CairnStore.openWithPassphrase(dataDir: tmp.path, passphrase: wrong) }
     try expect(!String(reflecting: error).contains(wrong), "the error message must not contain the passphrase")
 

@@ -2,5 +2,6 @@
 
 mod meds;
 mod store;
+mod terminal;
 mod timeline;
 mod vault;

@@ -6,7 +6,7 @@ use std::process::Output;
 
 use crate::store::cairn;
 
-const PASS: &str = "correct horse battery";
+const PASS: &str = "tulip-gravel-93-orbit-canyon";
 
 fn ok(out: &Output) -> String {
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();

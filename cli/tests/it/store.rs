@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::{Command, Output};
 
-const PASS: &str = "correct horse battery";
+const PASS: &str = "tulip-gravel-93-orbit-canyon";
 
 pub(crate) fn cairn(dir: &Path, pass: &str, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_cairn"))
@@ -97,16 +97,63 @@ fn passwd_changes_the_passphrase() {
         .arg(dir.path())
         .arg("passwd")
         .env("CAIRN_PASSPHRASE", PASS)
-        .env("CAIRN_NEW_PASSPHRASE", "a brand new passphrase")
+        .env("CAIRN_NEW_PASSPHRASE", "maple-quartz-17-harbor-violet")
         .output()
         .unwrap();
     assert!(out.status.success(), "{:?}", text(&out));
     assert!(!cairn(dir.path(), PASS, &["status"]).status.success());
     assert!(
-        cairn(dir.path(), "a brand new passphrase", &["status"])
+        cairn(dir.path(), "maple-quartz-17-harbor-violet", &["status"])
             .status
             .success()
     );
+}
+
+/// Passphrases a guesser tries first.
+const WEAK: [&str; 4] = ["password", "12345678", "correct horse", "aaaaaaaaaaaa"];
+
+/// Asserts the command failed with one line that refuses the passphrase as too easy to guess.
+fn refused_as_weak(out: &Output, weak: &str) {
+    let (stdout, stderr) = text(out);
+    assert!(!out.status.success(), "{weak}: {stdout}");
+    assert!(stdout.is_empty(), "{weak}: {stdout}");
+    assert_eq!(stderr.lines().count(), 1, "{weak}: {stderr}");
+    assert!(
+        stderr.starts_with("cairn: invalid passphrase: too easy to guess."),
+        "{weak}: {stderr}"
+    );
+}
+
+#[test]
+fn init_refuses_a_weak_passphrase_and_creates_nothing() {
+    for weak in WEAK {
+        let dir = tempfile::tempdir().unwrap();
+        let store = dir.path().join("store");
+        refused_as_weak(&cairn(&store, weak, &["init"]), weak);
+        let created = std::fs::read_dir(&store).map_or(0, |entries| entries.count());
+        assert_eq!(created, 0, "{weak}: no file is created");
+    }
+}
+
+#[test]
+fn passwd_refuses_a_weak_passphrase_and_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(cairn(dir.path(), PASS, &["init"]).status.success());
+    let before = files(dir.path());
+    for weak in WEAK {
+        let out = Command::new(env!("CARGO_BIN_EXE_cairn"))
+            .arg("--data-dir")
+            .arg(dir.path())
+            .arg("passwd")
+            .env("CAIRN_PASSPHRASE", PASS)
+            .env("CAIRN_NEW_PASSPHRASE", weak)
+            .output()
+            .unwrap();
+        refused_as_weak(&out, weak);
+        assert_eq!(files(dir.path()), before, "{weak}: no byte changed");
+        assert!(!cairn(dir.path(), weak, &["status"]).status.success());
+    }
+    assert!(cairn(dir.path(), PASS, &["status"]).status.success());
 }
 
 #[test]

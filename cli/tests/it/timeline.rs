@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use crate::store::cairn;
 
-const PASS: &str = "correct horse battery";
+const PASS: &str = "tulip-gravel-93-orbit-canyon";
 /// The Friday morning before the clocks go back in London.
 const NOW: &str = "2026-10-23T09:00:00+01:00";
 

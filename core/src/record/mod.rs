@@ -53,10 +53,12 @@ pub struct EntityDef {
     pub search: Option<&'static SearchIndex>,
 }
 
-/// A contentless FTS5 table (`content=''`, `contentless_delete=1`) indexing some columns of an
+/// A contentless FTS5 table (`content=''`, with `secure-delete` on) indexing some columns of an
 /// entity's table under the same rowid. [`Batch`] keeps it in step: once per transaction it
-/// drops the entries of records that changed and indexes their new text, so a batch of a
-/// thousand new records is one index insert, not a thousand small index flushes.
+/// drops the entries of records that changed, with the text they were indexed with (so that
+/// secure-delete removes their terms from the index, not only hides them), and indexes their
+/// new text, so a batch of a thousand new records is one index insert, not a thousand small
+/// index flushes.
 ///
 /// The domain table needs a stable rowid (an `INTEGER PRIMARY KEY` column), so that `VACUUM`
 /// cannot renumber rows under the index.
@@ -673,6 +675,10 @@ struct Touched {
     local: Option<Option<u64>>,
 }
 
+/// A row's entry in a full-text index as it was before this transaction: its rowid, then the
+/// text of each indexed column (or null).
+type StaleEntry = Vec<Value>;
+
 /// What one transaction has touched, for the work done once at its end: outbox entries and the
 /// full-text index.
 #[derive(Default)]
@@ -682,7 +688,7 @@ struct Batch {
     /// Where each record is in `touched`, by entity and id.
     index: HashMap<&'static str, HashMap<String, usize>>,
     /// Index entries to drop: rows that were indexed before this transaction changed them.
-    stale: Vec<(&'static SearchIndex, i64)>,
+    stale: Vec<(&'static SearchIndex, StaleEntry)>,
     /// The upsert of each (table, set of columns) written, by column bitmask.
     upserts: HashMap<(&'static str, u64), String>,
     /// The insert of each (table, set of columns) of new records, by column bitmask.
@@ -727,20 +733,45 @@ impl Batch {
                 .map(|t| RecordState::parse(t, None, &self.peers))
                 .transpose();
         };
-        let row: Option<(i64, Option<String>)> = tx
+        // With the indexed text as it is now: what the index holds for the row, to drop.
+        let indexed = def.search.map_or(0, |s| s.columns.len());
+        let columns: String = def
+            .search
+            .iter()
+            .flat_map(|s| s.columns)
+            .map(|c| format!(", {c}"))
+            .collect();
+        let row: Option<(i64, Option<String>, StaleEntry)> = tx
             .prepare_cached(&format!(
-                "SELECT rowid, sync_state FROM {} WHERE id = ?1",
+                "SELECT rowid, sync_state{columns} FROM {} WHERE id = ?1",
                 def.table
             ))?
-            .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .query_row([id], |r| {
+                let rowid: i64 = r.get(0)?;
+                let mut entry = vec![Value::from(rowid)];
+                for c in 0..indexed {
+                    entry.push(match r.get_ref(c + 2)? {
+                        rusqlite::types::ValueRef::Text(t) => {
+                            Value::from(String::from_utf8_lossy(t).into_owned())
+                        }
+                        rusqlite::types::ValueRef::Integer(n) => Value::from(n),
+                        rusqlite::types::ValueRef::Real(x) => Value::from(x),
+                        _ => Value::Null,
+                    });
+                }
+                Ok((rowid, r.get(1)?, entry))
+            })
             .optional()?;
         let (i, first) = self.touch(def.name, id);
-        if first && let Some((rowid, _)) = &row {
-            self.touched[i].rowid = Some(*rowid);
-            if let Some(search) = def.search {
-                self.stale.push((search, *rowid));
+        let row = row.map(|(rowid, state, entry)| {
+            if first {
+                self.touched[i].rowid = Some(rowid);
+                if let Some(search) = def.search {
+                    self.stale.push((search, entry));
+                }
             }
-        }
+            (rowid, state)
+        });
         match row {
             None => Ok(None),
             Some((_, None)) => Ok(Some(RecordState::default())),
@@ -777,20 +808,31 @@ impl Batch {
         drop(insert);
         // One statement per index and kind of work: FTS5 then gathers every entry of the
         // transaction in memory and writes them as one segment at commit.
-        let mut stale: Vec<(&'static SearchIndex, Vec<i64>)> = Vec::new();
-        for (search, rowid) in &self.stale {
-            match stale.iter_mut().find(|(s, _)| std::ptr::eq(*s, *search)) {
-                Some((_, rowids)) => rowids.push(*rowid),
-                None => stale.push((search, vec![*rowid])),
+        // Stale entries are dropped with the text they were indexed with, which is what lets
+        // FTS5's secure-delete take the row's terms out of the segments holding them (a
+        // contentless index cannot look the text up itself, and a delete by rowid alone only
+        // hides the row until a merge reaches it): what the patient deleted or replaced is
+        // erased from the index, not merely unfindable.
+        let mut stale: Vec<(&'static SearchIndex, Vec<StaleEntry>)> = Vec::new();
+        for (search, entry) in self.stale {
+            match stale.iter_mut().find(|(s, _)| std::ptr::eq(*s, search)) {
+                Some((_, entries)) => entries.push(entry),
+                None => stale.push((search, vec![entry])),
             }
         }
-        for (search, rowids) in stale {
+        for (search, entries) in stale {
+            let values: Vec<String> = (0..search.columns.len())
+                .map(|i| format!("e.value ->> {}", i + 1))
+                .collect();
             tx.execute(
                 &format!(
-                    "DELETE FROM {} WHERE rowid IN (SELECT value FROM json_each(?1))",
-                    search.table
+                    "INSERT INTO {fts}({fts}, rowid, {columns})
+                     SELECT 'delete', e.value ->> 0, {values} FROM json_each(?1) e",
+                    fts = search.table,
+                    columns = search.columns.join(", "),
+                    values = values.join(", "),
                 ),
-                [serde_json::to_string(&rowids).expect("rowids serialise")],
+                [serde_json::to_string(&entries).expect("index entries serialise")],
             )?;
         }
         let mut searched: Vec<(&'static EntityDef, Vec<i64>)> = Vec::new();

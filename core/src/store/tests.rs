@@ -10,6 +10,9 @@ use super::*;
 use crate::clock::FixedClock;
 use crate::profile::Profile;
 
+/// A passphrase of five unrelated parts, as the apps advise.
+const STRONG_PASSPHRASE: &str = "tulip-gravel-93-orbit-canyon";
+
 fn clock() -> Arc<dyn Clock> {
     Arc::new(FixedClock::new(
         "2026-03-08T12:00:00Z".parse::<Timestamp>().unwrap(),
@@ -107,7 +110,7 @@ fn wrong_raw_key_is_typed_and_changes_no_byte() {
 #[test]
 fn wrong_passphrase_is_typed_and_changes_no_byte() {
     let dir = tempfile::tempdir().unwrap();
-    Store::create(dir.path(), Unlock::Passphrase("correct horse"), clock())
+    Store::create(dir.path(), Unlock::Passphrase(STRONG_PASSPHRASE), clock())
         .unwrap()
         .close()
         .unwrap();
@@ -115,7 +118,7 @@ fn wrong_passphrase_is_typed_and_changes_no_byte() {
     let err = Store::open(dir.path(), Unlock::Passphrase("wrong horse!"), clock()).unwrap_err();
     assert!(matches!(err, Error::WrongKey), "{err:?}");
     assert_eq!(snapshot(dir.path()), before);
-    Store::open(dir.path(), Unlock::Passphrase("correct horse"), clock()).unwrap();
+    Store::open(dir.path(), Unlock::Passphrase(STRONG_PASSPHRASE), clock()).unwrap();
 }
 
 #[test]
@@ -130,6 +133,66 @@ fn a_short_passphrase_is_refused_before_anything_is_written() {
         }
     ));
     assert!(snapshot(dir.path()).is_empty());
+}
+
+/// Passphrases a guesser tries first.
+const WEAK_PASSPHRASES: [&str; 5] = [
+    "password",
+    "12345678",
+    "correct horse",
+    "aaaaaaaaaaaa",
+    "cairn passphrase",
+];
+
+#[test]
+fn a_weak_passphrase_is_refused_with_advice_and_never_quoted() {
+    for weak in WEAK_PASSPHRASES {
+        let dir = tempfile::tempdir().unwrap();
+        let err = Store::create(dir.path(), Unlock::Passphrase(weak), clock()).unwrap_err();
+        let Error::Invalid {
+            field: "passphrase",
+            reason,
+        } = &err
+        else {
+            panic!("{weak}: {err:?}");
+        };
+        assert!(reason.starts_with("too easy to guess."), "{weak}: {reason}");
+        assert!(
+            reason.len() > "too easy to guess.".len(),
+            "{weak}: {reason}"
+        );
+        // zxcvbn's own sentence "This is a top-10 common password." is the one exception.
+        if weak != "password" {
+            assert!(!format!("{err} {err:?}").contains(weak), "{weak}: {err}");
+        }
+        assert!(snapshot(dir.path()).is_empty(), "{weak}: nothing written");
+    }
+}
+
+#[test]
+fn changing_to_a_weak_passphrase_is_refused_and_the_old_one_still_opens() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store =
+        Store::create(dir.path(), Unlock::Passphrase(STRONG_PASSPHRASE), clock()).unwrap();
+    let kdf = std::fs::read(dir.path().join(KDF_FILE)).unwrap();
+    for weak in WEAK_PASSPHRASES {
+        let err = store
+            .change_passphrase(STRONG_PASSPHRASE, weak)
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::Invalid {
+                    field: "passphrase",
+                    ..
+                }
+            ),
+            "{weak}: {err:?}"
+        );
+    }
+    store.close().unwrap();
+    assert_eq!(std::fs::read(dir.path().join(KDF_FILE)).unwrap(), kdf);
+    Store::open(dir.path(), Unlock::Passphrase(STRONG_PASSPHRASE), clock()).unwrap();
 }
 
 #[test]
@@ -161,7 +224,7 @@ fn corrupt_file_is_not_mistaken_for_success() {
 fn changing_the_passphrase_reencrypts_and_survives_a_cut_short_change() {
     let dir = tempfile::tempdir().unwrap();
     let mut store =
-        Store::create(dir.path(), Unlock::Passphrase("first passphrase"), clock()).unwrap();
+        Store::create(dir.path(), Unlock::Passphrase(STRONG_PASSPHRASE), clock()).unwrap();
     store
         .set_profile(&Profile {
             display_name: "B".into(),
@@ -169,26 +232,30 @@ fn changing_the_passphrase_reencrypts_and_survives_a_cut_short_change() {
         })
         .unwrap();
     assert!(matches!(
-        store.change_passphrase("not the old one", "second passphrase"),
+        store.change_passphrase("not the old one", "maple-quartz-17-harbor-violet"),
         Err(Error::WrongKey)
     ));
     store
-        .change_passphrase("first passphrase", "second passphrase")
+        .change_passphrase(STRONG_PASSPHRASE, "maple-quartz-17-harbor-violet")
         .unwrap();
     store.close().unwrap();
     assert!(matches!(
-        Store::open(dir.path(), Unlock::Passphrase("first passphrase"), clock()),
+        Store::open(dir.path(), Unlock::Passphrase(STRONG_PASSPHRASE), clock()),
         Err(Error::WrongKey)
     ));
-    let mut store =
-        Store::open(dir.path(), Unlock::Passphrase("second passphrase"), clock()).unwrap();
+    let mut store = Store::open(
+        dir.path(),
+        Unlock::Passphrase("maple-quartz-17-harbor-violet"),
+        clock(),
+    )
+    .unwrap();
     assert_eq!(store.profile().unwrap().unwrap().display_name, "B");
 
     // A crash after the rekey but before `next` was promoted: the new passphrase still opens.
     let kdf_path = dir.path().join(KDF_FILE);
     let kdf = KdfFile::read(&kdf_path).unwrap();
     let slot = KdfSlot::new(KdfParams::default());
-    let new_key = slot.derive("third passphrase").unwrap();
+    let new_key = slot.derive("ember-lagoon-58-cactus-ridge").unwrap();
     KdfFile {
         next: Some(slot),
         ..kdf
@@ -197,7 +264,12 @@ fn changing_the_passphrase_reencrypts_and_survives_a_cut_short_change() {
     .unwrap();
     store.rekey(&new_key).unwrap();
     store.close().unwrap();
-    let store = Store::open(dir.path(), Unlock::Passphrase("third passphrase"), clock()).unwrap();
+    let store = Store::open(
+        dir.path(),
+        Unlock::Passphrase("ember-lagoon-58-cactus-ridge"),
+        clock(),
+    )
+    .unwrap();
     assert_eq!(store.profile().unwrap().unwrap().display_name, "B");
     assert!(
         KdfFile::read(&kdf_path).unwrap().next.is_none(),
@@ -839,4 +911,86 @@ fn no_hex_copy_of_the_key_outlives_keying() {
         "a hex copy of the new key is in memory"
     );
     store.close().unwrap();
+}
+
+#[test]
+fn what_a_patient_deletes_is_in_no_page_of_the_database_after_more_writes_and_a_rekey() {
+    use super::plaintext_pages::{decrypted_store_files, holds};
+    use crate::timeline::{EventDetails, NewEvent};
+    use crate::vault::{DocumentKind, DocumentMeta};
+    let dir = tempfile::tempdir().unwrap();
+    let keys = MemoryKeyStore::default();
+    let mut store = Store::create(dir.path(), Unlock::KeyStore(&keys), clock()).unwrap();
+    let at = |i: i64| {
+        "2026-03-01T09:00:00Z".parse::<Timestamp>().unwrap() + jiff::SignedDuration::from_mins(i)
+    };
+    let filler = |from: i64| -> Vec<NewEvent> {
+        (from..from + 200)
+            .map(|i| NewEvent::new(at(i), format!("daily note {i}"), EventDetails::Note))
+            .collect()
+    };
+    store.add_events(&filler(0)).unwrap();
+    let gone = store
+        .add_event(&NewEvent::new(
+            at(300),
+            "Quixotrelmab infusion",
+            EventDetails::Note,
+        ))
+        .unwrap();
+    store
+        .add_event(&NewEvent::new(
+            at(301),
+            "Brumwhistle scan",
+            EventDetails::Note,
+        ))
+        .unwrap();
+    let mut meta = DocumentMeta::new("Zandiferous biopsy letter", DocumentKind::Letter);
+    meta.notes = "Vexquillian margins".into();
+    let doc = store
+        .import_document_bytes(b"letter", &meta)
+        .unwrap()
+        .document()
+        .clone();
+    assert_eq!(
+        store
+            .search_timeline("quixotrelmab", 10)
+            .unwrap()
+            .events
+            .len(),
+        1
+    );
+    store.delete_event(&gone).unwrap();
+    store.delete_document(&doc.id).unwrap();
+    store.add_events(&filler(400)).unwrap();
+    store.rotate_key(&keys).unwrap();
+    store.add_events(&filler(800)).unwrap();
+    store.close().unwrap();
+
+    let key =
+        DatabaseKey::from_bytes(&keys.load(key::DATABASE_KEY_NAME).unwrap().unwrap()).unwrap();
+    let plain = decrypted_store_files(&dir.path().join(DATABASE_FILE), &key);
+    assert!(
+        holds(&plain, "Brumwhistle"),
+        "the pages were read with the right key"
+    );
+    for word in ["Quixotrelmab", "Zandiferous", "Vexquillian"] {
+        let lower = word.to_lowercase();
+        // The index keeps terms lower-cased, each written as a suffix after the prefix it shares
+        // with the term before it: no six letters of the word may remain.
+        for window in lower
+            .as_bytes()
+            .windows(6)
+            .chain(word.as_bytes().windows(6))
+        {
+            let window = std::str::from_utf8(window).unwrap();
+            if let Some(at) = plain.windows(6).position(|w| w == window.as_bytes()) {
+                let around = &plain[at.saturating_sub(80)..(at + 80).min(plain.len())];
+                panic!(
+                    "{window:?} of a deleted {word:?} remains at {at} (page {}): {:?}",
+                    at / 4032,
+                    String::from_utf8_lossy(around)
+                );
+            }
+        }
+    }
 }

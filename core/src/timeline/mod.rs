@@ -25,14 +25,17 @@ use serde_json::Value;
 
 pub use measurement::{FEVER_CELSIUS, Measurement, Quantity, convert};
 pub use model::{
-    EventDetails, EventEdit, EventFlag, EventKind, NewEvent, TimelineEvent, TreatmentKind,
+    EventDetails, EventEdit, EventFlag, EventKind, MAX_BODY_CHARS, MAX_LABEL_CHARS, MAX_LINKS,
+    MAX_QUESTION_CHARS, MAX_QUESTIONS, MAX_TAG_CHARS, MAX_TAGS, MAX_TITLE_CHARS, NewEvent,
+    TimelineEvent, TreatmentKind,
 };
 pub use query::{
-    Cursor, DayGroup, TimelinePage, TimelineQuery, group_by_local_day, instant_from_ms,
-    search_expression,
+    Cursor, DayGroup, MAX_PAGE_SIZE, MAX_SEARCH_CHARS, TimelinePage, TimelineQuery,
+    group_by_local_day, instant_from_ms, search_expression,
 };
 pub use symptoms::{
-    PRO_CTCAE_TERMS, SymptomAttribute, SymptomPoint, SymptomReport, SymptomTerm, find_term,
+    MAX_TERM_CHARS, PRO_CTCAE_TERMS, SymptomAttribute, SymptomPoint, SymptomReport, SymptomTerm,
+    find_term,
 };
 
 use crate::error::{Error, Result};

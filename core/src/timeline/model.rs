@@ -16,6 +16,15 @@ pub const MAX_BODY_CHARS: usize = 20_000;
 pub const MAX_TAGS: usize = 32;
 /// Longest tag, in characters.
 pub const MAX_TAG_CHARS: usize = 64;
+/// Longest short text of an event's details, in characters: a condition, a stage, a
+/// treatment's or lab value's name, an appointment's provider or place.
+pub const MAX_LABEL_CHARS: usize = 200;
+/// Most questions on one appointment.
+pub const MAX_QUESTIONS: usize = 50;
+/// Longest question, in characters.
+pub const MAX_QUESTION_CHARS: usize = 500;
+/// Most linked medications, or linked documents, on one event.
+pub const MAX_LINKS: usize = 100;
 
 /// What kind of moment an event is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -259,8 +268,8 @@ impl EventDetails {
     pub(crate) fn validated(&self) -> Result<EventDetails> {
         Ok(match self {
             EventDetails::Diagnosis { condition, stage } => EventDetails::Diagnosis {
-                condition: required_text("condition", condition)?,
-                stage: optional_text(stage.as_deref()),
+                condition: required_text("condition", condition, MAX_LABEL_CHARS)?,
+                stage: optional_text("stage", stage.as_deref(), MAX_LABEL_CHARS)?,
             },
             EventDetails::Treatment {
                 treatment,
@@ -277,7 +286,7 @@ impl EventDetails {
                 }
                 EventDetails::Treatment {
                     treatment: *treatment,
-                    name: optional_text(name.as_deref()),
+                    name: optional_text("name", name.as_deref(), MAX_LABEL_CHARS)?,
                     cycle: *cycle,
                 }
             }
@@ -287,15 +296,10 @@ impl EventDetails {
                 questions,
                 notes_after,
             } => EventDetails::Appointment {
-                provider: optional_text(provider.as_deref()),
-                place: optional_text(place.as_deref()),
-                questions: questions
-                    .iter()
-                    .map(|q| q.trim())
-                    .filter(|q| !q.is_empty())
-                    .map(str::to_owned)
-                    .collect(),
-                notes_after: optional_text(notes_after.as_deref()),
+                provider: optional_text("provider", provider.as_deref(), MAX_LABEL_CHARS)?,
+                place: optional_text("place", place.as_deref(), MAX_LABEL_CHARS)?,
+                questions: checked_questions(questions)?,
+                notes_after: optional_text("notes_after", notes_after.as_deref(), MAX_BODY_CHARS)?,
             },
             EventDetails::Symptom { report } => EventDetails::Symptom {
                 report: report.validated()?,
@@ -465,18 +469,56 @@ pub struct EventEdit {
     pub document_ids: Option<Vec<String>>,
 }
 
-pub(crate) fn required_text(field: &'static str, text: &str) -> Result<String> {
+/// Refuses text of more than `max` characters, naming the field and never the text.
+pub(crate) fn check_length(field: &'static str, text: &str, max: usize) -> Result<()> {
+    // Counting stops at the first character over, so a huge input costs no more than a small one.
+    if text.chars().nth(max).is_some() {
+        return Err(Error::invalid(
+            field,
+            format!("longer than {max} characters"),
+        ));
+    }
+    Ok(())
+}
+
+/// Trimmed text that must not be empty nor longer than `max` characters.
+pub(crate) fn required_text(field: &'static str, text: &str, max: usize) -> Result<String> {
     let t = text.trim();
     if t.is_empty() {
         return Err(Error::invalid(field, "must not be empty"));
     }
+    check_length(field, t, max)?;
     Ok(t.to_owned())
 }
 
-pub(crate) fn optional_text(text: Option<&str>) -> Option<String> {
-    text.map(str::trim)
-        .filter(|t| !t.is_empty())
-        .map(str::to_owned)
+/// Trimmed text, `None` when empty; longer than `max` characters is refused.
+pub(crate) fn optional_text(
+    field: &'static str,
+    text: Option<&str>,
+    max: usize,
+) -> Result<Option<String>> {
+    let Some(t) = text.map(str::trim).filter(|t| !t.is_empty()) else {
+        return Ok(None);
+    };
+    check_length(field, t, max)?;
+    Ok(Some(t.to_owned()))
+}
+
+/// An appointment's questions: trimmed, empty ones dropped, at most [`MAX_QUESTIONS`] of at
+/// most [`MAX_QUESTION_CHARS`] characters each.
+fn checked_questions(questions: &[String]) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    for q in questions.iter().map(|q| q.trim()).filter(|q| !q.is_empty()) {
+        if out.len() == MAX_QUESTIONS {
+            return Err(Error::invalid(
+                "questions",
+                format!("more than {MAX_QUESTIONS} questions"),
+            ));
+        }
+        check_length("questions", q, MAX_QUESTION_CHARS)?;
+        out.push(q.to_owned());
+    }
+    Ok(out)
 }
 
 /// The title to store: trimmed, or the details' default when empty.
@@ -489,23 +531,13 @@ pub(crate) fn checked_title(title: &str, details: &EventDetails) -> Result<Strin
     } else {
         t.to_owned()
     };
-    if t.chars().count() > MAX_TITLE_CHARS {
-        return Err(Error::invalid(
-            "title",
-            format!("longer than {MAX_TITLE_CHARS} characters"),
-        ));
-    }
+    check_length("title", &t, MAX_TITLE_CHARS)?;
     Ok(t)
 }
 
 pub(crate) fn checked_body(body: &str) -> Result<String> {
     let b = body.trim_end();
-    if b.chars().count() > MAX_BODY_CHARS {
-        return Err(Error::invalid(
-            "body",
-            format!("longer than {MAX_BODY_CHARS} characters"),
-        ));
-    }
+    check_length("body", b, MAX_BODY_CHARS)?;
     Ok(b.to_owned())
 }
 
@@ -519,22 +551,26 @@ pub(crate) fn normalised_tags(tags: &[String]) -> Result<Vec<String>> {
         if t.is_empty() || out.contains(&t) {
             continue;
         }
-        if t.chars().count() > MAX_TAG_CHARS {
+        if t.chars().nth(MAX_TAG_CHARS).is_some() {
             return Err(Error::invalid(
                 "tags",
                 format!("a tag is longer than {MAX_TAG_CHARS} characters"),
             ));
         }
+        // Refused at the first tag over, before de-duplicating a flood of them.
+        if out.len() == MAX_TAGS {
+            return Err(Error::invalid("tags", format!("more than {MAX_TAGS} tags")));
+        }
         out.push(t);
-    }
-    if out.len() > MAX_TAGS {
-        return Err(Error::invalid("tags", format!("more than {MAX_TAGS} tags")));
     }
     Ok(out)
 }
 
-/// Linked ids: trimmed, non-empty, de-duplicated.
+/// Linked ids: trimmed, non-empty, de-duplicated, at most [`MAX_LINKS`].
 pub(crate) fn normalised_ids(field: &'static str, ids: &[String]) -> Result<Vec<String>> {
+    if ids.len() > MAX_LINKS {
+        return Err(Error::invalid(field, format!("more than {MAX_LINKS} ids")));
+    }
     let mut out: Vec<String> = Vec::new();
     for id in ids {
         let id = id.trim();

@@ -13,6 +13,8 @@ use crate::store::Store;
 
 /// Largest page the store returns.
 pub const MAX_PAGE_SIZE: usize = 500;
+/// Longest search text accepted, in characters.
+pub const MAX_SEARCH_CHARS: usize = 1_000;
 
 /// What to show: every filter narrows; an empty query is the whole timeline.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -275,6 +277,7 @@ pub(crate) fn page_sql(
         params.push(Sql::Text(doc.trim().to_owned()));
     }
     if let Some(text) = &query.text {
+        super::model::check_length("text", text, MAX_SEARCH_CHARS)?;
         let Some(expr) = search_expression(text) else {
             return Err(Error::invalid("text", "has no words to search for"));
         };

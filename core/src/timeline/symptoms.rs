@@ -28,6 +28,9 @@ pub enum SymptomAttribute {
     Presence,
 }
 
+/// Longest symptom term, in characters (the vocabulary's longest label is well under it).
+pub const MAX_TERM_CHARS: usize = 120;
+
 const FREQUENCY_LABELS: [&str; 5] = [
     "Never",
     "Rarely",
@@ -235,9 +238,7 @@ impl SymptomReport {
         if text.is_empty() {
             return Err(Error::invalid("term", "must not be empty"));
         }
-        if text.chars().count() > 120 {
-            return Err(Error::invalid("term", "longer than 120 characters"));
-        }
+        super::model::check_length("term", text, MAX_TERM_CHARS)?;
         let vocabulary = find_term(text);
         for (attr, score) in [
             (SymptomAttribute::Frequency, self.frequency),

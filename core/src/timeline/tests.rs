@@ -189,6 +189,175 @@ fn error_text_never_carries_what_the_patient_wrote() {
     assert!(matches!(err, Error::Invalid { field: "text", .. }));
 }
 
+/// `n` characters of something a patient would not want in a log.
+fn private_text(n: usize) -> String {
+    "BRCA2+".chars().cycle().take(n).collect()
+}
+
+#[test]
+fn every_free_text_field_has_a_length_limit_named_in_the_error() {
+    let p = phone();
+    let t = "2026-10-21T08:00:00+01:00[Europe/London]";
+    let diagnosis = |condition: String, stage: Option<String>| {
+        NewEvent::new(at(t), "", EventDetails::Diagnosis { condition, stage })
+    };
+    let treatment = |name: String| {
+        NewEvent::new(
+            at(t),
+            "",
+            EventDetails::Treatment {
+                treatment: TreatmentKind::Chemotherapy,
+                name: Some(name),
+                cycle: Some(1),
+            },
+        )
+    };
+    let appointment = |provider: &str, place: &str, questions: Vec<String>, after: &str| {
+        NewEvent::new(
+            at(t),
+            "",
+            EventDetails::Appointment {
+                provider: Some(provider.into()),
+                place: Some(place.into()),
+                questions,
+                notes_after: Some(after.into()),
+            },
+        )
+    };
+    let label = private_text(MAX_LABEL_CHARS);
+    let over = private_text(MAX_LABEL_CHARS + 1);
+    let cases: Vec<(&str, NewEvent)> = vec![
+        ("title", note(t, &private_text(MAX_TITLE_CHARS + 1))),
+        (
+            "body",
+            note(t, "Scan").body(private_text(MAX_BODY_CHARS + 1)),
+        ),
+        (
+            "tags",
+            note(t, "Scan").tags([private_text(MAX_TAG_CHARS + 1)]),
+        ),
+        ("condition", diagnosis(over.clone(), None)),
+        (
+            "stage",
+            diagnosis("Breast cancer".into(), Some(over.clone())),
+        ),
+        ("name", treatment(over.clone())),
+        ("provider", appointment(&over, "B", vec![], "ok")),
+        ("place", appointment("Dr Okafor", &over, vec![], "ok")),
+        (
+            "questions",
+            appointment(
+                "Dr Okafor",
+                "B",
+                vec![private_text(MAX_QUESTION_CHARS + 1)],
+                "ok",
+            ),
+        ),
+        (
+            "notes_after",
+            appointment("Dr Okafor", "B", vec![], &private_text(MAX_BODY_CHARS + 1)),
+        ),
+        (
+            "term",
+            symptom(t, SymptomReport::new(private_text(MAX_TERM_CHARS + 1))),
+        ),
+        (
+            "name",
+            measured(t, Measurement::lab(over.clone(), 1.0, "g/L")),
+        ),
+    ];
+    for (field, event) in &cases {
+        let err = p.store.add_event(event).unwrap_err();
+        assert!(
+            matches!(&err, Error::Invalid { field: f, .. } if f == field),
+            "{field}: {err:?}"
+        );
+        assert!(!err.to_string().contains("BRCA2"), "{field}: {err}");
+    }
+    assert_eq!(p.store.status().unwrap().record_count, 0);
+
+    // At the limit, every one of them is accepted.
+    let longest = [
+        note(t, &private_text(MAX_TITLE_CHARS)).body(private_text(MAX_BODY_CHARS)),
+        diagnosis(label.clone(), Some(label.clone())),
+        treatment(label.clone()),
+        appointment(
+            &label,
+            &label,
+            vec![private_text(MAX_QUESTION_CHARS); MAX_QUESTIONS],
+            &private_text(MAX_BODY_CHARS),
+        ),
+        symptom(t, SymptomReport::new(private_text(MAX_TERM_CHARS))),
+        measured(t, Measurement::lab(label.clone(), 1.0, "g/L")),
+    ];
+    p.store.add_events(&longest).unwrap();
+}
+
+#[test]
+fn too_many_questions_tags_or_links_are_refused_and_an_edit_changes_nothing() {
+    let p = phone();
+    let t = "2026-10-21T08:00:00+01:00[Europe/London]";
+    let many = |n: usize, prefix: &str| (0..n).map(|i| format!("{prefix}{i}")).collect::<Vec<_>>();
+    let questions = NewEvent::new(
+        at(t),
+        "",
+        EventDetails::Appointment {
+            provider: None,
+            place: None,
+            questions: many(MAX_QUESTIONS + 1, "Question "),
+            notes_after: None,
+        },
+    );
+    assert_eq!(invalid_field(p.store.add_event(&questions)), "questions");
+    let tags = note(t, "Scan").tags(many(MAX_TAGS + 1, "tag"));
+    assert_eq!(invalid_field(p.store.add_event(&tags)), "tags");
+    let mut links = note(t, "Scan");
+    links.medication_ids = many(MAX_LINKS + 1, "med-");
+    assert_eq!(invalid_field(p.store.add_event(&links)), "medication_ids");
+    links.medication_ids.clear();
+    links.document_ids = many(MAX_LINKS + 1, "doc-");
+    assert_eq!(invalid_field(p.store.add_event(&links)), "document_ids");
+
+    let id = p
+        .store
+        .add_event(&NewEvent::new(
+            at(t),
+            "",
+            EventDetails::Diagnosis {
+                condition: "Breast cancer".into(),
+                stage: Some("IIA".into()),
+            },
+        ))
+        .unwrap();
+    let before = p.store.event(&id).unwrap();
+    let edit = EventEdit {
+        title: Some("Diagnosis".into()),
+        details: Some(EventDetails::Diagnosis {
+            condition: "Breast cancer".into(),
+            stage: Some(private_text(MAX_LABEL_CHARS + 1)),
+        }),
+        ..EventEdit::default()
+    };
+    assert_eq!(invalid_field(p.store.edit_event(&id, &edit)), "stage");
+    assert_eq!(p.store.event(&id).unwrap(), before);
+}
+
+#[test]
+fn search_text_longer_than_the_limit_is_refused() {
+    let p = phone();
+    let err = p
+        .store
+        .search_timeline(&private_text(MAX_SEARCH_CHARS + 1), 10)
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::Invalid { field: "text", .. }),
+        "{err:?}"
+    );
+    p.store
+        .search_timeline(&private_text(MAX_SEARCH_CHARS), 10)
+        .unwrap();
+}
+
 #[test]
 fn an_edit_writes_only_the_fields_that_change() {
     let p = phone();

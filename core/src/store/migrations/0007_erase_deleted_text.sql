@@ -2,12 +2,26 @@
 -- in a new index segment and leaves the deleted row's terms in the older segments until a merge
 -- happens to reach them, so a removed event's or document's words stayed readable in the index.
 -- With secure-delete, a delete removes the row's terms from the segments that hold them.
+--
+-- The timeline's contentless index could only drop a row by rowid (contentless_delete), which
+-- hides it and leaves its terms in place. It is rebuilt as a contentless index whose entries
+-- are dropped with the text they were indexed with (record/ reads it before the row changes),
+-- which secure-delete needs to remove them; rebuilding also leaves none of the old segments.
+-- The old index's pages are zeroed as they are freed: the store runs with secure_delete on.
+DROP TABLE timeline_fts;
+CREATE VIRTUAL TABLE timeline_fts USING fts5(
+    title, body, tags,
+    content = '',
+    tokenize = 'unicode61 remove_diacritics 2'
+);
 INSERT INTO timeline_fts(timeline_fts, rank) VALUES ('secure-delete', 1);
-INSERT INTO vault_search(vault_search, rank) VALUES ('secure-delete', 1);
+INSERT INTO timeline_fts(timeline_fts, rank) VALUES ('automerge', 8);
+INSERT INTO timeline_fts(rowid, title, body, tags)
+SELECT rid, title, body, tags FROM timeline_event;
 
--- Terms of rows deleted before this version are still in old segments: merging every segment
--- into one drops them (the freed pages are zeroed: the store runs with secure_delete on).
-INSERT INTO timeline_fts(timeline_fts) VALUES ('optimize');
+-- The vault's index keeps its own copy of the text, so it can drop a row's terms itself once
+-- secure-delete is on; merging every segment into one drops those deleted before this version.
+INSERT INTO vault_search(vault_search, rank) VALUES ('secure-delete', 1);
 INSERT INTO vault_search(vault_search) VALUES ('optimize');
 
 -- Local only, not synced: the temporary files of document exports under way. An export writes
