@@ -18,7 +18,7 @@ use crate::vault::sample;
 
 const PASS: &str = "tulip-gravel-93-orbit-canyon";
 /// Longer than any healthy command takes here: a damaged file must be refused, not waited on.
-const LIMIT: Duration = Duration::from_secs(15);
+const LIMIT: Duration = Duration::from_secs(10);
 const PAGE: usize = 4096;
 
 /// Words that name damage rather than a wrong passphrase.
