@@ -28,6 +28,10 @@ pub enum CairnError {
     /// Data on disk is damaged or was tampered with.
     #[error("{0}")]
     Corrupt(String),
+    /// Part of the store (its database) is missing beside the rest; nothing was changed. The
+    /// app offers to restore it from a backup.
+    #[error("{0}")]
+    Incomplete(String),
     /// The database or file system failed.
     #[error("{0}")]
     Storage(String),
@@ -49,6 +53,7 @@ impl From<cairn_core::Error> for CairnError {
             E::NotFound { .. } => CairnError::NotFound(message),
             E::Invalid { .. } => CairnError::Invalid(message),
             E::Corrupt(_) => CairnError::Corrupt(message),
+            E::Incomplete { .. } => CairnError::Incomplete(message),
             E::KeyStore(_) => CairnError::KeyStore(message),
             E::Storage(_) | E::Io(_) => CairnError::Storage(message),
             _ => CairnError::Internal(message),

@@ -2,7 +2,7 @@
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use cairn_core::store::{KeyStore as CoreKeyStore, Unlock};
+use cairn_core::store::{CheckDepth, IntegrityReport, KeyStore as CoreKeyStore, Unlock};
 use cairn_core::{Profile, Store, StoreStatus, SystemClock};
 
 use crate::error::{CairnError, KeyStoreError};
@@ -43,10 +43,11 @@ impl CairnStore {
     fn open(data_dir: &str, unlock: Unlock<'_>) -> Result<Arc<Self>, CairnError> {
         let dir = std::path::Path::new(data_dir);
         let clock = Arc::new(SystemClock);
-        let store = if dir.join(cairn_core::store::DATABASE_FILE).exists() {
-            Store::open(dir, unlock, clock)?
-        } else {
-            Store::create(dir, unlock, clock)?
+        // Created only where no trace of a store is (no database, key file, documents, nor a
+        // key in the key store): anything else is opened, or refused with a typed error.
+        let store = match Store::open(dir, unlock, clock.clone()) {
+            Err(cairn_core::Error::NotFound { .. }) => Store::create(dir, unlock, clock)?,
+            other => other?,
         };
         Ok(Arc::new(Self {
             inner: Mutex::new(Some(store)),
@@ -74,8 +75,9 @@ impl CairnStore {
 
 #[uniffi::export(async_runtime = "tokio")]
 impl CairnStore {
-    /// Opens the store in `data_dir`, creating it with a fresh key saved to `key_store` if the
-    /// directory holds none.
+    /// Opens the store in `data_dir`, or creates it with a fresh key saved to `key_store` when
+    /// there is no trace of a store at all. A database missing beside its documents or its key
+    /// in the key store is `Incomplete`, and nothing is changed.
     #[uniffi::constructor]
     pub fn open_with_key_store(
         data_dir: String,
@@ -85,7 +87,8 @@ impl CairnStore {
         Self::open(&data_dir, Unlock::KeyStore(&ks))
     }
 
-    /// Opens (or creates) the store in `data_dir` with a passphrase.
+    /// Opens the store in `data_dir` with a passphrase, or creates it when there is no trace of
+    /// a store at all.
     #[uniffi::constructor]
     pub fn open_with_passphrase(
         data_dir: String,
@@ -119,14 +122,16 @@ impl CairnStore {
         self.with(|s| s.profile())
     }
 
-    /// Checks every page's HMAC and the database structure, off the caller's thread.
-    /// True when healthy.
-    pub async fn check_integrity(self: Arc<Self>) -> Result<bool, CairnError> {
-        tokio::task::spawn_blocking(move || {
-            self.with(|s| s.check_integrity()).map(|p| p.is_empty())
-        })
-        .await
-        .map_err(|e| CairnError::Internal(format!("integrity check stopped: {e}")))?
+    /// Checks the store off the caller's thread: every database page's HMAC (`Pages`, cheap
+    /// enough for every launch), or also the database structure and every document's content
+    /// (`Full`). The report names each problem found.
+    pub async fn check_integrity(
+        self: Arc<Self>,
+        depth: CheckDepth,
+    ) -> Result<IntegrityReport, CairnError> {
+        tokio::task::spawn_blocking(move || self.with(|s| s.check(depth)))
+            .await
+            .map_err(|e| CairnError::Internal(format!("integrity check stopped: {e}")))?
     }
 
     /// Closes the store; every later call fails with `Locked`. (Not `close`: Kotlin objects

@@ -88,5 +88,10 @@ async fn the_integrity_check_runs_off_the_callers_thread() {
         "a long passphrase".into(),
     )
     .unwrap();
-    assert!(store.clone().check_integrity().await.unwrap());
+    let report = store
+        .clone()
+        .check_integrity(cairn_core::store::CheckDepth::Full)
+        .await
+        .unwrap();
+    assert!(report.is_healthy(), "{report:?}");
 }

@@ -13,7 +13,8 @@ pub(crate) fn run(clock: Arc<dyn Clock>) -> Result<(), Error> {
     );
     println!();
     println!("-- A new encrypted store, protected by a passphrase (Argon2id, then SQLCipher)");
-    let store = Store::create(dir.path(), Unlock::Passphrase(pass), clock.clone())?;
+    let store_dir = dir.path().join("store");
+    let store = Store::create(&store_dir, Unlock::Passphrase(pass), clock.clone())?;
     store.set_profile(&Profile {
         display_name: "Maya".into(),
         home_time_zone: "Europe/London".into(),
@@ -29,7 +30,7 @@ pub(crate) fn run(clock: Arc<dyn Clock>) -> Result<(), Error> {
 
     println!();
     println!("-- On disk, nothing is readable");
-    let bytes = std::fs::read(dir.path().join(cairn_core::store::DATABASE_FILE))?;
+    let bytes = std::fs::read(store_dir.join(cairn_core::store::DATABASE_FILE))?;
     let header = bytes.starts_with(b"SQLite format 3");
     println!(
         "cairn.db: {} bytes, plaintext SQLite header: {}",
@@ -44,7 +45,7 @@ pub(crate) fn run(clock: Arc<dyn Clock>) -> Result<(), Error> {
     println!();
     println!("-- A wrong passphrase is refused, and changes nothing");
     match Store::open(
-        dir.path(),
+        &store_dir,
         Unlock::Passphrase("not the passphrase"),
         clock.clone(),
     ) {
@@ -56,7 +57,7 @@ pub(crate) fn run(clock: Arc<dyn Clock>) -> Result<(), Error> {
             ));
         }
     }
-    let store = Store::open(dir.path(), Unlock::Passphrase(pass), clock)?;
+    let store = Store::open(&store_dir, Unlock::Passphrase(pass), clock)?;
     println!(
         "right passphrase: opened, {} records",
         store.status()?.record_count

@@ -16,6 +16,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use cairn_core::store::CheckDepth;
 use cairn_core::{Clock, Error, FixedClock, Store, SystemClock, Unlock};
 use clap::{Parser, Subcommand};
 use jiff::Timestamp;
@@ -46,6 +47,13 @@ enum Command {
     Status,
     /// Changes the passphrase (reads CAIRN_NEW_PASSPHRASE or asks).
     Passwd,
+    /// Checks the store: every database page, its structure, every document's content.
+    /// Exits non-zero and names each problem if anything is damaged.
+    Check {
+        /// Only the pages' HMACs: one quick read of the database file.
+        #[arg(long)]
+        quick: bool,
+    },
     /// Walks through Cairn in a temporary directory.
     Demo,
     /// The journey timeline: events, symptoms, measurements, appointments.
@@ -71,11 +79,7 @@ pub(crate) struct Context {
 impl Context {
     /// Opens the store, asking for the passphrase.
     pub(crate) fn open(&self) -> Result<Store, Error> {
-        if !self
-            .data_dir
-            .join(cairn_core::store::DATABASE_FILE)
-            .exists()
-        {
+        if !Store::exists_in(&self.data_dir)? {
             return Err(Error::NotFound {
                 entity: "store (run `cairn init` first)",
             });
@@ -182,6 +186,33 @@ fn run(cli: Cli) -> Result<(), Error> {
             store.change_passphrase(&old, &new)?;
             println!("Passphrase changed; the store was re-encrypted.");
             store.close()
+        }
+        Command::Check { quick } => {
+            let store = ctx.open()?;
+            let depth = if quick {
+                CheckDepth::Pages
+            } else {
+                CheckDepth::Full
+            };
+            let report = store.check(depth)?;
+            for problem in &report.problems {
+                println!("problem  {problem}");
+            }
+            println!(
+                "{} page(s) and {} document(s) checked, {} problem(s)",
+                report.pages,
+                report.documents,
+                report.problems.len()
+            );
+            store.close()?;
+            if report.is_healthy() {
+                Ok(())
+            } else {
+                Err(Error::Corrupt(format!(
+                    "the store check found {} problem(s)",
+                    report.problems.len()
+                )))
+            }
         }
         Command::Demo => demo::run(ctx.clock),
         Command::Timeline(cmd) => timeline::run(&ctx, cmd),

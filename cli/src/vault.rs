@@ -393,7 +393,8 @@ fn sample_pdf() -> Vec<u8> {
 pub(crate) fn demo(store: &Store) -> Result<(), Error> {
     println!();
     println!("-- The document vault: each file encrypted with its own age key");
-    let pdf = store.dir().join("discharge-summary.pdf");
+    // The person's own files, beside the store's directory.
+    let pdf = store.dir().with_file_name("discharge-summary.pdf");
     std::fs::write(&pdf, sample_pdf())?;
     let meta = DocumentMeta {
         title: "Discharge summary, cycle 3".into(),
@@ -424,7 +425,7 @@ pub(crate) fn demo(store: &Store) -> Result<(), Error> {
     for check in store.verify_vault()? {
         println!("verify: {:?} {}", check.health, check.id);
     }
-    let out = store.dir().join("exported.pdf");
+    let out = store.dir().with_file_name("exported.pdf");
     store.export_document(&doc.id, &out, &mut |_, _| {})?;
     let same = std::fs::read(&out)? == std::fs::read(&pdf)?;
     println!(

@@ -67,7 +67,7 @@ fn medication(i: usize, rng: &mut Rng) -> Medication {
             anchor: "06:00".into(),
         },
         _ => Timing::Cycle {
-            days_on: if i % 2 == 0 { 14 } else { 21 },
+            days_on: if i.is_multiple_of(2) { 14 } else { 21 },
             days_off: 7,
             times: times(rng, 2),
             cycles: None,
@@ -84,7 +84,7 @@ fn medication(i: usize, rng: &mut Rng) -> Medication {
             count: None,
         }],
     );
-    if i % 3 == 0 {
+    if i.is_multiple_of(3) {
         med.time_zone_policy = TimeZonePolicy::FixedZone {
             zone: "Europe/London".into(),
         };

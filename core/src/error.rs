@@ -30,6 +30,17 @@ pub enum Error {
     /// Data on disk is damaged or was tampered with.
     #[error("corrupt data: {0}")]
     Corrupt(String),
+    /// A store was here, but a part it cannot be opened without is missing or empty (the
+    /// database beside its key file or documents, say). Nothing was changed or removed: the
+    /// part can still be restored from a backup.
+    #[error(
+        "the store in this directory is incomplete: {missing}; nothing was changed or removed \
+         (restore it from a backup, or start fresh in another directory)"
+    )]
+    Incomplete {
+        /// What is missing, and what was found instead.
+        missing: String,
+    },
     /// The platform key store failed.
     #[error("key store failed: {0}")]
     KeyStore(String),

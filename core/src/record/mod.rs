@@ -436,7 +436,7 @@ impl RecordState {
         let p = stored.p.as_bytes();
         if !p.is_empty() {
             let fields = def.ok_or_else(corrupt)?.fields;
-            if p.len() % 2 != 0 || p.len() / 2 > fields.len() {
+            if !p.len().is_multiple_of(2) || p.len() / 2 > fields.len() {
                 return Err(corrupt());
             }
             for (field, pair) in fields.iter().zip(p.chunks(2)) {
@@ -688,6 +688,8 @@ struct Batch {
     /// The insert of each (table, set of columns) of new records, by column bitmask.
     inserts: HashMap<(&'static str, u64), String>,
     peers: Peers,
+    /// Whether a record was deleted: the WAL then still holds its old pages.
+    deleted: bool,
 }
 
 impl Batch {
@@ -760,8 +762,9 @@ impl Batch {
         };
     }
 
-    /// The work done once per transaction, just before it commits.
-    fn finish(self, tx: &Connection) -> Result<()> {
+    /// The work done once per transaction, just before it commits. Returns whether a record
+    /// was deleted, for [`erase_wal`] after the commit.
+    fn finish(self, tx: &Connection) -> Result<bool> {
         let mut insert =
             tx.prepare_cached("INSERT INTO outbox(entity, id, fields) VALUES (?1, ?2, ?3)")?;
         for t in &self.touched {
@@ -815,7 +818,7 @@ impl Batch {
                 [serde_json::to_string(&rowids).expect("rowids serialise")],
             )?;
         }
-        Ok(())
+        Ok(self.deleted)
     }
 
     /// Applies a delete by last-writer-wins between tombstones; returns whether it changed
@@ -844,6 +847,7 @@ impl Batch {
             .execute(params![entity, id, hlc, author])?
             > 0;
         if won {
+            self.deleted = true;
             match def {
                 Some(def) => tx
                     .prepare_cached(&format!("DELETE FROM {} WHERE id = ?1", def.table))?
@@ -1118,10 +1122,13 @@ impl<'s> Writer<'s> {
 
     /// Commits the data, the outbox entries, the search index and the clock together.
     pub fn commit(self) -> Result<()> {
-        self.batch.finish(&self.tx)?;
+        let deleted = self.batch.finish(&self.tx)?;
         meta_set(&self.tx, "hlc", &self.hlc.to_string())?;
         self.tx.commit()?;
         *self.store.hlc.borrow_mut() = self.hlc;
+        if deleted {
+            erase_wal(&self.store.conn)?;
+        }
         Ok(())
     }
 }
@@ -1194,10 +1201,13 @@ impl Store {
                 applied += batch.merge(&tx, entity, id, writes)?;
             }
         }
-        batch.finish(&tx)?;
+        let deleted = batch.finish(&tx)?;
         meta_set(&tx, "hlc", &clock.to_string())?;
         tx.commit()?;
         *self.hlc.borrow_mut() = clock;
+        if deleted {
+            erase_wal(&self.conn)?;
+        }
         Ok(applied)
     }
 
@@ -1327,6 +1337,15 @@ pub(crate) fn live_records(conn: &Connection) -> Result<u64> {
         count += n;
     }
     Ok(u64::try_from(count).unwrap_or(0))
+}
+
+/// After a delete: the WAL still holds the pages as they were before it, the deleted values
+/// among them, until it is reused. Folding it into the main file (whose freed pages and cells
+/// `secure_delete` zeroes) and truncating it erases them. When another connection is reading,
+/// the WAL cannot be truncated yet; the last connection to close does it then.
+fn erase_wal(conn: &Connection) -> Result<()> {
+    conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+    Ok(())
 }
 
 /// Whether record `id` of `entity` has a tombstone.

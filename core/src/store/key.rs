@@ -1,12 +1,12 @@
 //! Where the database key comes from: the platform key store, or a passphrase through Argon2id.
 
 use std::fs;
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::Path;
 
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
-use zeroize::{Zeroize, Zeroizing};
+use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
 
@@ -40,13 +40,24 @@ impl DatabaseKey {
         &self.0
     }
 
-    /// The value of `PRAGMA key`/`PRAGMA rekey` for a raw key: SQLCipher then skips its own
+    /// `PRAGMA key = "x'…'"` (or `rekey`) for this raw key: SQLCipher then skips its own
     /// PBKDF2, which would cost 256,000 iterations on every launch.
-    pub(crate) fn pragma_value(&self) -> Zeroizing<String> {
-        let mut hex = hex::encode(self.0.as_ref());
-        let value = Zeroizing::new(format!("x'{hex}'"));
-        hex.zeroize();
-        value
+    ///
+    /// The statement is written into one buffer allocated at its final size, so no copy of the
+    /// hex key is left behind in freed memory by a reallocation, and the buffer is wiped when
+    /// dropped. (`pragma_update` would quote the value into a plain `String` of its own.)
+    pub(crate) fn pragma_statement(&self, pragma: &str) -> Zeroizing<String> {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut sql = Zeroizing::new(String::with_capacity(pragma.len() + 20 + 64));
+        sql.push_str("PRAGMA ");
+        sql.push_str(pragma);
+        sql.push_str(" = \"x'");
+        for byte in self.0.iter() {
+            sql.push(char::from(HEX[usize::from(byte >> 4)]));
+            sql.push(char::from(HEX[usize::from(byte & 0x0f)]));
+        }
+        sql.push_str("'\"");
+        sql
     }
 }
 
@@ -135,6 +146,19 @@ impl Default for KdfParams {
     }
 }
 
+/// The largest `cairn.kdf` read, in bytes.
+const MAX_KDF_FILE: u64 = 4096;
+/// The most Argon2 memory a key file may ask for: 1 GiB, 16 times the default, and still
+/// within reach of a phone.
+const MAX_MEMORY_KIB: u32 = 1024 * 1024;
+/// The most Argon2 passes a key file may ask for.
+const MAX_ITERATIONS: u32 = 16;
+/// The most Argon2 lanes a key file may ask for.
+const MAX_LANES: u32 = 8;
+/// Salt length bounds, in bytes.
+const MIN_SALT: usize = 16;
+const MAX_SALT: usize = 64;
+
 /// One passphrase derivation: parameters and the salt.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct KdfSlot {
@@ -152,7 +176,29 @@ impl KdfSlot {
         }
     }
 
+    /// Refuses parameters outside what any Cairn build writes, with room to raise them.
+    fn check(&self) -> Result<()> {
+        let p = &self.params;
+        let within = |v: u32, range: std::ops::RangeInclusive<u32>| range.contains(&v);
+        if !within(p.lanes, 1..=MAX_LANES)
+            || !within(p.iterations, 1..=MAX_ITERATIONS)
+            || !within(p.memory_kib, 8 * p.lanes..=MAX_MEMORY_KIB)
+        {
+            return Err(Error::Corrupt(
+                "key file: Argon2 parameters out of range".into(),
+            ));
+        }
+        if !(MIN_SALT..=MAX_SALT).contains(&(self.salt.len() / 2))
+            || !self.salt.len().is_multiple_of(2)
+            || !self.salt.bytes().all(|b| b.is_ascii_hexdigit())
+        {
+            return Err(Error::Corrupt("key file salt".into()));
+        }
+        Ok(())
+    }
+
     pub(crate) fn derive(&self, passphrase: &str) -> Result<DatabaseKey> {
+        self.check()?;
         let salt = hex::decode(&self.salt).map_err(|_| Error::Corrupt("key file salt".into()))?;
         let params = argon2::Params::new(
             self.params.memory_kib,
@@ -186,16 +232,33 @@ pub(crate) struct KdfFile {
 
 impl KdfFile {
     pub(crate) fn read(path: &Path) -> Result<Self> {
-        let bytes = fs::read(path).map_err(|e| match e.kind() {
+        let file = fs::File::open(path).map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => {
                 Error::Locked("this store is not protected by a passphrase")
             }
             _ => Error::Io(e),
         })?;
+        // The file is a few hundred bytes; a larger one is not ours, and is not read whole.
+        let mut bytes = Vec::new();
+        file.take(MAX_KDF_FILE + 1).read_to_end(&mut bytes)?;
+        Self::parse(&bytes)
+    }
+
+    /// Parses the file's bytes. The parameters are checked before anything is derived from
+    /// them: the file is not secret and not authenticated, so a damaged or planted one must not
+    /// make the next unlock allocate gigabytes or run for hours.
+    pub(crate) fn parse(bytes: &[u8]) -> Result<Self> {
+        if bytes.len() as u64 > MAX_KDF_FILE {
+            return Err(Error::Corrupt("key file: too large".into()));
+        }
         let file: Self =
-            serde_json::from_slice(&bytes).map_err(|_| Error::Corrupt("key file".into()))?;
+            serde_json::from_slice(bytes).map_err(|_| Error::Corrupt("key file".into()))?;
         if file.version != 1 {
             return Err(Error::Corrupt("key file version".into()));
+        }
+        file.current.check()?;
+        if let Some(next) = &file.next {
+            next.check()?;
         }
         Ok(file)
     }

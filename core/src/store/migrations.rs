@@ -21,6 +21,10 @@ pub(crate) const MIGRATIONS: &[(&str, &str)] = &[
         "0006_meds_tracked_from",
         include_str!("migrations/0006_meds_tracked_from.sql"),
     ),
+    (
+        "0007_erase_deleted_text",
+        include_str!("migrations/0007_erase_deleted_text.sql"),
+    ),
 ];
 
 /// The schema version this build writes.

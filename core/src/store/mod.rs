@@ -5,12 +5,14 @@
 //! with a 256-bit key; see [`key`] for where the key comes from.
 
 pub mod key;
+mod layout;
 pub(crate) mod migrations;
 
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
 
 use crate::clock::Clock;
@@ -18,6 +20,7 @@ use crate::error::{Error, Result};
 use crate::record::hlc::{DeviceId, Hlc};
 use key::{DATABASE_KEY_NAME, KdfFile, KdfSlot, NEXT_DATABASE_KEY_NAME};
 pub use key::{DatabaseKey, KdfParams, KeyStore, MemoryKeyStore, Unlock};
+pub(crate) use layout::{create_private_dir, create_private_file, set_mode};
 pub use migrations::SCHEMA_VERSION;
 
 /// The database file's name inside the store directory.
@@ -44,6 +47,39 @@ impl std::fmt::Debug for Store {
     }
 }
 
+/// How thoroughly [`Store::check`] looks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
+pub enum CheckDepth {
+    /// Every page's HMAC: one read of the database file, nothing decrypted. Cheap enough to run
+    /// in the background at every launch.
+    Pages,
+    /// The pages, SQLite's structural check, and every vault document decrypted and compared
+    /// with its size and fingerprint.
+    Full,
+}
+
+/// What [`Store::check`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct IntegrityReport {
+    /// How thoroughly the store was checked.
+    pub depth: CheckDepth,
+    /// Database pages checked.
+    pub pages: u64,
+    /// Vault documents checked (none at [`CheckDepth::Pages`]).
+    pub documents: u64,
+    /// One line per problem found, without patient data; empty when the store is healthy.
+    pub problems: Vec<String>,
+}
+
+impl IntegrityReport {
+    /// Whether nothing was found wrong.
+    pub fn is_healthy(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
 /// What `cairn status` and the apps' settings screen show.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
@@ -59,16 +95,31 @@ pub struct StoreStatus {
 }
 
 impl Store {
-    /// Creates a new store in `dir` (created if missing). Fails if a store is already there.
+    /// Creates a new store in `dir` (created if missing, readable by this user only). Fails if
+    /// any trace of a store is already there — a database, a key file, documents, or (for a
+    /// key-store store) a key in the key store: creating over them would lock the old store's
+    /// data out for good.
     pub fn create(dir: &Path, unlock: Unlock<'_>, clock: Arc<dyn Clock>) -> Result<Self> {
         let db = dir.join(DATABASE_FILE);
+        let mut traces = layout::traces(dir)?;
         if db.exists() {
+            traces.insert(0, "a database");
+        }
+        if let Unlock::KeyStore(ks) = unlock
+            && ks.load(DATABASE_KEY_NAME)?.is_some()
+        {
+            traces.push("a key in the key store");
+        }
+        if !traces.is_empty() {
             return Err(Error::invalid(
                 "data directory",
-                "a store already exists there",
+                format!(
+                    "a store already exists there ({}); nothing was changed",
+                    traces.join(", ")
+                ),
             ));
         }
-        std::fs::create_dir_all(dir)?;
+        layout::create_private_dir(dir)?;
         let key = match unlock {
             Unlock::KeyStore(ks) => {
                 let key = DatabaseKey::generate();
@@ -89,30 +140,37 @@ impl Store {
                 key
             }
         };
+        // Made here, readable by this user only, so SQLite opens it rather than creating it
+        // with the umask's permissions (its -wal and -shm take the database file's).
+        layout::create_private_file(&db)?;
         let conn = open_keyed(
             &db,
-            OpenFlags::SQLITE_OPEN_READ_WRITE
-                | OpenFlags::SQLITE_OPEN_CREATE
-                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
             &key,
         )?;
         Self::finish_open(conn, dir, clock)
     }
 
-    /// Opens the existing store in `dir`.
+    /// Opens the existing store in `dir`. Never creates one.
     ///
     /// A wrong key or passphrase gives [`Error::WrongKey`] and leaves every file as it was.
+    /// With nothing in `dir` it is [`Error::NotFound`]; with traces of a store but no readable
+    /// database (the database missing or empty beside its key file or documents, or a key in
+    /// the key store) it is [`Error::Incomplete`], and nothing is removed. A database file that
+    /// is cut short, zeroed, plain SQLite or another kind of file, or whose first page is
+    /// damaged while later pages open with the key, is [`Error::Corrupt`].
     pub fn open(dir: &Path, unlock: Unlock<'_>, clock: Arc<dyn Clock>) -> Result<Self> {
         let db = dir.join(DATABASE_FILE);
-        if !db.is_file() {
-            return Err(Error::NotFound { entity: "store" });
-        }
+        let stored_key = match unlock {
+            Unlock::KeyStore(ks) => ks.load(DATABASE_KEY_NAME)?,
+            Unlock::Passphrase(_) => None,
+        };
+        layout::check_database(dir, stored_key.is_some())?;
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = match unlock {
             Unlock::KeyStore(ks) => {
-                let current = ks
-                    .load(DATABASE_KEY_NAME)?
-                    .ok_or(Error::Locked("no key for this store in the key store"))?;
+                let current =
+                    stored_key.ok_or(Error::Locked("no key for this store in the key store"))?;
                 match open_keyed(&db, flags, &DatabaseKey::from_bytes(&current)?) {
                     Err(Error::WrongKey) => {
                         // A rotation may have been cut short after the rekey.
@@ -144,6 +202,17 @@ impl Store {
         Self::finish_open(conn, dir, clock)
     }
 
+    /// Whether `dir` holds a store to open: `false` when there is no trace of one (a new store
+    /// may be created there), `true` when its database file is there to try a key on, and
+    /// [`Error::Incomplete`] when traces of a store remain without a usable database.
+    pub fn exists_in(dir: &Path) -> Result<bool> {
+        match layout::check_database(dir, false) {
+            Ok(()) => Ok(true),
+            Err(Error::NotFound { .. }) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
     /// BENCHMARK ONLY: a store whose database is plain, unencrypted SQLite, so benchmarks can
     /// measure SQLCipher's overhead against the same workload. Never reachable from the CLI or
     /// the FFI; nothing but `core/benches/` may call it.
@@ -155,9 +224,13 @@ impl Store {
     }
 
     fn finish_open(conn: Connection, dir: &Path, clock: Arc<dyn Clock>) -> Result<Self> {
+        layout::make_private(dir)?;
         // WAL lets readers run beside the writer; FULL sync because a dose logged must survive a
         // power cut, not only an app crash.
         conn.pragma_update(None, "journal_mode", "WAL")?;
+        // Freed pages and deleted cells are overwritten with zeros, so what a patient deletes
+        // (and a shredded document's key) does not linger in free space.
+        conn.pragma_update(None, "secure_delete", "ON")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.pragma_update(None, "temp_store", "MEMORY")?;
@@ -237,24 +310,54 @@ impl Store {
         })
     }
 
-    /// Runs SQLCipher's page-level HMAC check and SQLite's structural check.
-    /// Returns the problems found; empty means healthy.
-    pub fn check_integrity(&self) -> Result<Vec<String>> {
+    /// Checks the store: every database page's HMAC (which catches a flipped byte in a page no
+    /// read has touched), and with [`CheckDepth::Full`] also SQLite's structural check and every
+    /// vault document decrypted and compared with its metadata.
+    ///
+    /// Problems are reported, not fixed: the report names each one without patient data.
+    pub fn check(&self, depth: CheckDepth) -> Result<IntegrityReport> {
+        // Pages still in the WAL are checked by its own checksums; move what can be moved into
+        // the main file, which is what the page check reads.
+        self.conn
+            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
+        let pages: u64 = self
+            .conn
+            .pragma_query_value(None, "page_count", |r| r.get::<_, i64>(0))?
+            .try_into()
+            .unwrap_or(0);
         let mut problems = Vec::new();
         let mut stmt = self.conn.prepare("PRAGMA cipher_integrity_check")?;
-        let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
-        for row in rows {
+        for row in stmt.query_map([], |r| r.get::<_, String>(0))? {
             problems.push(row?);
         }
-        let mut stmt = self.conn.prepare("PRAGMA integrity_check")?;
-        let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
-        for row in rows {
-            let row = row?;
-            if row != "ok" {
-                problems.push(row);
+        drop(stmt);
+        let mut documents = 0;
+        if depth == CheckDepth::Full {
+            let mut stmt = self.conn.prepare("PRAGMA integrity_check")?;
+            for row in stmt.query_map([], |r| r.get::<_, String>(0))? {
+                let row = row?;
+                if row != "ok" {
+                    problems.push(row);
+                }
+            }
+            drop(stmt);
+            for check in self.verify_vault()? {
+                documents += 1;
+                if check.health != crate::vault::DocumentHealth::Ok {
+                    problems.push(format!(
+                        "document {}: {}",
+                        check.id,
+                        check.health.describe()
+                    ));
+                }
             }
         }
-        Ok(problems)
+        Ok(IntegrityReport {
+            depth,
+            pages,
+            documents,
+            problems,
+        })
     }
 
     /// Changes the passphrase. Crash-safe: the new derivation is written first as `next`, the
@@ -297,8 +400,7 @@ impl Store {
         // Fold the WAL into the main file first so every page is re-encrypted by the rekey.
         self.conn
             .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
-        self.conn
-            .pragma_update(None, "rekey", &*key.pragma_value())?;
+        self.conn.execute_batch(&key.pragma_statement("rekey"))?;
         Ok(())
     }
 
@@ -321,31 +423,87 @@ fn check_passphrase(pass: &str) -> Result<()> {
 /// Opens the database, keys the connection and proves the key by reading the schema.
 ///
 /// `PRAGMA key` never fails by itself: a wrong key shows on the first read. Nothing is written
-/// before that read succeeds, so a wrong key leaves the files byte-for-byte as they were.
+/// before that read succeeds, and until it has the connection is told not to checkpoint when it
+/// closes (as the last connection would, folding the WAL into the main file and deleting it), so
+/// a wrong key leaves the files byte-for-byte as they were, a `-wal` included.
 ///
 /// Pages are authenticated with HMAC-SHA256 (ADR 0005): hardware-accelerated on every ARMv8
 /// phone and on x86 with SHA extensions, where SQLCipher's default HMAC-SHA512 is not. Stores
 /// created with the default still open: their pages fail the SHA-256 check and are tried with
 /// SHA-512, on a connection of its own (SQLCipher keeps a failed read's state), before the key
-/// is called wrong.
+/// is called wrong — or the first page damaged, when later pages do open with the key.
 fn open_keyed(db: &Path, flags: OpenFlags, key: &DatabaseKey) -> Result<Connection> {
     for hmac in [PAGE_HMAC, LEGACY_PAGE_HMAC] {
-        let conn = Connection::open_with_flags(db, flags)?;
-        // SQLCipher would otherwise print its own errors to stderr; callers get one typed error.
-        conn.query_row("PRAGMA cipher_log_level = NONE", [], |_| Ok(()))
-            .optional()?;
-        conn.pragma_update(None, "key", &*key.pragma_value())?;
-        conn.pragma_update(None, "cipher_hmac_algorithm", hmac)?;
+        let conn = keyed_connection(db, flags, key, hmac)?;
         match conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
             r.get::<_, i64>(0)
         }) {
-            Ok(_) => return Ok(conn),
+            Ok(_) => {
+                conn.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, false)?;
+                return Ok(conn);
+            }
             Err(rusqlite::Error::SqliteFailure(e, _))
                 if e.code == rusqlite::ErrorCode::NotADatabase => {}
             Err(e) => return Err(e.into()),
         }
     }
+    if let Some(why) = layout::why_unopenable(db)? {
+        return Err(Error::Corrupt(why));
+    }
+    for hmac in [PAGE_HMAC, LEGACY_PAGE_HMAC] {
+        if only_first_page_fails(db, key, hmac)? {
+            return Err(Error::Corrupt(
+                "the database's first page is damaged (later pages open with this key)".into(),
+            ));
+        }
+    }
     Err(Error::WrongKey)
+}
+
+/// A connection keyed with `key` and page HMAC `hmac`, not yet proven to open anything, that
+/// will not checkpoint when it closes.
+fn keyed_connection(
+    db: &Path,
+    flags: OpenFlags,
+    key: &DatabaseKey,
+    hmac: &str,
+) -> Result<Connection> {
+    let conn = Connection::open_with_flags(db, flags)?;
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)?;
+    // SQLCipher would otherwise print its own errors to stderr; callers get one typed error.
+    conn.query_row("PRAGMA cipher_log_level = NONE", [], |_| Ok(()))
+        .optional()?;
+    // Memory SQLCipher and SQLite free is wiped, the copies of the key statement among it.
+    conn.execute_batch("PRAGMA cipher_memory_security = ON")?;
+    conn.execute_batch(&key.pragma_statement("key"))?;
+    conn.pragma_update(None, "cipher_hmac_algorithm", hmac)?;
+    Ok(conn)
+}
+
+/// Whether, under `key` and `hmac`, page 1 fails its HMAC while some later page passes: the key
+/// is right and the first page is damaged. A one-page file cannot tell the two apart.
+fn only_first_page_fails(db: &Path, key: &DatabaseKey, hmac: &str) -> Result<bool> {
+    let pages = std::fs::metadata(db)?.len() / layout::PAGE_SIZE;
+    if pages < 2 {
+        return Ok(false);
+    }
+    let conn = keyed_connection(
+        db,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        key,
+        hmac,
+    )?;
+    let mut stmt = conn.prepare("PRAGMA cipher_integrity_check")?;
+    let mut failed = 0u64;
+    let mut first = false;
+    for row in stmt.query_map([], |r| r.get::<_, String>(0))? {
+        let row = row?;
+        if row.starts_with("HMAC verification failed for page ") {
+            failed += 1;
+            first |= row.ends_with(" page 1");
+        }
+    }
+    Ok(first && failed < pages)
 }
 
 /// The page HMAC of stores this build creates.

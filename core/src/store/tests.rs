@@ -146,8 +146,8 @@ fn corrupt_file_is_not_mistaken_for_success() {
     bytes[len - 100] ^= 0x55;
     std::fs::write(&path, &bytes).unwrap();
     match Store::open(dir.path(), Unlock::KeyStore(&keys), clock()) {
-        Ok(store) => match store.check_integrity() {
-            Ok(problems) => assert!(!problems.is_empty(), "the flipped byte is found"),
+        Ok(store) => match store.check(CheckDepth::Pages) {
+            Ok(report) => assert!(!report.is_healthy(), "the flipped byte is found"),
             Err(e) => assert!(matches!(e, Error::Corrupt(_)), "{e:?}"),
         },
         Err(e) => assert!(
@@ -394,8 +394,7 @@ fn raw_connection(dir: &Path, key: &DatabaseKey, hmac: &str) -> Connection {
     conn.query_row("PRAGMA cipher_log_level = NONE", [], |_| Ok(()))
         .optional()
         .unwrap();
-    conn.pragma_update(None, "key", &*key.pragma_value())
-        .unwrap();
+    conn.execute_batch(&key.pragma_statement("key")).unwrap();
     conn.pragma_update(None, "cipher_hmac_algorithm", hmac)
         .unwrap();
     conn

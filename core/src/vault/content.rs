@@ -5,7 +5,7 @@
 //! cut or reordered chunk fails authentication, so decryption never yields wrong bytes; output
 //! goes to a temporary file that is renamed into place only after the whole stream authenticated.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{self, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -79,10 +79,7 @@ pub(crate) fn encrypt_to_file(
     partial: &Path,
     progress: Progress<'_>,
 ) -> Result<Encrypted> {
-    let file = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(partial)?;
+    let file = crate::store::create_private_file(partial)?;
     let result = (|| {
         let recipient = identity.to_public();
         let encryptor =
@@ -226,22 +223,20 @@ fn is_tamper(e: &io::Error) -> bool {
     )
 }
 
-/// Decrypts `source` to the caller's `dest`, through a temporary file beside it that is renamed
-/// over `dest` only once the whole stream authenticated and its length matched `expected_size`.
+/// Decrypts `source` to the caller's `dest`, through the temporary file `partial` beside it
+/// (made by [`partial_beside`], readable by this user only) that is renamed over `dest` only
+/// once the whole stream authenticated and its length matched `expected_size`.
 pub(crate) fn decrypt_to_path(
     source: &Path,
     identity: &x25519::Identity,
     document: &str,
+    partial: &Path,
     dest: &Path,
     expected_size: u64,
     progress: Progress<'_>,
 ) -> Result<()> {
-    let partial = partial_beside(dest)?;
     let result = (|| {
-        let mut out = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&partial)?;
+        let mut out = crate::store::create_private_file(partial)?;
         let size = decrypt_stream(
             source,
             identity,
@@ -258,17 +253,18 @@ pub(crate) fn decrypt_to_path(
         }
         out.sync_all()?;
         drop(out);
-        std::fs::rename(&partial, dest)?;
+        std::fs::rename(partial, dest)?;
         Ok(())
     })();
     if result.is_err() {
-        let _ = std::fs::remove_file(&partial);
+        let _ = std::fs::remove_file(partial);
     }
     result
 }
 
-/// A fresh hidden temporary path in `dest`'s directory, so the final rename is atomic.
-fn partial_beside(dest: &Path) -> Result<PathBuf> {
+/// A fresh hidden temporary path in `dest`'s directory, so the final rename is atomic:
+/// `.<name>.<uuid>.partial`.
+pub(crate) fn partial_beside(dest: &Path) -> Result<PathBuf> {
     let name = dest
         .file_name()
         .ok_or_else(|| Error::invalid("destination", "must name a file"))?;
@@ -281,8 +277,28 @@ fn partial_beside(dest: &Path) -> Result<PathBuf> {
     };
     let mut tmp_name = std::ffi::OsString::from(".");
     tmp_name.push(name);
-    tmp_name.push(format!(".{}.partial", crate::record::new_id()));
+    tmp_name.push(format!(".{}{PARTIAL_SUFFIX}", crate::record::new_id()));
     Ok(dir.join(tmp_name))
+}
+
+/// How the temporary files of exports end.
+pub(crate) const PARTIAL_SUFFIX: &str = ".partial";
+
+/// Whether `path` has the form [`partial_beside`] gives: the only form the vault ever removes
+/// outside its own directory.
+pub(crate) fn is_export_partial(path: &Path) -> bool {
+    let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+        return false;
+    };
+    let Some(rest) = name
+        .strip_prefix('.')
+        .and_then(|n| n.strip_suffix(PARTIAL_SUFFIX))
+    else {
+        return false;
+    };
+    rest.len() > 37
+        && rest.as_bytes()[rest.len() - 37] == b'.'
+        && super::is_content_file_id(&rest[rest.len() - 36..])
 }
 
 /// Makes a rename or removal in `dir` durable.

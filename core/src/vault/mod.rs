@@ -16,6 +16,7 @@
 //! removed the next time the store opens.
 
 pub mod content;
+mod lock;
 mod recover;
 
 use std::io::Read;
@@ -62,6 +63,9 @@ pub const VAULT_DIR: &str = "vault";
 const TMP_DIR: &str = "tmp";
 /// The `meta` key of the per-store secret that keys plaintext fingerprints.
 const FINGERPRINT_KEY: &str = "vault_fingerprint_key";
+
+/// The largest document the vault takes: a long scan series, not a disk image.
+pub const MAX_DOCUMENT_BYTES: u64 = 4 * 1024 * 1024 * 1024;
 
 const MAX_TITLE: usize = 500;
 const MAX_NOTES: usize = 20_000;
@@ -321,6 +325,19 @@ pub enum DocumentHealth {
     ContentMismatch,
 }
 
+impl DocumentHealth {
+    /// What was found, in a few words.
+    pub fn describe(self) -> &'static str {
+        match self {
+            DocumentHealth::Ok => "ok",
+            DocumentHealth::Missing => "content file missing",
+            DocumentHealth::Corrupt => "content file damaged or tampered with",
+            DocumentHealth::SizeMismatch => "content length differs from its metadata",
+            DocumentHealth::ContentMismatch => "content differs from what was imported",
+        }
+    }
+}
+
 /// One line of a [`Store::verify_vault`] report.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DocumentCheck {
@@ -473,11 +490,7 @@ impl Store {
         progress: Progress<'_>,
     ) -> Result<ImportOutcome> {
         let meta = meta.checked()?;
-        let file = std::fs::File::open(path).map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => Error::invalid("path", "no such file"),
-            _ => Error::Io(e),
-        })?;
-        let total = file.metadata()?.len();
+        let (file, total) = open_document_file(path)?;
         self.import_from(file, total, &meta, progress)
     }
 
@@ -498,20 +511,25 @@ impl Store {
         meta: &DocumentMeta,
         progress: Progress<'_>,
     ) -> Result<ImportOutcome> {
+        // Held until the metadata is committed, so another process's recovery cannot take the
+        // new file for an orphan between its rename and the commit.
+        let _lock = lock::VaultLock::shared(&self.vault_dir())?;
         let fingerprint_key = self.fingerprint_key()?;
         let (identity, key_text) = content::new_identity();
         let file_id = new_id();
-        let tmp_dir = self.vault_dir().join(TMP_DIR);
-        std::fs::create_dir_all(&tmp_dir)?;
-        let partial = tmp_dir.join(format!("{}.partial", new_id()));
+        let partial = self.staging_path()?;
         let encrypted = content::encrypt_to_file(
-            input,
+            input.take(MAX_DOCUMENT_BYTES + 1),
             total,
             &identity,
             &fingerprint_key,
             &partial,
             progress,
         )?;
+        if encrypted.size > MAX_DOCUMENT_BYTES {
+            remove_if_present(&partial)?;
+            return Err(too_large());
+        }
         if let Some(existing) = self.document_with_fingerprint(&encrypted.fingerprint)? {
             std::fs::remove_file(&partial)?;
             return Ok(ImportOutcome::AlreadyInVault(existing));
@@ -680,10 +698,66 @@ impl Store {
     /// Decrypts a document to `dest`, exactly the path given (replaced if it exists). The bytes
     /// appear at `dest` only once the whole file authenticated; a damaged or tampered file is
     /// [`Error::Corrupt`] and leaves `dest` untouched.
+    ///
+    /// A destination inside the store's own directory is refused: exporting onto the database
+    /// or a content file would destroy it. The plaintext is written to a temporary file beside
+    /// `dest` (readable by this user only) whose path is noted in the database first, so that a
+    /// copy left by an export killed before its rename is removed the next time the store opens.
     pub fn export_document(&self, id: &str, dest: &Path, progress: Progress<'_>) -> Result<()> {
         let content = self.content_ref(id)?;
         let identity = content::parse_identity(&content.key, id)?;
-        content::decrypt_to_path(&content.file, &identity, id, dest, content.size, progress)
+        self.check_outside_store(dest)?;
+        let _lock = lock::VaultLock::shared(&self.vault_dir())?;
+        let partial = content::partial_beside(dest)?;
+        let noted = partial.to_string_lossy().into_owned();
+        self.conn.execute(
+            "INSERT INTO vault_pending_exports(path) VALUES (?1)",
+            [&noted],
+        )?;
+        let result = content::decrypt_to_path(
+            &content.file,
+            &identity,
+            id,
+            &partial,
+            dest,
+            content.size,
+            progress,
+        );
+        self.conn.execute(
+            "DELETE FROM vault_pending_exports WHERE path = ?1",
+            [&noted],
+        )?;
+        result
+    }
+
+    /// Refuses a destination whose directory is the store's own (or inside it).
+    fn check_outside_store(&self, dest: &Path) -> Result<()> {
+        let parent = match dest.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let parent = parent
+            .canonicalize()
+            .map_err(|_| Error::invalid("destination", "its folder does not exist"))?;
+        let store = self.dir().canonicalize()?;
+        if parent.starts_with(&store) {
+            return Err(Error::invalid(
+                "destination",
+                "is inside the store's own directory; export somewhere else",
+            ));
+        }
+        Ok(())
+    }
+
+    /// A fresh path in the vault's staging directory, which is created if missing.
+    fn staging_path(&self) -> Result<PathBuf> {
+        let vault = self.vault_dir();
+        let tmp_dir = vault.join(TMP_DIR);
+        if !tmp_dir.is_dir() {
+            crate::store::create_private_dir(&tmp_dir)?;
+            crate::store::set_mode(&vault, 0o700)?;
+        }
+        Ok(tmp_dir.join(format!("{}.partial", new_id())))
     }
 
     /// Opens a document for reading: decrypts it to the caller's (app-private) path, e.g. a
@@ -702,19 +776,24 @@ impl Store {
     ) -> Result<Document> {
         self.document(id)?;
         let old_file = self.current_content_file(id)?;
-        let file = std::fs::File::open(path).map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => Error::invalid("path", "no such file"),
-            _ => Error::Io(e),
-        })?;
-        let total = file.metadata()?.len();
+        let (file, total) = open_document_file(path)?;
+        let _lock = lock::VaultLock::shared(&self.vault_dir())?;
         let fingerprint_key = self.fingerprint_key()?;
         let (identity, key_text) = content::new_identity();
         let file_id = new_id();
-        let tmp_dir = self.vault_dir().join(TMP_DIR);
-        std::fs::create_dir_all(&tmp_dir)?;
-        let partial = tmp_dir.join(format!("{}.partial", new_id()));
-        let encrypted =
-            content::encrypt_to_file(file, total, &identity, &fingerprint_key, &partial, progress)?;
+        let partial = self.staging_path()?;
+        let encrypted = content::encrypt_to_file(
+            file.take(MAX_DOCUMENT_BYTES + 1),
+            total,
+            &identity,
+            &fingerprint_key,
+            &partial,
+            progress,
+        )?;
+        if encrypted.size > MAX_DOCUMENT_BYTES {
+            remove_if_present(&partial)?;
+            return Err(too_large());
+        }
         let final_path = self.content_path(&file_id);
         std::fs::rename(&partial, &final_path)?;
         content::sync_dir(&self.vault_dir())?;
@@ -756,11 +835,8 @@ impl Store {
         let file = self.current_content_file(id)?;
         let mut w = self.writer()?;
         w.delete(&DOCUMENT, id)?;
+        // The commit also erases the old pages that held the key, from the WAL too.
         w.commit()?;
-        // Old pages holding the key are zeroed (secure_delete); fold the WAL, which still holds
-        // copies of them, into the main file and truncate it.
-        self.conn
-            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
         match file {
             Some(file) => self.remove_unreferenced(&file),
             None => Ok(()),
@@ -880,6 +956,36 @@ fn write_meta(w: &mut crate::record::Writer<'_>, id: &str, meta: &DocumentMeta) 
             ("content_type", Value::from(meta.content_type.as_str())),
             ("linked_events", Value::from(meta.linked_events.clone())),
         ],
+    )
+}
+
+/// Opens a file to import: regular files only (a FIFO would block forever, `/dev/zero` fill the
+/// disk), no larger than [`MAX_DOCUMENT_BYTES`]. Returns it with its size.
+fn open_document_file(path: &Path) -> Result<(std::fs::File, u64)> {
+    let not_found = |e: std::io::Error| match e.kind() {
+        std::io::ErrorKind::NotFound => Error::invalid("path", "no such file"),
+        _ => Error::Io(e),
+    };
+    // Checked before opening, since opening a FIFO blocks until a writer comes; and again on
+    // the open file, in case the path was swapped in between.
+    if !std::fs::metadata(path).map_err(not_found)?.is_file() {
+        return Err(Error::invalid("path", "not a regular file"));
+    }
+    let file = std::fs::File::open(path).map_err(not_found)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(Error::invalid("path", "not a regular file"));
+    }
+    if meta.len() > MAX_DOCUMENT_BYTES {
+        return Err(too_large());
+    }
+    Ok((file, meta.len()))
+}
+
+fn too_large() -> Error {
+    Error::invalid(
+        "path",
+        "larger than the vault's 4 GiB limit for one document",
     )
 }
 

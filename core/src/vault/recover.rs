@@ -10,17 +10,23 @@ use std::path::Path;
 
 use rusqlite::Connection;
 
+use super::lock::VaultLock;
 use super::{TMP_DIR, VAULT_DIR, content, is_content_file_id};
 use crate::error::Result;
 
-/// Removes temporary files and content files without metadata. Also turns on `secure_delete`,
-/// so the pages that held a deleted document's key are zeroed rather than left in free pages.
+/// Removes temporary files, content files without metadata, and the temporary files of exports
+/// that were cut short — only while holding the vault lock exclusively, so nothing another
+/// process is still writing is taken for an orphan. When another process holds the lock, this
+/// does nothing: the leftovers are still there to remove next time.
 pub(crate) fn recover(conn: &Connection, store_dir: &Path) -> Result<()> {
-    conn.pragma_update(None, "secure_delete", "ON")?;
     let vault = store_dir.join(VAULT_DIR);
     if !vault.is_dir() {
         return Ok(());
     }
+    let Some(_lock) = VaultLock::try_exclusive(&vault)? else {
+        return Ok(());
+    };
+    remove_export_partials(conn)?;
     let tmp = vault.join(TMP_DIR);
     if tmp.is_dir() {
         for entry in std::fs::read_dir(&tmp)? {
@@ -56,6 +62,36 @@ pub(crate) fn recover(conn: &Connection, store_dir: &Path) -> Result<()> {
     }
     if removed {
         content::sync_dir(&vault)?;
+    }
+    Ok(())
+}
+
+/// Removes what exports killed before their rename left beside their destinations: plaintext.
+fn remove_export_partials(conn: &Connection) -> Result<()> {
+    let paths: Vec<String> = {
+        let mut stmt = conn.prepare("SELECT path FROM vault_pending_exports")?;
+        let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+        rows.collect::<rusqlite::Result<_>>()?
+    };
+    for noted in paths {
+        let path = Path::new(&noted);
+        // Only a name of the form exports give is ever removed.
+        if content::is_export_partial(path) {
+            match std::fs::remove_file(path) {
+                Ok(()) => {
+                    if let Some(dir) = path.parent() {
+                        content::sync_dir(dir)?;
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                // The destination's folder may be gone or unreadable now; the note stays.
+                Err(_) => continue,
+            }
+        }
+        conn.execute(
+            "DELETE FROM vault_pending_exports WHERE path = ?1",
+            [&noted],
+        )?;
     }
     Ok(())
 }

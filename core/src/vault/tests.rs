@@ -12,6 +12,7 @@ use crate::record::{FieldChange, Op};
 use crate::store::{MemoryKeyStore, Unlock};
 
 /// The patient's phone: a fresh store in London.
+/// A phone's store, in `dir/store`; the rest of `dir` stands for the person's own files.
 struct Phone {
     store: Store,
     keys: MemoryKeyStore,
@@ -22,14 +23,16 @@ impl Phone {
     fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
         let keys = MemoryKeyStore::default();
-        let store = Store::create(dir.path(), Unlock::KeyStore(&keys), clock()).unwrap();
+        let store =
+            Store::create(&dir.path().join("store"), Unlock::KeyStore(&keys), clock()).unwrap();
         Self { store, keys, dir }
     }
 
     fn reopen(self) -> Self {
         let Phone { store, keys, dir } = self;
         store.close().unwrap();
-        let store = Store::open(dir.path(), Unlock::KeyStore(&keys), clock()).unwrap();
+        let store =
+            Store::open(&dir.path().join("store"), Unlock::KeyStore(&keys), clock()).unwrap();
         Self { store, keys, dir }
     }
 
@@ -76,11 +79,12 @@ fn sample(len: usize, seed: u64) -> Vec<u8> {
         .collect()
 }
 
+/// The files in `dir`, but for the vault's lock file.
 fn files_in(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = match std::fs::read_dir(dir) {
         Ok(rd) => rd
             .map(|e| e.unwrap())
-            .filter(|e| e.file_type().unwrap().is_file())
+            .filter(|e| e.file_type().unwrap().is_file() && e.file_name() != ".lock")
             .map(|e| e.file_name().to_string_lossy().into_owned())
             .collect(),
         Err(_) => Vec::new(),

@@ -40,8 +40,9 @@ impl TestDevice {
     pub(crate) fn with_clock(clock: SteppableClock) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let keys = Arc::new(MemoryKeyStore::default());
+        // The store in `dir/store`; the rest of `dir` stands for the person's own files.
         let store = Store::create(
-            dir.path(),
+            &dir.path().join("store"),
             Unlock::KeyStore(keys.as_ref()),
             Arc::new(clock.clone()),
         )
