@@ -1,5 +1,8 @@
 //! The `cairn` command as a person or a QA script runs it.
 
+mod crash;
+mod damaged;
+mod deadline;
 mod meds;
 mod store;
 mod terminal;

@@ -39,7 +39,7 @@ fn added_id(stdout: &str) -> String {
 }
 
 /// Deterministic bytes that differ per `seed`.
-fn sample(len: usize, seed: u64) -> Vec<u8> {
+pub(crate) fn sample(len: usize, seed: u64) -> Vec<u8> {
     let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
     let mut out = Vec::with_capacity(len);
     while out.len() < len {
@@ -197,10 +197,10 @@ fn verify_reports_a_flipped_byte_by_document() {
 }
 
 /// A small deterministic generator for kill delays, so a failure can be replayed.
-struct Lcg(u64);
+pub(crate) struct Lcg(pub(crate) u64);
 
 impl Lcg {
-    fn below(&mut self, n: u64) -> u64 {
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
         self.0 = self
             .0
             .wrapping_mul(6_364_136_223_846_793_005)
