@@ -152,6 +152,12 @@ impl KdfSlot {
         }
     }
 
+    /// The Argon2id parameters of this derivation.
+    #[cfg(any(test, feature = "fuzzing"))]
+    pub(crate) fn params(&self) -> KdfParams {
+        self.params
+    }
+
     pub(crate) fn derive(&self, passphrase: &str) -> Result<DatabaseKey> {
         let salt = hex::decode(&self.salt).map_err(|_| Error::Corrupt("key file salt".into()))?;
         let params = argon2::Params::new(

@@ -898,7 +898,7 @@ fn remove_if_present(path: &Path) -> Result<()> {
 
 /// Turns what a person typed into an FTS5 query: each word a quoted prefix term, all required.
 /// Quoting keeps FTS5 operators and punctuation in the input from being parsed as syntax.
-fn fts_query(input: &str) -> Option<String> {
+pub(crate) fn fts_query(input: &str) -> Option<String> {
     let terms: Vec<String> = input
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
