@@ -72,11 +72,17 @@ impl Cursor {
         if id.is_empty() {
             return Err(bad());
         }
-        Ok(Cursor {
+        let cursor = Cursor {
             older,
             at_ms,
             id: id.to_owned(),
-        })
+        };
+        // One cursor, one text: upper-case hex, a `+` or leading zeros would name the same
+        // boundary under another text, so only what `encode` writes is a cursor.
+        if cursor.encode() != text.trim() {
+            return Err(bad());
+        }
+        Ok(cursor)
     }
 }
 

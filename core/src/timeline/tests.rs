@@ -481,6 +481,24 @@ fn bad_cursors_and_limits_are_refused() {
     assert_eq!(Cursor::decode(&c.encode()).unwrap(), c);
 }
 
+/// Found by fuzzing: these named the boundary of `n-2471111:@>g`, `n86400000:a:b` or `n0:a:b`
+/// under a second text.
+#[test]
+fn a_cursor_has_one_text() {
+    let hex = |inner: &str| format!("tl1.{}", hex::encode(inner));
+    for other in [
+        "tl1.6E2d32343731313131313a403e67".to_owned(),
+        hex("n+86400000:a:b"),
+        hex("n-0:a:b"),
+        hex("n0000:a:b"),
+    ] {
+        assert!(Cursor::decode(&other).is_err(), "{other}");
+    }
+    let c = Cursor::decode(&hex("n-2471111:@>g")).unwrap();
+    assert_eq!(c.at_ms, -2471111);
+    assert_eq!(Cursor::decode(&format!("  {}\n", c.encode())).unwrap(), c);
+}
+
 /// Pages through everything older, then from the oldest page back up through everything newer.
 /// Returns both walks, newest first.
 fn walk(store: &Store, q: &TimelineQuery, limit: usize) -> (Vec<String>, Vec<String>) {
