@@ -369,10 +369,29 @@ fn search_ignores_case_and_accents_and_finds_word_prefixes() {
 #[test]
 fn the_search_expression_quotes_every_word() {
     assert_eq!(
-        search_expression("Fièvre, 38.5!").as_deref(),
-        Some("\"Fièvre\"* \"38\"* \"5\"*")
+        search_expression("Fièvre, 38.5! a\"b").as_deref(),
+        Some("\"Fièvre,\"* \"38.5!\"* \"a\"\"b\"*")
     );
     assert_eq!(search_expression(" -- \" * "), None);
+}
+
+/// Found by fuzzing: an accent typed as a combining mark (`Fie\u{301}vre`) split the word in the
+/// query but not in the index, so an event was not found by its own title.
+#[test]
+fn an_event_is_found_by_its_own_title() {
+    let p = phone();
+    for title in [
+        "Fie\u{301}vre e\u{301}leve\u{301}e",
+        "Temp 38.5°C",
+        "naïv*e \u{e000}x",
+    ] {
+        let id = p
+            .store
+            .add_event(&note("2026-10-21T08:00:00+01:00[Europe/London]", title))
+            .unwrap();
+        let found = p.store.search_timeline(title, 10).unwrap();
+        assert!(found.events.iter().any(|e| e.id == id), "{title:?}");
+    }
 }
 
 #[test]
