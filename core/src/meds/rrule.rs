@@ -136,6 +136,11 @@ pub fn phase_from_rrule(rule: &str, dose: f64, unit: &str, default_start: &str) 
     if text.len() > 2000 {
         return Err(Error::invalid("rrule", "too long"));
     }
+    // RFC 5545 rules are ASCII, and the rrule crate slices some values by byte (a non-ASCII
+    // BYDAY panicked in it).
+    if !text.is_ascii() {
+        return Err(Error::invalid("rrule", "not a valid RRULE"));
+    }
     let mut lines: Vec<String> = text
         .lines()
         .map(str::trim)

@@ -1271,6 +1271,17 @@ fn rrule_import_refuses_what_a_regimen_would() {
         let imported = rrule::phase_from_rrule(rule, 1.0, "tablet", "2026-03-01");
         assert_eq!(invalid_field(imported), "count", "{rule}");
     }
+    // Found by fuzzing: a non-ASCII BYDAY panicked inside the rrule crate.
+    let odd_day = "FREQ=WEEKLY;BYDAY=MO,\u{a6}X;BYHOUR=9";
+    assert_eq!(
+        invalid_field(rrule::phase_from_rrule(
+            odd_day,
+            1.0,
+            "tablet",
+            "2026-03-01"
+        )),
+        "rrule"
+    );
     let ends_first = "DTSTART:20260301T080000\nRRULE:FREQ=DAILY;UNTIL=20260201T235959";
     assert!(rrule::phase_from_rrule(ends_first, 1.0, "tablet", "2026-03-01").is_err());
 }

@@ -125,7 +125,8 @@ pub fn group_by_local_day(events: Vec<TimelineEvent>, zone: &TimeZone) -> Vec<Da
     days
 }
 
-/// Turns what a person typed into a safe FTS5 query: each word (split at white space) that has
+/// Turns what a person typed into a safe FTS5 query: each word (split at white space and control
+/// characters, which FTS5 would read as the end of the query: NUL) that has
 /// a letter or digit becomes a quoted prefix phrase, all required. Inside the quotes FTS5 syntax
 /// (`*`, `NEAR`, `-`, `:`; `"` is doubled) is only text, so no input can make the query fail, and
 /// the index's own tokenizer splits and folds the word as it did the indexed text: an accent
@@ -133,7 +134,7 @@ pub fn group_by_local_day(events: Vec<TimelineEvent>, zone: &TimeZone) -> Vec<Da
 /// `None` when there is no word at all.
 pub fn search_expression(text: &str) -> Option<String> {
     let terms: Vec<String> = text
-        .split_whitespace()
+        .split(|c: char| c.is_whitespace() || c.is_control())
         .filter(|w| w.chars().any(char::is_alphanumeric))
         .take(16)
         .map(|w| format!("\"{}\"*", w.replace('"', "\"\"")))

@@ -373,6 +373,11 @@ fn the_search_expression_quotes_every_word() {
         Some("\"Fièvre,\"* \"38.5!\"* \"a\"\"b\"*")
     );
     assert_eq!(search_expression(" -- \" * "), None);
+    // Found by fuzzing: FTS5 reads a NUL as the end of the query ("unterminated string").
+    assert_eq!(
+        search_expression("F\0ev re\u{1}").as_deref(),
+        Some("\"F\"* \"ev\"* \"re\"*")
+    );
 }
 
 /// Found by fuzzing: an accent typed as a combining mark (`Fie\u{301}vre`) split the word in the

@@ -896,13 +896,14 @@ fn remove_if_present(path: &Path) -> Result<()> {
     }
 }
 
-/// Turns what a person typed into an FTS5 query: each word (split at white space) with a letter
+/// Turns what a person typed into an FTS5 query: each word (split at white space and control
+/// characters, since FTS5 ends a string at NUL) with a letter
 /// or digit a quoted prefix phrase, all required. Quoting keeps FTS5 operators and punctuation
 /// in the input from being parsed as syntax, and lets the index's tokenizer split and fold the
 /// word as it did the indexed text (combining accents, `38.5`).
 pub(crate) fn fts_query(input: &str) -> Option<String> {
     let terms: Vec<String> = input
-        .split_whitespace()
+        .split(|c: char| c.is_whitespace() || c.is_control())
         .filter(|w| w.chars().any(char::is_alphanumeric))
         .map(|w| format!("\"{}\"*", w.replace('"', "\"\"")))
         .collect();
