@@ -299,7 +299,8 @@ impl SearchIndexes {
             "INSERT INTO timeline_fts(rowid, title, body, tags)
                  VALUES (1, 'Chemotherapy cycle 2', 'Fièvre 38.4 after \"FOLFOX\"', '[\"onc\"]');
              INSERT INTO vault_search(document_id, title, notes, tags)
-                 VALUES ('d1', 'Blood test', 'NEAR(a b) * - : OR', 'lab');",
+                 VALUES ('d1', 'Blood test', 'NEAR(a b) * - : OR', 'lab');
+             CREATE VIRTUAL TABLE temp.vault_tokens USING fts5vocab(main, vault_search, instance);",
         )
         .expect("rows");
         Self { conn }
@@ -309,7 +310,8 @@ impl SearchIndexes {
     ///
     /// Invariants: a query is built exactly when the text has a word; SQLite never reports an
     /// error for a built query (run as the real page query, and as the vault's search); and a
-    /// row whose title is the typed text is found by it.
+    /// row whose title is the typed text is found by it, unless the tokenizer leaves nothing of
+    /// the text.
     pub fn check(&self, data: &[u8]) {
         let text = String::from_utf8_lossy(data);
         let has_word = text.chars().any(char::is_alphanumeric);
@@ -347,6 +349,18 @@ impl SearchIndexes {
             [text.as_ref()],
         )
         .expect("vault row");
+        // Text the tokenizer leaves nothing of (a lone combining mark) cannot be found.
+        let tokens: i64 = tx
+            .query_row(
+                "SELECT count(*) FROM vault_tokens
+                 WHERE doc = (SELECT rowid FROM vault_search WHERE document_id = 'd2')",
+                [],
+                |r| r.get(0),
+            )
+            .expect("token count");
+        if tokens == 0 {
+            return;
+        }
         if let Some(expr) = timeline {
             let found: rusqlite::Result<Vec<i64>> = tx
                 .prepare("SELECT rowid FROM timeline_fts WHERE timeline_fts MATCH ?1")

@@ -910,7 +910,9 @@ pub(crate) fn fts_query(input: &str) -> Option<String> {
     if terms.is_empty() {
         None
     } else {
-        Some(terms.join(" AND "))
+        // Side by side, not `AND`: FTS5 then skips a phrase the tokenizer leaves empty (a lone
+        // combining mark), where `AND` would make it match nothing.
+        Some(terms.join(" "))
     }
 }
 

@@ -321,6 +321,12 @@ fn search_finds_title_notes_and_tags_by_prefix() {
         vec![combining.document().id.clone()]
     );
     assert_eq!(found("resume"), vec![combining.document().id.clone()]);
+    // Found by fuzzing: a lone combining mark is a word with no token; it must not empty the
+    // result.
+    assert_eq!(
+        found("resume \u{670}"),
+        vec![combining.document().id.clone()]
+    );
     // Edits and deletes keep the index in step.
     let mut renamed = DocumentMeta::new("Oncology clinic letter", DocumentKind::Letter);
     renamed.notes = String::new();
