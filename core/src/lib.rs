@@ -12,12 +12,15 @@
 //! - [`vault`]: documents — encrypted content files beside the database, metadata in it.
 //! - [`clock`]: injected time; nothing else reads the system clock or zone.
 //! - [`error`]: the one [`Error`] type and [`Result`] alias.
+//! - `fuzzing` (feature `fuzzing`): the entry points of the fuzz targets in `fuzz/`.
 
 #[cfg(feature = "uniffi")]
 uniffi::setup_scaffolding!();
 
 pub mod clock;
 pub mod error;
+#[cfg(any(test, feature = "fuzzing"))]
+pub mod fuzzing;
 pub mod meds;
 pub mod profile;
 pub mod record;

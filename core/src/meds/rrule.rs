@@ -102,7 +102,12 @@ pub fn phase_to_rrule(phase: &Phase, policy: &TimeZonePolicy) -> Result<Option<S
                     )
                 });
             (
-                format!("DTSTART;TZID={zone}:{}{dtstart_time}", ical_date(start)),
+                // The zone's canonical name: lookups here ignore case, calendars do not.
+                format!(
+                    "DTSTART;TZID={}:{}{dtstart_time}",
+                    tz.iana_name().unwrap_or(zone),
+                    ical_date(start)
+                ),
                 until,
             )
         }
@@ -130,6 +135,11 @@ pub fn phase_from_rrule(rule: &str, dose: f64, unit: &str, default_start: &str) 
     let text = rule.trim();
     if text.len() > 2000 {
         return Err(Error::invalid("rrule", "too long"));
+    }
+    // RFC 5545 rules are ASCII, and the rrule crate slices some values by byte (a non-ASCII
+    // BYDAY panicked in it).
+    if !text.is_ascii() {
+        return Err(Error::invalid("rrule", "not a valid RRULE"));
     }
     let mut lines: Vec<String> = text
         .lines()
@@ -250,6 +260,8 @@ pub fn phase_from_rrule(rule: &str, dose: f64, unit: &str, default_start: &str) 
         end,
         count: rule.get_count(),
     };
-    regimen::compile_timing(&phase.timing)?;
+    // The whole phase as a regimen would check it: a COUNT of 0 or over the cap, or an UNTIL
+    // before DTSTART, is refused here rather than by the regimen it would be added to.
+    regimen::compile(&regimen::Medication::new("rrule", vec![phase.clone()]))?;
     Ok(phase)
 }

@@ -1237,6 +1237,55 @@ fn rrule_export_and_import_round_trip() {
     assert_eq!(ours, theirs);
 }
 
+/// Found by fuzzing: zone lookups ignore case, so a fixed zone typed `america/New_York` was
+/// accepted, exported as written, and the export did not import.
+#[test]
+fn rrule_export_names_the_zone_as_calendars_spell_it() {
+    let policy = TimeZonePolicy::FixedZone {
+        zone: "america/New_York".into(),
+    };
+    let phase = Phase {
+        timing: Timing::EveryNHours {
+            every_hours: 8,
+            anchor: "06:30".into(),
+        },
+        ..times_of_day(&["06:30"], "2026-03-07")
+    };
+    let text = rrule::phase_to_rrule(&phase, &policy).unwrap().unwrap();
+    assert!(
+        text.starts_with("DTSTART;TZID=America/New_York:20260307T063000"),
+        "{text}"
+    );
+    let back = rrule::phase_from_rrule(&text, 1.0, "tablet", "2026-01-01").unwrap();
+    assert_eq!(back.timing, phase.timing);
+}
+
+/// Found by fuzzing: an imported rule passed the timing checks but not the regimen's, so a
+/// medication could not be made from it.
+#[test]
+fn rrule_import_refuses_what_a_regimen_would() {
+    for rule in [
+        "FREQ=WEEKLY;BYDAY=MO,FR;BYHOUR=9;BYMINUTE=30;COUNT=0",
+        "FREQ=WEEKLY;BYDAY=MO,FR;BYHOUR=9;BYMINUTE=30;COUNT=20260308",
+    ] {
+        let imported = rrule::phase_from_rrule(rule, 1.0, "tablet", "2026-03-01");
+        assert_eq!(invalid_field(imported), "count", "{rule}");
+    }
+    // Found by fuzzing: a non-ASCII BYDAY panicked inside the rrule crate.
+    let odd_day = "FREQ=WEEKLY;BYDAY=MO,\u{a6}X;BYHOUR=9";
+    assert_eq!(
+        invalid_field(rrule::phase_from_rrule(
+            odd_day,
+            1.0,
+            "tablet",
+            "2026-03-01"
+        )),
+        "rrule"
+    );
+    let ends_first = "DTSTART:20260301T080000\nRRULE:FREQ=DAILY;UNTIL=20260201T235959";
+    assert!(rrule::phase_from_rrule(ends_first, 1.0, "tablet", "2026-03-01").is_err());
+}
+
 #[test]
 fn rrule_weekly_hourly_and_what_it_cannot_express() {
     let p = rrule::phase_from_rrule(

@@ -197,6 +197,12 @@ impl KdfSlot {
         Ok(())
     }
 
+    /// The Argon2id parameters of this derivation.
+    #[cfg(any(test, feature = "fuzzing"))]
+    pub(crate) fn params(&self) -> KdfParams {
+        self.params
+    }
+
     pub(crate) fn derive(&self, passphrase: &str) -> Result<DatabaseKey> {
         self.check()?;
         let salt = hex::decode(&self.salt).map_err(|_| Error::Corrupt("key file salt".into()))?;

@@ -74,11 +74,17 @@ impl Cursor {
         if id.is_empty() {
             return Err(bad());
         }
-        Ok(Cursor {
+        let cursor = Cursor {
             older,
             at_ms,
             id: id.to_owned(),
-        })
+        };
+        // One cursor, one text: upper-case hex, a `+` or leading zeros would name the same
+        // boundary under another text, so only what `encode` writes is a cursor.
+        if cursor.encode() != text.trim() {
+            return Err(bad());
+        }
+        Ok(cursor)
     }
 }
 
@@ -121,15 +127,19 @@ pub fn group_by_local_day(events: Vec<TimelineEvent>, zone: &TimeZone) -> Vec<Da
     days
 }
 
-/// Turns what a person typed into a safe FTS5 query: each word (letters and digits) becomes a
-/// quoted prefix term, all required. Punctuation and FTS5 syntax (`"`, `*`, `NEAR`, `-`, `:`) are
-/// only separators, so no input can make the query fail. `None` when there is no word at all.
+/// Turns what a person typed into a safe FTS5 query: each word (split at white space and control
+/// characters, which FTS5 would read as the end of the query: NUL) that has
+/// a letter or digit becomes a quoted prefix phrase, all required. Inside the quotes FTS5 syntax
+/// (`*`, `NEAR`, `-`, `:`; `"` is doubled) is only text, so no input can make the query fail, and
+/// the index's own tokenizer splits and folds the word as it did the indexed text: an accent
+/// typed as a combining mark, or punctuation inside a word (`38.5`), means the same in both.
+/// `None` when there is no word at all.
 pub fn search_expression(text: &str) -> Option<String> {
     let terms: Vec<String> = text
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
+        .split(|c: char| c.is_whitespace() || c.is_control())
+        .filter(|w| w.chars().any(char::is_alphanumeric))
         .take(16)
-        .map(|w| format!("\"{w}\"*"))
+        .map(|w| format!("\"{}\"*", w.replace('"', "\"\"")))
         .collect();
     if terms.is_empty() {
         None

@@ -538,10 +538,34 @@ fn search_ignores_case_and_accents_and_finds_word_prefixes() {
 #[test]
 fn the_search_expression_quotes_every_word() {
     assert_eq!(
-        search_expression("Fièvre, 38.5!").as_deref(),
-        Some("\"Fièvre\"* \"38\"* \"5\"*")
+        search_expression("Fièvre, 38.5! a\"b").as_deref(),
+        Some("\"Fièvre,\"* \"38.5!\"* \"a\"\"b\"*")
     );
     assert_eq!(search_expression(" -- \" * "), None);
+    // Found by fuzzing: FTS5 reads a NUL as the end of the query ("unterminated string").
+    assert_eq!(
+        search_expression("F\0ev re\u{1}").as_deref(),
+        Some("\"F\"* \"ev\"* \"re\"*")
+    );
+}
+
+/// Found by fuzzing: an accent typed as a combining mark (`Fie\u{301}vre`) split the word in the
+/// query but not in the index, so an event was not found by its own title.
+#[test]
+fn an_event_is_found_by_its_own_title() {
+    let p = phone();
+    for title in [
+        "Fie\u{301}vre e\u{301}leve\u{301}e",
+        "Temp 38.5°C",
+        "naïv*e \u{e000}x",
+    ] {
+        let id = p
+            .store
+            .add_event(&note("2026-10-21T08:00:00+01:00[Europe/London]", title))
+            .unwrap();
+        let found = p.store.search_timeline(title, 10).unwrap();
+        assert!(found.events.iter().any(|e| e.id == id), "{title:?}");
+    }
 }
 
 #[test]
@@ -648,6 +672,24 @@ fn bad_cursors_and_limits_are_refused() {
         id: "a:b".into(),
     };
     assert_eq!(Cursor::decode(&c.encode()).unwrap(), c);
+}
+
+/// Found by fuzzing: these named the boundary of `n-2471111:@>g`, `n86400000:a:b` or `n0:a:b`
+/// under a second text.
+#[test]
+fn a_cursor_has_one_text() {
+    let hex = |inner: &str| format!("tl1.{}", hex::encode(inner));
+    for other in [
+        "tl1.6E2d32343731313131313a403e67".to_owned(),
+        hex("n+86400000:a:b"),
+        hex("n-0:a:b"),
+        hex("n0000:a:b"),
+    ] {
+        assert!(Cursor::decode(&other).is_err(), "{other}");
+    }
+    let c = Cursor::decode(&hex("n-2471111:@>g")).unwrap();
+    assert_eq!(c.at_ms, -2471111);
+    assert_eq!(Cursor::decode(&format!("  {}\n", c.encode())).unwrap(), c);
 }
 
 /// Pages through everything older, then from the oldest page back up through everything newer.

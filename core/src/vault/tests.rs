@@ -314,6 +314,23 @@ fn search_finds_title_notes_and_tags_by_prefix() {
     for odd in ["\"", "a OR", "NEAR(", "*", "-x", "title:", ""] {
         phone.store.search_documents(odd).unwrap();
     }
+    // Found by fuzzing: an accent typed as a combining mark split the word in the query only.
+    let combining = DocumentMeta::new(
+        "Re\u{301}sume\u{301} de\u{301}taille\u{301}",
+        DocumentKind::Letter,
+    );
+    let combining = phone.store.import_document_bytes(b"c", &combining).unwrap();
+    assert_eq!(
+        found("Re\u{301}sume\u{301} de\u{301}taille\u{301}"),
+        vec![combining.document().id.clone()]
+    );
+    assert_eq!(found("resume"), vec![combining.document().id.clone()]);
+    // Found by fuzzing: a lone combining mark is a word with no token; it must not empty the
+    // result.
+    assert_eq!(
+        found("resume \u{670}"),
+        vec![combining.document().id.clone()]
+    );
     // Edits and deletes keep the index in step.
     let mut renamed = DocumentMeta::new("Oncology clinic letter", DocumentKind::Letter);
     renamed.notes = String::new();

@@ -1,0 +1,7 @@
+//! Fuzz target: see fuzz/README.md and `cairn_core::fuzzing::cursor`.
+
+fn main() {
+    afl::fuzz!(|data: &[u8]| {
+        cairn_core::fuzzing::cursor(data);
+    });
+}

@@ -1,0 +1,7 @@
+//! Fuzz target: see fuzz/README.md and `cairn_core::fuzzing::vault`.
+
+fn main() {
+    afl::fuzz!(|data: &[u8]| {
+        cairn_core::fuzzing::vault(data);
+    });
+}
