@@ -55,7 +55,7 @@ impl From<cairn_core::Error> for CairnError {
             E::Corrupt(_) => CairnError::Corrupt(message),
             E::Incomplete { .. } => CairnError::Incomplete(message),
             E::KeyStore(_) => CairnError::KeyStore(message),
-            E::Storage(_) | E::Io(_) => CairnError::Storage(message),
+            E::Storage(_) | E::Io(_) | E::Disk(_) => CairnError::Storage(message),
             _ => CairnError::Internal(message),
         }
     }

@@ -44,6 +44,10 @@ pub enum Error {
     /// The platform key store failed.
     #[error("key store failed: {0}")]
     KeyStore(String),
+    /// The disk or file system would not let the store work: full, read-only, unreadable. The
+    /// message says which; the last change was not saved and nothing else was changed.
+    #[error("{0}")]
+    Disk(&'static str),
     /// The database reported an error.
     #[error("storage error: {0}")]
     Storage(rusqlite::Error),
@@ -67,9 +71,22 @@ impl Error {
 
 impl From<rusqlite::Error> for Error {
     fn from(e: rusqlite::Error) -> Self {
+        use rusqlite::ErrorCode as C;
         match e.sqlite_error_code() {
             // A page whose HMAC fails reads as corrupt: damaged or tampered, never silently used.
-            Some(rusqlite::ErrorCode::DatabaseCorrupt) => Error::Corrupt("database pages".into()),
+            Some(C::DatabaseCorrupt) => Error::Corrupt("database pages".into()),
+            Some(C::DiskFull) => Error::Disk(
+                "the disk is full: free some space and try again (the last change was not saved)",
+            ),
+            Some(C::ReadOnly) => Error::Disk("the store's directory or files are read-only"),
+            // SQLite cannot open the database, or create its -wal and -shm beside it.
+            Some(C::CannotOpen) => Error::Disk(
+                "the database cannot be opened: its directory is read-only or not accessible",
+            ),
+            Some(C::SystemIoFailure) => Error::Disk(
+                "a disk read or write failed (the disk may be full or failing); the last change \
+                 was not saved",
+            ),
             _ => Error::Storage(e),
         }
     }

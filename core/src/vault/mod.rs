@@ -534,13 +534,11 @@ impl Store {
             std::fs::remove_file(&partial)?;
             return Ok(ImportOutcome::AlreadyInVault(existing));
         }
-        let final_path = self.content_path(&file_id);
-        std::fs::rename(&partial, &final_path)?;
-        content::sync_dir(&self.vault_dir())?;
-
+        let final_path = self.install_content(&partial, &file_id)?;
         let id = new_id();
         let committed = (|| {
             let mut w = self.writer()?;
+            settle_pending(w.tx(), &file_id)?;
             write_meta(&mut w, &id, meta)?;
             w.set_all(
                 &DOCUMENT,
@@ -562,7 +560,7 @@ impl Store {
         })();
         if let Err(e) = committed {
             // No metadata refers to the file: remove it now rather than at the next open.
-            let _ = std::fs::remove_file(&final_path);
+            self.remove_pending(&final_path)?;
             return Err(e);
         }
         Ok(ImportOutcome::Added(self.document(&id)?))
@@ -794,11 +792,13 @@ impl Store {
             remove_if_present(&partial)?;
             return Err(too_large());
         }
-        let final_path = self.content_path(&file_id);
-        std::fs::rename(&partial, &final_path)?;
-        content::sync_dir(&self.vault_dir())?;
+        let final_path = self.install_content(&partial, &file_id)?;
         let committed = (|| {
             let mut w = self.writer()?;
+            settle_pending(w.tx(), &file_id)?;
+            if let Some(old) = &old_file {
+                note_pending(w.tx(), &file_id_of(old))?;
+            }
             w.set_all(
                 &DOCUMENT,
                 id,
@@ -819,11 +819,11 @@ impl Store {
             w.commit()
         })();
         if let Err(e) = committed {
-            let _ = std::fs::remove_file(&final_path);
+            self.remove_pending(&final_path)?;
             return Err(e);
         }
         if let Some(old_file) = old_file {
-            self.remove_unreferenced(&old_file)?;
+            self.remove_pending(&old_file)?;
         }
         self.document(id)
     }
@@ -835,21 +835,38 @@ impl Store {
         let file = self.current_content_file(id)?;
         let mut w = self.writer()?;
         w.delete(&DOCUMENT, id)?;
+        if let Some(file) = &file {
+            note_pending(w.tx(), &file_id_of(file))?;
+        }
         // The commit also erases the old pages that held the key, from the WAL too.
         w.commit()?;
         match file {
-            Some(file) => self.remove_unreferenced(&file),
+            Some(file) => self.remove_pending(&file),
             None => Ok(()),
         }
+    }
+
+    /// Moves a staged content file into the vault under `file_id`, durably, noting it as
+    /// pending first: until the commit that refers to it settles it, a crash leaves a file the
+    /// next open can prove abandoned.
+    fn install_content(&self, partial: &Path, file_id: &str) -> Result<PathBuf> {
+        note_pending(&self.conn, file_id)?;
+        let final_path = self.content_path(file_id);
+        std::fs::rename(partial, &final_path)?;
+        content::sync_dir(&self.vault_dir())?;
+        Ok(final_path)
+    }
+
+    /// Removes a pending content file unless a live document refers to it, then settles it.
+    fn remove_pending(&self, file: &Path) -> Result<()> {
+        self.remove_unreferenced(file)?;
+        settle_pending(&self.conn, &file_id_of(file))
     }
 
     /// Removes a content file unless a live document still refers to it (metadata from another
     /// device could point two documents at one file; removing it would destroy the other).
     fn remove_unreferenced(&self, file: &Path) -> Result<()> {
-        let file_id = file
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default();
+        let file_id = file_id_of(file);
         let referenced: bool = self.conn.query_row(
             "SELECT EXISTS (SELECT 1 FROM vault_documents WHERE content_file = ?1)",
             [file_id],
@@ -957,6 +974,31 @@ fn write_meta(w: &mut crate::record::Writer<'_>, id: &str, meta: &DocumentMeta) 
             ("linked_events", Value::from(meta.linked_events.clone())),
         ],
     )
+}
+
+/// The content file id of a path in the vault.
+fn file_id_of(file: &Path) -> String {
+    file.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// Notes a content file as pending: about to be installed, or about to be removed.
+fn note_pending(conn: &rusqlite::Connection, file_id: &str) -> Result<()> {
+    conn.execute(
+        "INSERT OR IGNORE INTO vault_pending_files(file_id) VALUES (?1)",
+        [file_id],
+    )?;
+    Ok(())
+}
+
+/// Settles a pending content file: the commit that refers to it (or its removal) is done.
+fn settle_pending(conn: &rusqlite::Connection, file_id: &str) -> Result<()> {
+    conn.execute(
+        "DELETE FROM vault_pending_files WHERE file_id = ?1",
+        [file_id],
+    )?;
+    Ok(())
 }
 
 /// Opens a file to import: regular files only (a FIFO would block forever, `/dev/zero` fill the

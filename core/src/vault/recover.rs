@@ -5,7 +5,6 @@
 //! leftovers are files: temporary ones in `vault/tmp/`, and content files no document refers to.
 //! Metadata without content cannot arise from a crash.
 
-use std::collections::HashSet;
 use std::path::Path;
 
 use rusqlite::Connection;
@@ -14,8 +13,8 @@ use super::lock::VaultLock;
 use super::{TMP_DIR, VAULT_DIR, content, is_content_file_id};
 use crate::error::Result;
 
-/// Removes temporary files, content files without metadata, and the temporary files of exports
-/// that were cut short — only while holding the vault lock exclusively, so nothing another
+/// Removes temporary files, content files an interrupted operation noted as pending that no
+/// document refers to, and the temporary files of exports that were cut short — only while holding the vault lock exclusively, so nothing another
 /// process is still writing is taken for an orphan. When another process holds the lock, this
 /// does nothing: the leftovers are still there to remove next time.
 pub(crate) fn recover(conn: &Connection, store_dir: &Path) -> Result<()> {
@@ -37,28 +36,33 @@ pub(crate) fn recover(conn: &Connection, store_dir: &Path) -> Result<()> {
         }
         content::sync_dir(&tmp)?;
     }
-    let referenced: HashSet<String> = {
-        let mut stmt = conn
-            .prepare("SELECT content_file FROM vault_documents WHERE content_file IS NOT NULL")?;
+    // Only content files noted as pending are ever removed: an interrupted import, replace or
+    // delete noted its file before the rename or in the commit that dropped it. A file no
+    // document refers to that is not noted is kept: its metadata may be in a commit this
+    // database lost (a -wal gone missing beside it), and removing it would lose the document.
+    let pending: Vec<String> = {
+        let mut stmt = conn.prepare("SELECT file_id FROM vault_pending_files")?;
         let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
         rows.collect::<rusqlite::Result<_>>()?
     };
     let mut removed = false;
-    for entry in std::fs::read_dir(&vault)? {
-        let entry = entry?;
-        if !entry.file_type()?.is_file() {
-            continue;
+    for file_id in pending {
+        let referenced: bool = conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM vault_documents WHERE content_file = ?1)",
+            [&file_id],
+            |r| r.get(0),
+        )?;
+        if is_content_file_id(&file_id) && !referenced {
+            match std::fs::remove_file(vault.join(format!("{file_id}.age"))) {
+                Ok(()) => removed = true,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e.into()),
+            }
         }
-        let name = entry.file_name();
-        let Some(name) = name.to_str() else { continue };
-        // Only files of the form this code writes are ever removed.
-        let Some(file_id) = name.strip_suffix(".age") else {
-            continue;
-        };
-        if is_content_file_id(file_id) && !referenced.contains(file_id) {
-            std::fs::remove_file(entry.path())?;
-            removed = true;
-        }
+        conn.execute(
+            "DELETE FROM vault_pending_files WHERE file_id = ?1",
+            [&file_id],
+        )?;
     }
     if removed {
         content::sync_dir(&vault)?;

@@ -642,13 +642,30 @@ fn reopening_removes_leftovers_of_interrupted_work_and_nothing_else() {
     let doc = phone.add("Kept", DocumentKind::Other, b"kept bytes");
     let vault = phone.store.vault_dir();
     std::fs::write(vault.join("tmp").join("abc.partial"), b"half an import").unwrap();
-    let orphan = vault.join(format!("{}.age", new_id()));
+    // An import killed between its content file's rename and its commit: the file was noted.
+    let orphan_id = new_id();
+    let orphan = vault.join(format!("{orphan_id}.age"));
     std::fs::write(&orphan, b"content whose metadata never committed").unwrap();
+    phone
+        .store
+        .conn
+        .execute(
+            "INSERT INTO vault_pending_files(file_id) VALUES (?1)",
+            [&orphan_id],
+        )
+        .unwrap();
+    // A content file nothing noted: its metadata may be in a lost -wal. It is kept.
+    let unnoted = vault.join(format!("{}.age", new_id()));
+    std::fs::write(&unnoted, b"content of a commit this database lost").unwrap();
     let stranger = vault.join("README.txt");
     std::fs::write(&stranger, b"not ours").unwrap();
     let phone = phone.reopen();
     assert!(files_in(&vault.join("tmp")).is_empty());
     assert!(!orphan.exists());
+    assert!(
+        unnoted.exists(),
+        "only what an interrupted operation noted is removed"
+    );
     assert!(
         stranger.exists(),
         "only files of the vault's own form are removed"
@@ -662,6 +679,12 @@ fn a_content_reference_from_sync_never_becomes_a_path_outside_the_vault() {
     let doc = phone.add("Letter", DocumentKind::Letter, b"letter");
     let outside = phone.dir.path().join("outside.age");
     std::fs::copy(phone.content_file(&doc.id), &outside).unwrap();
+    let first_file = phone
+        .content_file(&doc.id)
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
     let change = FieldChange {
         entity: DOCUMENT.name.into(),
         id: doc.id.clone(),
@@ -696,7 +719,10 @@ fn a_content_reference_from_sync_never_becomes_a_path_outside_the_vault() {
     );
     phone.store.delete_document(&doc.id).unwrap();
     assert!(outside.exists());
-    assert!(files_in(&phone.store.vault_dir()).is_empty());
+    // What the vault still holds is the first content file, which the remote change left
+    // without a reference but no local operation noted as abandoned: it is kept, like any
+    // content file whose commit this database may have lost.
+    assert_eq!(files_in(&phone.store.vault_dir()), [first_file]);
 }
 
 #[test]

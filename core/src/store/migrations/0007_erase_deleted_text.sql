@@ -31,3 +31,11 @@ INSERT INTO vault_search(vault_search) VALUES ('optimize');
 CREATE TABLE vault_pending_exports (
     path TEXT PRIMARY KEY
 ) STRICT;
+
+-- Local only, not synced: content files between their rename into the vault and the commit
+-- that refers to them, and between the commit that drops them and their removal. Only files
+-- noted here are ever taken for abandoned: a content file no document refers to may belong to
+-- a commit this database lost (a -wal gone missing), and is kept.
+CREATE TABLE vault_pending_files (
+    file_id TEXT PRIMARY KEY
+) STRICT;
