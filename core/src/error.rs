@@ -33,6 +33,10 @@ pub enum Error {
     /// The platform key store failed.
     #[error("key store failed: {0}")]
     KeyStore(String),
+    /// The platform's notification scheduler refused (notifications off, exact alarms not
+    /// allowed); the stored plan was left as it was.
+    #[error("the notification scheduler refused: {0}")]
+    Scheduler(String),
     /// The database reported an error.
     #[error("storage error: {0}")]
     Storage(rusqlite::Error),

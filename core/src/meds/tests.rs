@@ -1,4 +1,5 @@
-use std::sync::Arc;
+use std::collections::BTreeSet;
+use std::sync::{Arc, Barrier, Mutex};
 
 use jiff::civil::{Date, date};
 use jiff::tz::TimeZone;
@@ -982,7 +983,11 @@ fn stock_goes_down_with_doses_taken_and_a_refill_alert_is_planned() {
     p.store.take_dose(&id, None, None, None).unwrap();
     let next = p.store.plan_notifications(64).unwrap();
     assert!(next.planned.iter().any(|n| n.id == refill[0].id));
-    assert!(next.cancel.is_empty(), "{:?}", next.cancel);
+    // The only cancel is the old last slot: the window moved on, so it no longer carries the
+    // runs-dry note.
+    let old_last = plan.planned.last().unwrap();
+    assert!(old_last.last_in_window);
+    assert_eq!(next.cancel, std::slice::from_ref(&old_last.id));
     // A refill (a new count) resets the projection.
     p.store.set_stock(&id, 30.0).unwrap();
     assert!(!p.store.refill_status().unwrap()[0].needs_refill);
@@ -990,20 +995,42 @@ fn stock_goes_down_with_doses_taken_and_a_refill_alert_is_planned() {
 
 // --- notification plan -------------------------------------------------------------------------
 
+/// A platform that holds what it is handed, as iOS's pending requests do, and records each plan.
 #[derive(Default)]
 struct RecordingScheduler {
     applied: std::cell::RefCell<Vec<NotificationPlan>>,
+    held: std::cell::RefCell<BTreeSet<String>>,
     fail: bool,
 }
 
 impl NotificationScheduler for RecordingScheduler {
+    fn pending(&self) -> crate::Result<Vec<String>> {
+        Ok(self.held.borrow().iter().cloned().collect())
+    }
+
     fn apply(&self, plan: &NotificationPlan) -> crate::Result<()> {
         if self.fail {
-            return Err(crate::Error::invalid("scheduler", "permission denied"));
+            return Err(crate::Error::Scheduler("permission denied".into()));
         }
+        let mut held = self.held.borrow_mut();
+        for id in &plan.cancel {
+            held.remove(id);
+        }
+        held.extend(plan.schedule.iter().map(|n| n.id.clone()));
         self.applied.borrow_mut().push(plan.clone());
         Ok(())
     }
+}
+
+impl RecordingScheduler {
+    /// The ids the platform holds now.
+    fn holds(&self) -> BTreeSet<String> {
+        self.held.borrow().clone()
+    }
+}
+
+fn ids(notifications: &[PlannedNotification]) -> BTreeSet<String> {
+    notifications.iter().map(|n| n.id.clone()).collect()
 }
 
 #[test]
@@ -1060,9 +1087,253 @@ fn a_scheduler_that_fails_gets_the_same_diff_next_time() {
         fail: true,
         ..Default::default()
     };
-    assert!(p.store.sync_notifications(&failing, 3).is_err());
+    assert!(matches!(
+        p.store.sync_notifications(&failing, 3),
+        Err(crate::Error::Scheduler(_))
+    ));
     let plan = p.store.plan_notifications(3).unwrap();
     assert_eq!(plan.schedule.len(), 3);
+}
+
+#[test]
+fn a_platform_that_lost_its_notifications_gets_every_one_again() {
+    let p = phone("2026-03-10T07:00:00+00:00[Europe/London]");
+    add(
+        &p,
+        Medication::new(
+            "Metformin",
+            vec![times_of_day(&["08:00", "20:00"], "2026-03-01")],
+        ),
+    );
+    let platform = RecordingScheduler::default();
+    let first = p.store.sync_notifications(&platform, 6).unwrap();
+    assert_eq!(platform.holds(), ids(&first.planned));
+
+    // A restore (or a force stop, a revoked exact-alarm permission, a reinstall) empties the
+    // platform without a word. The committed plan alone would say nothing changed…
+    platform.held.borrow_mut().clear();
+    assert!(p.store.plan_notifications(6).unwrap().is_unchanged());
+    // …but the sync asks the platform and sets every reminder again.
+    let again = p.store.sync_notifications(&platform, 6).unwrap();
+    assert_eq!(ids(&again.schedule), ids(&first.planned));
+    assert!(again.cancel.is_empty());
+    assert_eq!(platform.holds(), ids(&first.planned));
+
+    // A platform that lost some and holds one Cairn never committed (an apply whose commit
+    // failed) gets the lost ones back and the stray one cancelled.
+    let lost = first.planned[2].id.clone();
+    platform.held.borrow_mut().remove(&lost);
+    platform.held.borrow_mut().insert("stray".into());
+    let fixed = p.store.sync_notifications(&platform, 6).unwrap();
+    assert_eq!(ids(&fixed.schedule), BTreeSet::from([lost]));
+    assert_eq!(fixed.cancel, ["stray"]);
+    assert_eq!(platform.holds(), ids(&first.planned));
+    assert!(
+        p.store
+            .sync_notifications(&platform, 6)
+            .unwrap()
+            .is_unchanged()
+    );
+}
+
+#[test]
+fn a_rearm_cancels_every_cairn_notification_and_schedules_the_whole_plan() {
+    let p = phone("2026-03-10T07:00:00+00:00[Europe/London]");
+    let id = add(
+        &p,
+        Medication::new("Metformin", vec![times_of_day(&["08:00"], "2026-03-01")]),
+    );
+    let platform = RecordingScheduler::default();
+    let first = p.store.sync_notifications(&platform, 4).unwrap();
+    // The dose is taken early, and the platform holds one more Cairn never committed.
+    p.store.take_dose(&id, None, None, None).unwrap();
+    platform.held.borrow_mut().insert("stray".into());
+    let rearm = p.store.rearm_notifications(&platform, 4).unwrap();
+    let mut everything_held = ids(&first.planned);
+    everything_held.insert("stray".into());
+    assert_eq!(
+        rearm.cancel.iter().cloned().collect::<BTreeSet<_>>(),
+        everything_held
+    );
+    assert_eq!(rearm.schedule, rearm.planned);
+    assert!(!rearm.planned.iter().any(|n| n.id == first.planned[0].id));
+    assert_eq!(platform.holds(), ids(&rearm.planned));
+    assert!(
+        p.store
+            .sync_notifications(&platform, 4)
+            .unwrap()
+            .is_unchanged()
+    );
+}
+
+/// A platform shared by two syncs; the first `apply` waits at `entered` and `release`.
+struct SlowPlatform {
+    held: Mutex<BTreeSet<String>>,
+    first: Mutex<bool>,
+    entered: Barrier,
+    release: Barrier,
+}
+
+impl NotificationScheduler for SlowPlatform {
+    fn pending(&self) -> crate::Result<Vec<String>> {
+        Ok(self.held.lock().unwrap().iter().cloned().collect())
+    }
+
+    fn apply(&self, plan: &NotificationPlan) -> crate::Result<()> {
+        let first = std::mem::replace(&mut *self.first.lock().unwrap(), false);
+        if first {
+            self.entered.wait();
+            self.release.wait();
+        }
+        let mut held = self.held.lock().unwrap();
+        for id in &plan.cancel {
+            held.remove(id);
+        }
+        held.extend(plan.schedule.iter().map(|n| n.id.clone()));
+        Ok(())
+    }
+}
+
+/// The store behind a mutex, as the FFI keeps it.
+struct Locked(Mutex<Store>);
+
+impl StoreAccess for Locked {
+    fn with_store<T>(&self, f: impl FnOnce(&Store) -> crate::Result<T>) -> crate::Result<T> {
+        f(&self.0.lock().unwrap())
+    }
+}
+
+#[test]
+fn two_syncs_at_once_never_commit_a_stale_plan() {
+    let p = phone("2026-03-10T07:00:00+00:00[Europe/London]");
+    add(
+        &p,
+        Medication::new("Metformin", vec![times_of_day(&["08:00"], "2026-03-01")]),
+    );
+    let now = p.clock.now();
+    let zone = tz("Europe/London");
+    let shared = Arc::new(Locked(Mutex::new(p.store)));
+    let platform = Arc::new(SlowPlatform {
+        held: Mutex::new(BTreeSet::new()),
+        first: Mutex::new(true),
+        entered: Barrier::new(2),
+        release: Barrier::new(2),
+    });
+    let sync = |shared: Arc<Locked>, platform: Arc<SlowPlatform>, zone: TimeZone| {
+        std::thread::spawn(move || {
+            sync_notifications_through(
+                &*shared,
+                &*platform,
+                Some((now, &zone)),
+                4,
+                SyncMode::Reconcile,
+            )
+            .unwrap()
+        })
+    };
+    // The first sync plans Metformin alone and is held up inside the platform's apply…
+    let a = sync(shared.clone(), platform.clone(), zone.clone());
+    platform.entered.wait();
+    // …meanwhile a second medication is added (the store is not locked while the platform
+    // runs) and a second sync starts. Ungated, it would plan, apply and commit now, and the
+    // first would then commit its stale plan over it.
+    shared
+        .with_store(|s| {
+            s.add_medication(&Medication::new(
+                "Tamoxifen",
+                vec![times_of_day(&["09:00"], "2026-03-01")],
+            ))
+        })
+        .unwrap();
+    let b = sync(shared.clone(), platform.clone(), zone.clone());
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    platform.release.wait();
+    let first = a.join().unwrap();
+    let second = b.join().unwrap();
+    assert!(
+        first
+            .planned
+            .iter()
+            .all(|n| n.title == "Time for Metformin")
+    );
+    // The second planned after the first committed, so its diff is against it.
+    assert_eq!(second.schedule.len(), 2);
+    assert_eq!(second.cancel.len(), 2);
+    let fresh = shared
+        .with_store(|s| s.plan_notifications_at(now, &zone, 4))
+        .unwrap();
+    assert!(fresh.is_unchanged(), "a stale plan was committed");
+    assert!(
+        fresh
+            .planned
+            .iter()
+            .any(|n| n.title == "Time for Tamoxifen")
+    );
+    assert_eq!(*platform.held.lock().unwrap(), ids(&fresh.planned));
+}
+
+#[test]
+fn a_plan_that_runs_dry_says_so_in_its_last_slot() {
+    let p = phone("2026-03-10T06:00:00+00:00[Europe/London]");
+    // Three medications four times a day, at their own times: twelve reminders a day.
+    for (name, times) in [
+        ("Capecitabine", ["07:00", "11:00", "15:00", "19:00"]),
+        ("Ondansetron", ["07:30", "11:30", "15:30", "19:30"]),
+        ("Dexamethasone", ["08:00", "12:00", "16:00", "20:00"]),
+    ] {
+        add(
+            &p,
+            Medication::new(name, vec![times_of_day(&times, "2026-03-01")]),
+        );
+    }
+    let plan = p.store.plan_notifications(64).unwrap();
+    assert!(plan.runs_dry);
+    let last = plan.planned.last().unwrap();
+    assert!(last.last_in_window);
+    assert!(
+        last.body.ends_with("open Cairn to keep them coming."),
+        "{}",
+        last.body
+    );
+    assert!(
+        last.fire_at_local.starts_with("2026-03-15T11:00"),
+        "{}",
+        last.fire_at_local
+    );
+    assert_eq!(plan.reaches_until_ms, last.fire_at_ms);
+    assert_eq!(plan.planned.iter().filter(|n| n.last_in_window).count(), 1);
+
+    // With one slot more the same reminder is not the last: another id, so the platform is
+    // handed the text without the note.
+    let wider = p.store.plan_notifications(65).unwrap();
+    let same_time = &wider.planned[63];
+    assert_eq!(same_time.fire_at_ms, last.fire_at_ms);
+    assert!(!same_time.last_in_window);
+    assert_ne!(same_time.id, last.id);
+    assert!(!same_time.body.contains("open Cairn"));
+
+    // A course that ends inside the window does not run dry.
+    let q = phone("2026-03-10T06:00:00+00:00[Europe/London]");
+    add(
+        &q,
+        Medication::new(
+            "Amoxicillin",
+            vec![Phase {
+                count: Some(21),
+                ..times_of_day(&["08:00", "14:00", "20:00"], "2026-03-10")
+            }],
+        ),
+    );
+    let course = q.store.plan_notifications(64).unwrap();
+    assert_eq!(course.planned.len(), 21);
+    assert!(!course.runs_dry);
+    assert!(course.planned.iter().all(|n| !n.last_in_window));
+    assert!(
+        course.reaches_until_ms
+            > zdt("2027-01-01T00:00:00+00:00[UTC]")
+                .timestamp()
+                .as_millisecond()
+    );
 }
 
 #[test]
