@@ -579,18 +579,32 @@ fn regimen(store: &Store, r: &RegimenArgs) -> Result<Vec<Phase>, Error> {
         }]);
     };
     let bad = || Error::invalid("--taper", "expected dose:days phases, e.g. 4:3,2:3,1:3");
+    let too_long = || Error::invalid("--taper", "the taper runs past the calendar's end");
     let mut phases = Vec::new();
-    let mut day = parse_date("--start", &start)?;
+    let mut next = Some(parse_date("--start", &start)?);
     for step in taper.split(',') {
+        let day = next.ok_or_else(too_long)?;
         let (d, days) = step.split_once(':').ok_or_else(bad)?;
         let d: f64 = d.trim().parse().map_err(|_| bad())?;
-        let days: i64 = days.trim().parse().map_err(|_| bad())?;
-        if days < 1 {
-            return Err(bad());
+        // Days are counted in u32 and added to a date with checks: a huge count is an error,
+        // never an overflow.
+        let days: u32 = days.trim().parse().map_err(|_| bad())?;
+        if days == 0 {
+            return Err(Error::invalid(
+                "--taper",
+                "each step lasts at least one day",
+            ));
+        }
+        if phases.len() == 64 {
+            return Err(Error::invalid("--taper", "at most 64 steps"));
         }
         let end = day
-            .checked_add(SignedDuration::from_hours(24 * (days - 1)))
-            .map_err(|_| bad())?;
+            .checked_add(
+                jiff::Span::new()
+                    .try_days(i64::from(days - 1))
+                    .map_err(|_| too_long())?,
+            )
+            .map_err(|_| too_long())?;
         phases.push(Phase {
             dose: d,
             unit: unit.clone(),
@@ -599,7 +613,7 @@ fn regimen(store: &Store, r: &RegimenArgs) -> Result<Vec<Phase>, Error> {
             end: Some(end.to_string()),
             count: None,
         });
-        day = end.tomorrow().map_err(|_| bad())?;
+        next = end.tomorrow().ok();
     }
     Ok(phases)
 }

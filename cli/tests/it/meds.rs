@@ -6,7 +6,7 @@ use std::process::Output;
 
 use crate::store::cairn;
 
-const PASS: &str = "correct horse battery";
+const PASS: &str = "tulip-gravel-93-orbit-canyon";
 
 fn ok(out: &Output) -> String {
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
@@ -324,6 +324,110 @@ fn bad_regimens_are_one_line_errors_that_change_nothing() {
     }
     let list = ok(&cli.meds(now, "Europe/London", &["list"]));
     assert_eq!(list.trim(), "no medications");
+}
+
+#[test]
+fn huge_numbers_and_long_text_are_one_line_errors_never_a_crash() {
+    let cli = Cli::new();
+    let now = "2026-03-02T07:00:00Z";
+    let long_name = "M".repeat(201);
+    for (args, field) in [
+        (
+            &[
+                "add",
+                "X",
+                "--times",
+                "08:00",
+                "--taper",
+                "4:4294967295,1:4294967295",
+            ][..],
+            "--taper",
+        ),
+        (
+            &[
+                "add",
+                "X",
+                "--times",
+                "08:00",
+                "--taper",
+                "99999999999999999999:1",
+            ],
+            "dose",
+        ),
+        (
+            &["add", "X", "--times", "08:00", "--taper", "1:0"],
+            "--taper",
+        ),
+        (
+            &[
+                "add",
+                "X",
+                "--times",
+                "08:00",
+                "--taper",
+                "1:9223372036854775807",
+            ],
+            "--taper",
+        ),
+        (
+            &["add", "X", "--times", "08:00", "--taper", "1:-3"],
+            "--taper",
+        ),
+        (&["add", "X", "--times", "08:00", "--dose", "1e300"], "dose"),
+        (
+            &["add", "X", "--times", "08:00", "--every-days", "4294967295"],
+            "every_days",
+        ),
+        (&["add", "X", "--every-hours", "4294967295"], "every_hours"),
+        (
+            &[
+                "add",
+                "X",
+                "--times",
+                "08:00",
+                "--cycle",
+                "4294967295/4294967295",
+            ],
+            "days_on",
+        ),
+        (
+            &["add", "X", "--times", "08:00", "--count", "4294967295"],
+            "count",
+        ),
+        (
+            &["add", "X", "--prn", "--min-gap", "4294967295h"],
+            "--min-gap",
+        ),
+        (&["add", &long_name, "--times", "08:00"], "name"),
+    ] {
+        let out = cli.meds(now, "Europe/London", args);
+        assert!(!out.status.success(), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(
+            err.starts_with(&format!("cairn: invalid {field}: ")),
+            "{err}"
+        );
+    }
+    let list = ok(&cli.meds(now, "Europe/London", &["list"]));
+    assert_eq!(list.trim(), "no medications");
+
+    // Doses at the calendar's very end plan, list and log without overflowing.
+    for args in [
+        &["add", "Late", "--times", "08:00", "--start", "9999-12-20"][..],
+        &["add", "Cycle", "--times", "09:00", "--cycle", "3660/3660"],
+        &["add", "Hourly", "--every-hours", "8"],
+    ] {
+        ok(&cli.meds(now, "Europe/London", args));
+    }
+    for args in [
+        &["plan"][..],
+        &["today"],
+        &["adherence"],
+        &["take", "hourly"],
+    ] {
+        ok(&cli.meds("9999-12-30T12:00:00Z", "Pacific/Kiritimati", args));
+    }
 }
 
 #[test]

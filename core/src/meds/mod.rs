@@ -200,7 +200,7 @@ impl Loaded {
     /// window had closed before the medication was added, so the patient never had a chance to
     /// log it here. A dose still inside its window when the medication was added is tracked.
     pub(crate) fn untracked(&self, at: Timestamp, logged: bool) -> bool {
-        let closes = (at + self.compiled.late_window).as_millisecond();
+        let closes = expand::shift(at, self.compiled.late_window).as_millisecond();
         !logged && closes < self.tracked_from_ms
     }
 }

@@ -26,7 +26,7 @@ use jiff::{SignedDuration, Timestamp};
 use rusqlite::params;
 
 use super::doses::{DoseRows, Logged};
-use super::expand::{Occ, add_days, expand_into, occurrence_id, resolve};
+use super::expand::{Occ, add_days, expand_into, occurrence_id, resolve, shift};
 use super::regimen::CTiming;
 use super::{Loaded, now_and_zone};
 use crate::error::{Error, Result};
@@ -282,7 +282,7 @@ impl Store {
         // new time. The horizon grows until it holds more than `max` minutes of reminders (one
         // more tells whether the plan runs dry), each pass expanding only the days the last one
         // did not cover.
-        let horizon = now + SignedDuration::from_hours(24 * MAX_HORIZON_DAYS);
+        let horizon = shift(now, SignedDuration::from_hours(24 * MAX_HORIZON_DAYS));
         let rows = self.dose_rows(now, horizon)?;
         let mut groups: BTreeMap<i64, Vec<Entry>> = BTreeMap::new();
         add_snoozed(&meds, &snoozed, &rows, &mut groups);
@@ -290,7 +290,7 @@ impl Store {
         let mut from = now;
         let mut days = 2;
         loop {
-            let to = now + SignedDuration::from_hours(24 * days);
+            let to = shift(now, SignedDuration::from_hours(24 * days));
             for (i, m) in meds.iter().enumerate() {
                 occs.clear();
                 expand_into(&m.compiled, zone, from, to, &mut occs);
@@ -489,7 +489,7 @@ impl Store {
                 &m.compiled,
                 zone,
                 now,
-                now + SignedDuration::from_hours(24 * 28),
+                shift(now, SignedDuration::from_hours(24 * 28)),
                 &mut occs,
             );
             let mut remaining = status.remaining;

@@ -188,6 +188,54 @@ fn invalid_regimens_name_the_field() {
 }
 
 #[test]
+fn medication_text_has_length_limits() {
+    let ok = Medication::new("Metformin", vec![times_of_day(&["08:00"], "2026-03-01")]);
+    let long = |n: usize| "é".repeat(n);
+    type Set = fn(&mut Medication, String);
+    let cases: [(&str, Set); 8] = [
+        ("name", |m, t| m.name = t),
+        ("strength", |m, t| m.strength = t),
+        ("form", |m, t| m.form = t),
+        ("route", |m, t| m.route = t),
+        ("instructions", |m, t| m.instructions = t),
+        ("prescriber", |m, t| m.prescriber = t),
+        ("code", |m, t| m.code = Some(t)),
+        ("unit", |m, t| m.phases[0].unit = t),
+    ];
+    for (field, set) in cases {
+        let limit = match field {
+            "instructions" => 2000,
+            "strength" | "form" | "route" => 100,
+            "unit" => 50,
+            _ => 200,
+        };
+        // Characters are counted, not bytes: the longest accepted text is accepted.
+        let mut at_limit = ok.clone();
+        set(&mut at_limit, long(limit));
+        assert!(compile(&at_limit).is_ok(), "{field}");
+        let mut over = ok.clone();
+        set(&mut over, long(limit + 1));
+        assert_eq!(invalid_field(compile(&over)), field);
+    }
+    let mut many_times = ok.clone();
+    many_times.phases[0].timing = Timing::TimesOfDay {
+        times: (0..49)
+            .map(|i| format!("{:02}:{:02}", i / 3, (i % 3) * 15))
+            .collect(),
+        days_of_week: Vec::new(),
+    };
+    assert_eq!(invalid_field(compile(&many_times)), "times");
+
+    let p = phone("2026-03-10T08:05:00+00:00[Europe/London]");
+    let id = add(&p, ok);
+    assert_eq!(
+        invalid_field(p.store.skip_dose(&id, None, Some(&long(501)))),
+        "reason"
+    );
+    p.store.skip_dose(&id, None, Some(&long(500))).unwrap();
+}
+
+#[test]
 fn errors_never_echo_what_the_patient_typed() {
     let p = phone("2026-03-01T08:00:00+00:00[Europe/London]");
     let mut m = Medication::new(
