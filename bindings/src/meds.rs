@@ -107,6 +107,7 @@ impl CairnStore {
 
 use cairn_core::meds::instant_in_zone;
 use cairn_core::meds::regimen::parse_date;
+use cairn_core::meds::rrule::ImportedPhase;
 
 /// A phase as one RRULE (with its `DTSTART` line), or nothing when one RRULE cannot express it
 /// (cycles, as-needed).
@@ -121,15 +122,16 @@ pub fn phase_to_rrule(
     )?)
 }
 
-/// A phase from an RRULE, with `dose` `unit` per occurrence; without a `DTSTART` line it starts
-/// on `default_start` (`YYYY-MM-DD`).
+/// A phase from an RRULE, with `dose` `unit` per occurrence, and the time-zone policy its
+/// `DTSTART` names (`TZID`: that zone; floating: the wall clock). Without a `DTSTART` line it
+/// starts on `default_start` (`YYYY-MM-DD`). It gives the same doses as the RRULE, or fails.
 #[uniffi::export]
 pub fn phase_from_rrule(
     rule: String,
     dose: f64,
     unit: String,
     default_start: String,
-) -> Result<Phase, CairnError> {
+) -> Result<ImportedPhase, CairnError> {
     Ok(cairn_core::meds::rrule::phase_from_rrule(
         &rule,
         dose,

@@ -262,7 +262,11 @@ pub(crate) fn run(ctx: &Context, cmd: Command) -> Result<(), Error> {
 fn run_on(store: &Store, cmd: Command) -> Result<(), Error> {
     match cmd {
         Command::Add(args) => {
-            let mut med = Medication::new(&args.name, regimen(store, &args.regimen)?);
+            let (phases, policy) = regimen(store, &args.regimen)?;
+            let mut med = Medication::new(&args.name, phases);
+            if let Some(policy) = policy {
+                med.time_zone_policy = policy;
+            }
             apply_details(&mut med, &args.details)?;
             let id = store.add_medication(&med)?;
             println!("added {} ({id})", med.name);
@@ -498,8 +502,9 @@ fn parse_cap(text: &str) -> Result<(u32, u32), Error> {
     Ok((n, hours))
 }
 
-/// The phases the regimen flags describe.
-fn regimen(store: &Store, r: &RegimenArgs) -> Result<Vec<Phase>, Error> {
+/// The phases the regimen flags describe, and the time-zone policy an imported RRULE names
+/// (`--zone` still wins).
+fn regimen(store: &Store, r: &RegimenArgs) -> Result<(Vec<Phase>, Option<TimeZonePolicy>), Error> {
     let dose = r.dose.unwrap_or(1.0);
     let unit = r.unit.clone().unwrap_or_else(|| "tablet".to_owned());
     let start = match &r.start {
@@ -507,11 +512,12 @@ fn regimen(store: &Store, r: &RegimenArgs) -> Result<Vec<Phase>, Error> {
         None => today_date(store).to_string(),
     };
     if let Some(rule) = &r.rrule {
-        let mut phase = rrule::phase_from_rrule(rule, dose, &unit, &start)?;
+        let imported = rrule::phase_from_rrule(rule, dose, &unit, &start)?;
+        let mut phase = imported.phase;
         if r.start.is_some() {
             phase.start = start;
         }
-        return Ok(vec![phase]);
+        return Ok((vec![phase], Some(imported.time_zone_policy)));
     }
     let times = r.times.clone();
     let timing = if r.prn {
@@ -565,18 +571,21 @@ fn regimen(store: &Store, r: &RegimenArgs) -> Result<Vec<Phase>, Error> {
         }
     };
     let Some(taper) = &r.taper else {
-        return Ok(vec![Phase {
-            dose,
-            unit,
-            timing,
-            start,
-            end: r
-                .end
-                .as_deref()
-                .map(|e| parse_date("--end", e).map(|d| d.to_string()))
-                .transpose()?,
-            count: r.count,
-        }]);
+        return Ok((
+            vec![Phase {
+                dose,
+                unit,
+                timing,
+                start,
+                end: r
+                    .end
+                    .as_deref()
+                    .map(|e| parse_date("--end", e).map(|d| d.to_string()))
+                    .transpose()?,
+                count: r.count,
+            }],
+            None,
+        ));
     };
     let bad = || Error::invalid("--taper", "expected dose:days phases, e.g. 4:3,2:3,1:3");
     let too_long = || Error::invalid("--taper", "the taper runs past the calendar's end");
@@ -615,7 +624,7 @@ fn regimen(store: &Store, r: &RegimenArgs) -> Result<Vec<Phase>, Error> {
         });
         next = end.tomorrow().ok();
     }
-    Ok(phases)
+    Ok((phases, None))
 }
 
 fn apply_details(med: &mut Medication, d: &DetailArgs) -> Result<(), Error> {
@@ -675,8 +684,12 @@ fn edit(store: &Store, args: EditArgs) -> Result<(), Error> {
     }
     if args.regimen.given() {
         // The new regimen starts on --start (default today); the days before keep theirs.
-        store.change_regimen(&m.id, regimen(store, &args.regimen)?)?;
+        let (phases, policy) = regimen(store, &args.regimen)?;
+        store.change_regimen(&m.id, phases)?;
         m = store.medication(&m.id)?;
+        if let Some(policy) = policy {
+            m.time_zone_policy = policy;
+        }
     }
     if let Some(name) = &args.name {
         m.name = name.clone();

@@ -306,6 +306,41 @@ fn rrule_in_and_out() {
 }
 
 #[test]
+fn a_fixed_zone_regimen_exported_by_show_imports_back_to_the_same_doses() {
+    let cli = Cli::new();
+    let tz = "America/Los_Angeles";
+    let now = "2026-03-02T07:00:00Z";
+    ok(&cli.meds(
+        now,
+        tz,
+        &[
+            "add",
+            "Tacrolimus",
+            "--times",
+            "08:00,20:00",
+            "--start",
+            "2026-03-01",
+            "--end",
+            "2026-03-31",
+            "--zone",
+            tz,
+        ],
+    ));
+    let shown: serde_json::Value =
+        serde_json::from_str(&ok(&cli.meds(now, tz, &["show", "tacrolimus", "--json"]))).unwrap();
+    let rule = shown["rrules"][0].as_str().unwrap().to_owned();
+    assert!(rule.contains("UNTIL=20260401T065959Z"), "{rule}");
+    ok(&cli.meds(now, "Europe/Paris", &["add", "Copy", "--rrule", &rule]));
+    let copy: serde_json::Value =
+        serde_json::from_str(&ok(&cli.meds(now, tz, &["show", "copy", "--json"]))).unwrap();
+    assert_eq!(copy["time_zone_policy"], shown["time_zone_policy"]);
+    assert_eq!(copy["phases"], shown["phases"]);
+    // Both fire at the same instants, on a phone in another zone.
+    let day = ok(&cli.meds("2026-03-31T12:00:00+02:00", "Europe/Paris", &["today"]));
+    assert_eq!(day.matches("17:00 CEST").count(), 2, "{day}");
+}
+
+#[test]
 fn bad_regimens_are_one_line_errors_that_change_nothing() {
     let cli = Cli::new();
     let now = "2026-03-02T07:00:00Z";

@@ -6,7 +6,7 @@
 //!   late dose to the occurrence it was meant for, as-needed gap and cap checks, the day view.
 //! - [`adherence`]: adherence over a date range, stock and refill alerts.
 //! - [`plan`]: the platform's local notifications, reconciled with what the platform holds.
-//! - [`rrule`]: RRULE import and export for the regimens RRULE can express.
+//! - [`rrule`]: RRULE import and export for the regimens RRULE can express, with their zone.
 //!
 //! Medications and dose-log records are synced entities written through [`crate::record`]; the
 //! last notification plan is device-local and lives in a table sync never sees.
