@@ -5,8 +5,8 @@
 //! `--now` and `--tz` set the clock and the device's zone, so QA can cross DST and time zones.
 
 use cairn_core::meds::{
-    Adherence, AsNeededWarning, DayOfWeek, DoseOccurrence, DoseStatus, Medication, Phase,
-    PlannedNotification, TimeZonePolicy, Timing, rrule,
+    Adherence, AsNeededWarning, DayOfWeek, DoseOccurrence, DoseStatus, Medication,
+    NotificationPlan, Phase, PlannedNotification, TimeZonePolicy, Timing, rrule,
 };
 use cairn_core::{Error, Store};
 use clap::{Args, Subcommand};
@@ -360,10 +360,13 @@ fn run_on(store: &Store, cmd: Command) -> Result<(), Error> {
                         "schedule": plan.schedule.iter().map(notification_json).collect::<Vec<_>>(),
                         "cancel": plan.cancel,
                         "planned": plan.planned.iter().map(notification_json).collect::<Vec<_>>(),
+                        "reaches_until": zoned(store, plan.reaches_until_ms).map(|z| z.to_string()),
+                        "runs_dry": plan.runs_dry,
                     })
                 );
             } else {
                 print_plan(&plan.planned, &plan.schedule, &plan.cancel);
+                println!("{}", reach_text(store, &plan));
             }
             if commit {
                 store.commit_notification_plan(&plan)?;
@@ -976,6 +979,19 @@ fn today(store: &Store, date: Option<&str>, json: bool) -> Result<(), Error> {
     Ok(())
 }
 
+/// How far the plan reaches, and whether reminders stop there unless Cairn runs again.
+fn reach_text(store: &Store, plan: &NotificationPlan) -> String {
+    let until = zoned(store, plan.reaches_until_ms).map_or_else(
+        || plan.reaches_until_ms.to_string(),
+        |z| z.strftime("%a %d %b %Y %H:%M %Z").to_string(),
+    );
+    if plan.runs_dry {
+        format!("runs dry after {until}: the last reminder asks to open Cairn")
+    } else {
+        format!("holds every reminder until {until}")
+    }
+}
+
 fn notification_json(n: &PlannedNotification) -> Value {
     json!({
         "id": n.id,
@@ -984,6 +1000,7 @@ fn notification_json(n: &PlannedNotification) -> Value {
         "title": n.title,
         "body": n.body,
         "occurrence_ids": n.occurrence_ids,
+        "last_in_window": n.last_in_window,
     })
 }
 

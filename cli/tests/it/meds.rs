@@ -208,6 +208,13 @@ fn the_plan_groups_doses_per_minute_and_is_a_diff() {
         ),
         "{plan}"
     );
+    // Four slots hold two days of doses: the plan says where it runs dry.
+    assert!(
+        plan.contains(
+            "runs dry after Wed 11 Mar 2026 20:00 GMT: the last reminder asks to open Cairn"
+        ),
+        "{plan}"
+    );
     let again = ok(&cli.meds(now, tz, &["plan", "--max", "4"]));
     assert!(
         again.starts_with("4 notifications planned: 0 to schedule, 0 to cancel"),
@@ -222,6 +229,15 @@ fn the_plan_groups_doses_per_minute_and_is_a_diff() {
     let v: serde_json::Value = serde_json::from_str(&after).unwrap();
     assert_eq!(v["cancel"].as_array().unwrap().len(), 1);
     assert_eq!(v["schedule"][0]["body"], "Dexamethasone 4 tablet");
+    assert_eq!(v["runs_dry"], true);
+    assert_eq!(v["planned"][3]["last_in_window"], true);
+    assert!(
+        v["reaches_until"]
+            .as_str()
+            .unwrap()
+            .starts_with("2026-03-11T20:00"),
+        "{v}"
+    );
 }
 
 #[test]

@@ -195,7 +195,7 @@ enum Held<'a> {
 type Reach = (i64, bool);
 
 /// What the last slot of a plan that runs dry adds to its text.
-const LAST_REMINDER_NOTE: &str = "This is the last reminder set: open Cairn to keep them coming.";
+const LAST_REMINDER_NOTE: &str = "the last reminder set: open Cairn to keep them coming.";
 
 /// The most notifications a plan may hold.
 const MAX_NOTIFICATIONS: u32 = 1000;
@@ -326,7 +326,7 @@ impl Store {
         let mut reaches_until_ms = horizon.as_millisecond();
         if runs_dry && let Some(last) = planned.last_mut() {
             last.id = deterministic_id("last reminder", &[&last.id]);
-            last.body = format!("{}\n{LAST_REMINDER_NOTE}", last.body);
+            last.body = format!("{} — {LAST_REMINDER_NOTE}", last.body);
             last.last_in_window = true;
             reaches_until_ms = last.fire_at_ms;
         }
