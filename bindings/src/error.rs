@@ -38,6 +38,9 @@ pub enum CairnError {
     /// The app's key store failed.
     #[error("{0}")]
     KeyStore(String),
+    /// The app's notification scheduler refused; the last plan was left as it was.
+    #[error("{0}")]
+    Scheduler(String),
     /// A bug in Cairn.
     #[error("{0}")]
     Internal(String),
@@ -55,6 +58,7 @@ impl From<cairn_core::Error> for CairnError {
             E::Corrupt(_) => CairnError::Corrupt(message),
             E::Incomplete { .. } => CairnError::Incomplete(message),
             E::KeyStore(_) => CairnError::KeyStore(message),
+            E::Scheduler(_) => CairnError::Scheduler(message),
             E::Storage(_) | E::Io(_) | E::Disk(_) => CairnError::Storage(message),
             _ => CairnError::Internal(message),
         }

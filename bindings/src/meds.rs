@@ -8,19 +8,25 @@
 use std::sync::Arc;
 
 use cairn_core::meds::{
-    Adherence, AsNeededWarning, DoseOccurrence, LoggedDose, Medication, NotificationPlan, Phase,
-    RefillStatus, TimeZonePolicy,
+    sync_notifications_through, Adherence, AsNeededWarning, DoseOccurrence, LoggedDose, Medication,
+    NotificationPlan, Phase, RefillStatus, StoreAccess, SyncMode, TimeZonePolicy,
 };
+use cairn_core::Store;
 
 use crate::error::CairnError;
 use crate::store::CairnStore;
 
 /// The platform's local notification scheduler (UNUserNotificationCenter, AlarmManager),
-/// implemented by the app. It receives the diff: cancel `plan.cancel`, schedule `plan.schedule`.
+/// implemented by the app. Cairn asks what it holds, then hands it the difference.
 #[uniffi::export(with_foreign)]
 pub trait NotificationScheduler: Send + Sync {
-    /// Applies the diff. An error leaves Cairn's record of the last plan unchanged, so the next
-    /// call sends the same diff again.
+    /// The ids of Cairn's notifications the platform holds now, not yet fired (only Cairn's:
+    /// the app may have others). An id the platform lost (a restore, a force stop, a revoked
+    /// exact-alarm permission, a reinstall) must not be reported, so Cairn sets it again.
+    fn pending(&self) -> Result<Vec<String>, NotificationSchedulerError>;
+    /// Cancels `plan.cancel`, then schedules `plan.schedule` (replacing any notification held
+    /// under the same id). An error leaves Cairn's record of the last plan unchanged; the next
+    /// sync reconciles with what the platform then holds.
     fn apply(&self, plan: NotificationPlan) -> Result<(), NotificationSchedulerError>;
 }
 
@@ -41,30 +47,67 @@ impl From<uniffi::UnexpectedUniFFICallbackError> for NotificationSchedulerError 
     }
 }
 
-impl CairnStore {
-    /// Hands a planned diff to the app's scheduler, then commits it. The store's lock is not
-    /// held while the app's code runs, so a scheduler may call back into the store.
-    fn hand_to_scheduler(
+impl From<NotificationSchedulerError> for cairn_core::Error {
+    fn from(e: NotificationSchedulerError) -> Self {
+        let NotificationSchedulerError::Unavailable { reason } = e;
+        cairn_core::Error::Scheduler(reason)
+    }
+}
+
+/// Adapts the app's scheduler to the core's trait.
+struct ForeignScheduler<'a>(&'a dyn NotificationScheduler);
+
+impl cairn_core::meds::NotificationScheduler for ForeignScheduler<'_> {
+    fn pending(&self) -> cairn_core::Result<Vec<String>> {
+        Ok(self.0.pending()?)
+    }
+
+    fn apply(&self, plan: &NotificationPlan) -> cairn_core::Result<()> {
+        Ok(self.0.apply(plan.clone())?)
+    }
+}
+
+/// The core locks the store only around its own steps of a sync, so the store's mutex is free
+/// while the app's scheduler runs (and the scheduler may call back into the store).
+impl StoreAccess for CairnStore {
+    fn with_store<T>(
         &self,
-        plan: NotificationPlan,
+        f: impl FnOnce(&Store) -> cairn_core::Result<T>,
+    ) -> cairn_core::Result<T> {
+        let mut result = Err(cairn_core::Error::Locked("the store is closed"));
+        // `with` fails on its own only when the store is closed; `f`'s result is kept as is.
+        let _ = self.with(|s| {
+            result = f(s);
+            Ok(())
+        });
+        result
+    }
+}
+
+impl CairnStore {
+    /// Runs the core's sync (plan, apply, commit under the store's notification gate) with the
+    /// app's scheduler, at `at` (QA) or on the clock.
+    fn sync_with(
+        &self,
         scheduler: &dyn NotificationScheduler,
+        at: Option<(i64, &str)>,
+        max: u32,
+        mode: SyncMode,
     ) -> Result<NotificationPlan, CairnError> {
-        if plan.is_unchanged() {
-            return Ok(plan);
-        }
-        scheduler.apply(plan.clone()).map_err(|e| {
-            CairnError::from(cairn_core::Error::invalid(
-                "notification scheduler",
-                e.to_string(),
-            ))
-        })?;
-        self.with(|s| s.commit_notification_plan(&plan))?;
-        Ok(plan)
+        let at = at.map(|(ms, zone)| instant_in_zone(ms, zone)).transpose()?;
+        Ok(sync_notifications_through(
+            self,
+            &ForeignScheduler(scheduler),
+            at.as_ref().map(|(now, zone)| (*now, zone)),
+            max,
+            mode,
+        )?)
     }
 }
 
 use cairn_core::meds::instant_in_zone;
 use cairn_core::meds::regimen::parse_date;
+use cairn_core::meds::rrule::ImportedPhase;
 
 /// A phase as one RRULE (with its `DTSTART` line), or nothing when one RRULE cannot express it
 /// (cycles, as-needed).
@@ -79,15 +122,16 @@ pub fn phase_to_rrule(
     )?)
 }
 
-/// A phase from an RRULE, with `dose` `unit` per occurrence; without a `DTSTART` line it starts
-/// on `default_start` (`YYYY-MM-DD`).
+/// A phase from an RRULE, with `dose` `unit` per occurrence, and the time-zone policy its
+/// `DTSTART` names (`TZID`: that zone; floating: the wall clock). Without a `DTSTART` line it
+/// starts on `default_start` (`YYYY-MM-DD`). It gives the same doses as the RRULE, or fails.
 #[uniffi::export]
 pub fn phase_from_rrule(
     rule: String,
     dose: f64,
     unit: String,
     default_start: String,
-) -> Result<Phase, CairnError> {
+) -> Result<ImportedPhase, CairnError> {
     Ok(cairn_core::meds::rrule::phase_from_rrule(
         &rule,
         dose,
@@ -322,15 +366,16 @@ impl CairnStore {
         self.with(|s| s.commit_notification_plan(&plan))
     }
 
-    /// Plans, hands the diff to `scheduler`, and commits once the scheduler accepted it (a
-    /// scheduler that throws leaves the last plan as it was: the next call sends the same diff).
+    /// Asks the scheduler what it holds, plans, hands it the difference (schedule what is
+    /// planned but not held, cancel what is held but no longer planned), and commits once it
+    /// accepted. Two syncs at once run one after the other. A scheduler that throws fails with
+    /// `Scheduler` and leaves the last plan as it was.
     pub fn sync_notifications(
         &self,
         scheduler: Arc<dyn NotificationScheduler>,
         max: u32,
     ) -> Result<NotificationPlan, CairnError> {
-        let plan = self.with(|s| s.plan_notifications(max))?;
-        self.hand_to_scheduler(plan, scheduler.as_ref())
+        self.sync_with(scheduler.as_ref(), None, max, SyncMode::Reconcile)
     }
 
     /// [`CairnStore::sync_notifications`] at an explicit instant and device zone.
@@ -341,16 +386,44 @@ impl CairnStore {
         time_zone: String,
         max: u32,
     ) -> Result<NotificationPlan, CairnError> {
-        let plan = self.with(|s| {
-            let (now, zone) = instant_in_zone(now_epoch_ms, &time_zone)?;
-            s.plan_notifications_at(now, &zone, max)
-        })?;
-        self.hand_to_scheduler(plan, scheduler.as_ref())
+        self.sync_with(
+            scheduler.as_ref(),
+            Some((now_epoch_ms, &time_zone)),
+            max,
+            SyncMode::Reconcile,
+        )
+    }
+
+    /// Cancels every Cairn notification the scheduler holds (or Cairn committed) and schedules
+    /// the whole plan again: on start after an update, or when a permission came back.
+    pub fn rearm_notifications(
+        &self,
+        scheduler: Arc<dyn NotificationScheduler>,
+        max: u32,
+    ) -> Result<NotificationPlan, CairnError> {
+        self.sync_with(scheduler.as_ref(), None, max, SyncMode::Rearm)
+    }
+
+    /// [`CairnStore::rearm_notifications`] at an explicit instant and device zone.
+    pub fn rearm_notifications_at(
+        &self,
+        scheduler: Arc<dyn NotificationScheduler>,
+        now_epoch_ms: i64,
+        time_zone: String,
+        max: u32,
+    ) -> Result<NotificationPlan, CairnError> {
+        self.sync_with(
+            scheduler.as_ref(),
+            Some((now_epoch_ms, &time_zone)),
+            max,
+            SyncMode::Rearm,
+        )
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::collections::{BTreeMap, BTreeSet};
     use std::sync::Mutex;
 
     use cairn_core::meds::{DoseStatus, Timing};
@@ -368,22 +441,48 @@ mod tests {
         (dir, store)
     }
 
+    /// A platform that holds what it is handed (id -> fire time) and records each plan.
     #[derive(Default)]
     struct Recorder {
         plans: Mutex<Vec<NotificationPlan>>,
+        held: Mutex<BTreeMap<String, i64>>,
         refuse: bool,
     }
 
     impl NotificationScheduler for Recorder {
+        fn pending(&self) -> Result<Vec<String>, NotificationSchedulerError> {
+            Ok(self.held.lock().unwrap().keys().cloned().collect())
+        }
+
         fn apply(&self, plan: NotificationPlan) -> Result<(), NotificationSchedulerError> {
             if self.refuse {
                 return Err(NotificationSchedulerError::Unavailable {
                     reason: "exact alarms not allowed".into(),
                 });
             }
+            let mut held = self.held.lock().unwrap();
+            for id in &plan.cancel {
+                held.remove(id);
+            }
+            held.extend(plan.schedule.iter().map(|n| (n.id.clone(), n.fire_at_ms)));
             self.plans.lock().unwrap().push(plan);
             Ok(())
         }
+    }
+
+    impl Recorder {
+        /// The notifications due before `ms` fire and leave the platform.
+        fn fire_until(&self, ms: i64) {
+            self.held.lock().unwrap().retain(|_, at| *at >= ms);
+        }
+
+        fn holds(&self) -> BTreeSet<String> {
+            self.held.lock().unwrap().keys().cloned().collect()
+        }
+    }
+
+    fn ids(plan: &[cairn_core::meds::PlannedNotification]) -> BTreeSet<String> {
+        plan.iter().map(|n| n.id.clone()).collect()
     }
 
     fn ms(text: &str) -> i64 {
@@ -476,7 +575,8 @@ mod tests {
         let err = store
             .sync_notifications_at(refusing, ms("2026-03-07T20:06:00-05:00"), ny.clone(), 3)
             .unwrap_err();
-        assert!(matches!(err, CairnError::Invalid(_)), "{err:?}");
+        assert!(matches!(err, CairnError::Scheduler(_)), "{err:?}");
+        recorder.fire_until(ms("2026-03-07T20:06:00-05:00"));
         let again = store
             .sync_notifications_at(
                 recorder.clone(),
@@ -485,13 +585,16 @@ mod tests {
                 3,
             )
             .unwrap();
-        // The 20:00 reminder has fired (nothing to cancel); the window moved on by one.
-        assert!(again.cancel.is_empty());
-        assert_eq!(again.schedule.len(), 1);
-        assert!(again.schedule[0]
+        // The 20:00 reminder has fired (nothing to cancel for it); the window moved on by one,
+        // so the old last slot is handed over again without its runs-dry note.
+        assert_eq!(again.cancel, [plan.planned[2].id.clone()]);
+        assert_eq!(again.schedule.len(), 2);
+        assert!(again.schedule[1]
             .fire_at_local
             .starts_with("2026-03-09T08:00:00-04:00"));
+        assert!(again.runs_dry && again.schedule[1].last_in_window);
         assert_eq!(recorder.plans.lock().unwrap().len(), 2);
+        assert_eq!(recorder.holds(), ids(&again.planned));
 
         let a = store
             .adherence_at(
@@ -511,6 +614,10 @@ mod tests {
     struct CallsBack(Arc<CairnStore>, Mutex<usize>);
 
     impl NotificationScheduler for CallsBack {
+        fn pending(&self) -> Result<Vec<String>, NotificationSchedulerError> {
+            Ok(Vec::new())
+        }
+
         fn apply(&self, plan: NotificationPlan) -> Result<(), NotificationSchedulerError> {
             let meds =
                 self.0
@@ -537,6 +644,79 @@ mod tests {
             )
             .unwrap();
         assert_eq!(*scheduler.1.lock().unwrap(), 1 + 4);
+    }
+
+    #[test]
+    fn a_restored_phone_holding_nothing_gets_every_reminder_again() {
+        let (_dir, store) = new_store();
+        store.add_medication(capecitabine()).unwrap();
+        let ny = "America/New_York".to_owned();
+        let at = ms("2026-03-07T12:00:00-05:00");
+        let old_phone = Arc::new(Recorder::default());
+        let first = store
+            .sync_notifications_at(old_phone.clone(), at, ny.clone(), 8)
+            .unwrap();
+        assert_eq!(old_phone.holds(), ids(&first.planned));
+        // The store comes back on a phone whose platform holds nothing.
+        let new_phone = Arc::new(Recorder::default());
+        let restored = store
+            .sync_notifications_at(new_phone.clone(), at, ny.clone(), 8)
+            .unwrap();
+        assert_eq!(ids(&restored.schedule), ids(&first.planned));
+        assert_eq!(new_phone.holds(), ids(&first.planned));
+        assert!(store
+            .sync_notifications_at(new_phone, at, ny, 8)
+            .unwrap()
+            .is_unchanged());
+    }
+
+    #[test]
+    fn a_rearm_cancels_what_is_held_and_schedules_the_whole_plan() {
+        let (_dir, store) = new_store();
+        store.add_medication(capecitabine()).unwrap();
+        let ny = "America/New_York".to_owned();
+        let at = ms("2026-03-07T12:00:00-05:00");
+        let phone = Arc::new(Recorder::default());
+        let first = store
+            .sync_notifications_at(phone.clone(), at, ny.clone(), 4)
+            .unwrap();
+        let rearm = store
+            .rearm_notifications_at(phone.clone(), at, ny, 4)
+            .unwrap();
+        assert_eq!(
+            rearm.cancel.iter().cloned().collect::<BTreeSet<_>>(),
+            ids(&first.planned)
+        );
+        assert_eq!(rearm.schedule, rearm.planned);
+        assert_eq!(phone.holds(), ids(&rearm.planned));
+        assert_eq!(phone.plans.lock().unwrap().len(), 2);
+    }
+
+    /// A platform that cannot even say what it holds.
+    struct Unreadable;
+
+    impl NotificationScheduler for Unreadable {
+        fn pending(&self) -> Result<Vec<String>, NotificationSchedulerError> {
+            Err(NotificationSchedulerError::Unavailable {
+                reason: "notifications are off".into(),
+            })
+        }
+
+        fn apply(&self, _: NotificationPlan) -> Result<(), NotificationSchedulerError> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_scheduler_that_cannot_list_what_it_holds_is_a_scheduler_error() {
+        let (_dir, store) = new_store();
+        store.add_medication(capecitabine()).unwrap();
+        let err = store
+            .sync_notifications(Arc::new(Unreadable), 4)
+            .unwrap_err();
+        assert!(matches!(err, CairnError::Scheduler(_)), "{err:?}");
+        // Nothing was committed: the next plan still schedules everything.
+        assert_eq!(store.plan_notifications(4).unwrap().schedule.len(), 4);
     }
 
     #[test]

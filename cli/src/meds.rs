@@ -5,8 +5,8 @@
 //! `--now` and `--tz` set the clock and the device's zone, so QA can cross DST and time zones.
 
 use cairn_core::meds::{
-    Adherence, AsNeededWarning, DayOfWeek, DoseOccurrence, DoseStatus, Medication, Phase,
-    PlannedNotification, TimeZonePolicy, Timing, rrule,
+    Adherence, AsNeededWarning, DayOfWeek, DoseOccurrence, DoseStatus, Medication,
+    NotificationPlan, Phase, PlannedNotification, TimeZonePolicy, Timing, rrule,
 };
 use cairn_core::{Error, Store};
 use clap::{Args, Subcommand};
@@ -263,7 +263,11 @@ pub(crate) fn run(ctx: &Context, cmd: Command) -> Result<(), Error> {
 fn run_on(store: &Store, cmd: Command) -> Result<(), Error> {
     match cmd {
         Command::Add(args) => {
-            let mut med = Medication::new(&args.name, regimen(store, &args.regimen)?);
+            let (phases, policy) = regimen(store, &args.regimen)?;
+            let mut med = Medication::new(&args.name, phases);
+            if let Some(policy) = policy {
+                med.time_zone_policy = policy;
+            }
             apply_details(&mut med, &args.details)?;
             let id = store.add_medication(&med)?;
             safe_println!("added {} ({id})", med.name);
@@ -355,10 +359,13 @@ fn run_on(store: &Store, cmd: Command) -> Result<(), Error> {
                     "schedule": plan.schedule.iter().map(notification_json).collect::<Vec<_>>(),
                     "cancel": plan.cancel,
                     "planned": plan.planned.iter().map(notification_json).collect::<Vec<_>>(),
+                    "reaches_until": zoned(store, plan.reaches_until_ms).map(|z| z.to_string()),
+                    "runs_dry": plan.runs_dry,
                 });
                 println!("{}", terminal::json_text(v.to_string()));
             } else {
                 print_plan(&plan.planned, &plan.schedule, &plan.cancel);
+                safe_println!("{}", reach_text(store, &plan));
             }
             if commit {
                 store.commit_notification_plan(&plan)?;
@@ -497,8 +504,9 @@ fn parse_cap(text: &str) -> Result<(u32, u32), Error> {
     Ok((n, hours))
 }
 
-/// The phases the regimen flags describe.
-fn regimen(store: &Store, r: &RegimenArgs) -> Result<Vec<Phase>, Error> {
+/// The phases the regimen flags describe, and the time-zone policy an imported RRULE names
+/// (`--zone` still wins).
+fn regimen(store: &Store, r: &RegimenArgs) -> Result<(Vec<Phase>, Option<TimeZonePolicy>), Error> {
     let dose = r.dose.unwrap_or(1.0);
     let unit = r.unit.clone().unwrap_or_else(|| "tablet".to_owned());
     let start = match &r.start {
@@ -506,11 +514,12 @@ fn regimen(store: &Store, r: &RegimenArgs) -> Result<Vec<Phase>, Error> {
         None => today_date(store).to_string(),
     };
     if let Some(rule) = &r.rrule {
-        let mut phase = rrule::phase_from_rrule(rule, dose, &unit, &start)?;
+        let imported = rrule::phase_from_rrule(rule, dose, &unit, &start)?;
+        let mut phase = imported.phase;
         if r.start.is_some() {
             phase.start = start;
         }
-        return Ok(vec![phase]);
+        return Ok((vec![phase], Some(imported.time_zone_policy)));
     }
     let times = r.times.clone();
     let timing = if r.prn {
@@ -564,32 +573,49 @@ fn regimen(store: &Store, r: &RegimenArgs) -> Result<Vec<Phase>, Error> {
         }
     };
     let Some(taper) = &r.taper else {
-        return Ok(vec![Phase {
-            dose,
-            unit,
-            timing,
-            start,
-            end: r
-                .end
-                .as_deref()
-                .map(|e| parse_date("--end", e).map(|d| d.to_string()))
-                .transpose()?,
-            count: r.count,
-        }]);
+        return Ok((
+            vec![Phase {
+                dose,
+                unit,
+                timing,
+                start,
+                end: r
+                    .end
+                    .as_deref()
+                    .map(|e| parse_date("--end", e).map(|d| d.to_string()))
+                    .transpose()?,
+                count: r.count,
+            }],
+            None,
+        ));
     };
     let bad = || Error::invalid("--taper", "expected dose:days phases, e.g. 4:3,2:3,1:3");
+    let too_long = || Error::invalid("--taper", "the taper runs past the calendar's end");
     let mut phases = Vec::new();
-    let mut day = parse_date("--start", &start)?;
+    let mut next = Some(parse_date("--start", &start)?);
     for step in taper.split(',') {
+        let day = next.ok_or_else(too_long)?;
         let (d, days) = step.split_once(':').ok_or_else(bad)?;
         let d: f64 = d.trim().parse().map_err(|_| bad())?;
-        let days: i64 = days.trim().parse().map_err(|_| bad())?;
-        if days < 1 {
-            return Err(bad());
+        // Days are counted in u32 and added to a date with checks: a huge count is an error,
+        // never an overflow.
+        let days: u32 = days.trim().parse().map_err(|_| bad())?;
+        if days == 0 {
+            return Err(Error::invalid(
+                "--taper",
+                "each step lasts at least one day",
+            ));
+        }
+        if phases.len() == 64 {
+            return Err(Error::invalid("--taper", "at most 64 steps"));
         }
         let end = day
-            .checked_add(SignedDuration::from_hours(24 * (days - 1)))
-            .map_err(|_| bad())?;
+            .checked_add(
+                jiff::Span::new()
+                    .try_days(i64::from(days - 1))
+                    .map_err(|_| too_long())?,
+            )
+            .map_err(|_| too_long())?;
         phases.push(Phase {
             dose: d,
             unit: unit.clone(),
@@ -598,9 +624,9 @@ fn regimen(store: &Store, r: &RegimenArgs) -> Result<Vec<Phase>, Error> {
             end: Some(end.to_string()),
             count: None,
         });
-        day = end.tomorrow().map_err(|_| bad())?;
+        next = end.tomorrow().ok();
     }
-    Ok(phases)
+    Ok((phases, None))
 }
 
 fn apply_details(med: &mut Medication, d: &DetailArgs) -> Result<(), Error> {
@@ -660,8 +686,12 @@ fn edit(store: &Store, args: EditArgs) -> Result<(), Error> {
     }
     if args.regimen.given() {
         // The new regimen starts on --start (default today); the days before keep theirs.
-        store.change_regimen(&m.id, regimen(store, &args.regimen)?)?;
+        let (phases, policy) = regimen(store, &args.regimen)?;
+        store.change_regimen(&m.id, phases)?;
         m = store.medication(&m.id)?;
+        if let Some(policy) = policy {
+            m.time_zone_policy = policy;
+        }
     }
     if let Some(name) = &args.name {
         m.name = name.clone();
@@ -951,6 +981,19 @@ fn today(store: &Store, date: Option<&str>, json: bool) -> Result<(), Error> {
     Ok(())
 }
 
+/// How far the plan reaches, and whether reminders stop there unless Cairn runs again.
+fn reach_text(store: &Store, plan: &NotificationPlan) -> String {
+    let until = zoned(store, plan.reaches_until_ms).map_or_else(
+        || plan.reaches_until_ms.to_string(),
+        |z| z.strftime("%a %d %b %Y %H:%M %Z").to_string(),
+    );
+    if plan.runs_dry {
+        format!("runs dry after {until}: the last reminder asks to open Cairn")
+    } else {
+        format!("holds every reminder until {until}")
+    }
+}
+
 fn notification_json(n: &PlannedNotification) -> Value {
     json!({
         "id": n.id,
@@ -959,6 +1002,7 @@ fn notification_json(n: &PlannedNotification) -> Value {
         "title": n.title,
         "body": n.body,
         "occurrence_ids": n.occurrence_ids,
+        "last_in_window": n.last_in_window,
     })
 }
 

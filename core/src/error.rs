@@ -48,6 +48,10 @@ pub enum Error {
     /// message says which; the last change was not saved and nothing else was changed.
     #[error("{0}")]
     Disk(&'static str),
+    /// The platform's notification scheduler refused (notifications off, exact alarms not
+    /// allowed); the stored plan was left as it was.
+    #[error("the notification scheduler refused: {0}")]
+    Scheduler(String),
     /// The database reported an error.
     #[error("storage error: {0}")]
     Storage(rusqlite::Error),

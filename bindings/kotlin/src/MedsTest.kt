@@ -17,6 +17,7 @@ import app.cairn.core.model.Timing
 import app.cairn.core.phaseToRrule
 import java.io.File
 import java.time.OffsetDateTime
+import java.util.concurrent.ConcurrentHashMap
 import java.util.concurrent.CopyOnWriteArrayList
 
 const val NEW_YORK = "America/New_York"
@@ -51,12 +52,26 @@ fun capecitabine(): Medication = Medication(
     cycleStarts = emptyList(),
 )
 
-/** The app's scheduler: records each diff it is handed, or refuses like a denied permission. */
+/**
+ * The app's scheduler: holds what it is handed (id to fire time), as the platform does, and
+ * records each diff; or refuses like a denied permission.
+ */
 class RecordingScheduler(private val refuse: Boolean = false) : NotificationScheduler {
     val plans = CopyOnWriteArrayList<NotificationPlan>()
+    val held = ConcurrentHashMap<String, Long>()
+
+    override fun pending(): List<String> = held.keys.toList()
+
     override fun apply(plan: NotificationPlan) {
         if (refuse) throw NotificationSchedulerException.Unavailable("exact alarms are not allowed")
+        plan.cancel.forEach { held.remove(it) }
+        plan.schedule.forEach { held[it.id] = it.fireAtMs }
         plans += plan
+    }
+
+    /** The reminders due before [epochMs] fire and leave the platform. */
+    fun fireUntil(epochMs: Long) {
+        held.entries.removeIf { it.value < epochMs }
     }
 }
 
@@ -89,13 +104,18 @@ val medsTests = listOf(
                 assertEquals(DoseStatus.TAKEN, logged.status, "taken within the hour is on time")
                 assertEquals(epochMs("2026-03-07T20:00:00-05:00"), logged.scheduledAtMs, "matched to 20:00")
 
+                scheduler.fireUntil(epochMs("2026-03-07T20:41:00-05:00"))
                 val next = store.syncNotificationsAt(scheduler, epochMs("2026-03-07T20:41:00-05:00"), NEW_YORK, 64u)
-                // The 20:00 reminder has fired, so no dose reminder is cancelled. (The stock was
-                // counted by the store's real clock, months after this QA instant, so the refill
-                // projection may move: only a refill alert may be replaced.)
+                // The 20:00 reminder has fired, so no dose reminder is cancelled but the old last
+                // slot, which loses its runs-dry note. (The stock was counted by the store's real
+                // clock, months after this QA instant, so the refill projection may move: a
+                // refill alert may be replaced.)
                 val kinds = plan.planned.associate { it.id to it.kind }
-                assertTrue(next.cancel.all { kinds[it] == NotificationKind.REFILL }) { "only a refill alert is withdrawn: ${next.cancel}" }
-                assertEquals(1, next.schedule.count { it.kind == NotificationKind.DOSE }, "one more dose reminder at the end of the window")
+                val oldLast = plan.planned.last()
+                assertTrue(plan.runsDry && oldLast.lastInWindow) { "64 slots run dry" }
+                assertTrue(next.cancel.all { kinds[it] == NotificationKind.REFILL || it == oldLast.id }) { "only a refill alert and the old last slot are withdrawn: ${next.cancel}" }
+                assertEquals(2, next.schedule.count { it.kind == NotificationKind.DOSE }, "the old last slot again, and one more dose reminder at the end of the window")
+                assertEquals(next.planned.map { it.id }.toSet(), scheduler.held.keys.toSet(), "the platform holds the plan")
 
                 val day = store.dosesOnAt(epochMs("2026-03-07T21:00:00-05:00"), NEW_YORK, "2026-03-07")
                 // The store runs on the system clock, so the medication was added after March:
@@ -117,7 +137,7 @@ val medsTests = listOf(
             CairnStore.openWithKeyStore(File(dir, "store").path, MemoryKeyStore()).using { store ->
                 store.addMedication(capecitabine())
                 val now = epochMs("2026-03-07T12:00:00-05:00")
-                assertThrows<CairnException>("a refusing scheduler") {
+                assertThrows<CairnException.Scheduler>("a refusing scheduler") {
                     store.syncNotificationsAt(RecordingScheduler(refuse = true), now, NEW_YORK, 8u)
                 }
                 val scheduler = RecordingScheduler()
@@ -130,6 +150,31 @@ val medsTests = listOf(
                     phases = listOf(capecitabine().phases[0].copy(timing = Timing.EveryNHours(everyHours = 0u, anchor = "08:00"))),
                 )
                 assertThrows<CairnException.Invalid>("a zero interval") { store.addMedication(bad) }
+            }
+        }
+    },
+    TestCase("meds: a restored phone whose platform holds nothing gets every reminder again; a re-arm") {
+        withTempDir { dir ->
+            CairnStore.openWithKeyStore(File(dir, "store").path, MemoryKeyStore()).using { store ->
+                store.addMedication(capecitabine().copy(stock = null, refillThresholdDays = null))
+                val now = epochMs("2026-03-07T12:00:00-05:00")
+                val before = RecordingScheduler()
+                val first = store.syncNotificationsAt(before, now, NEW_YORK, 8u)
+                assertEquals(first.planned.map { it.id }.toSet(), before.held.keys.toSet(), "held")
+                assertTrue(store.planNotificationsAt(now, NEW_YORK, 8u).schedule.isEmpty()) { "committed" }
+
+                // Restored onto a new phone: the store says all is set, the platform holds nothing.
+                val restored = RecordingScheduler()
+                val again = store.syncNotificationsAt(restored, now, NEW_YORK, 8u)
+                assertEquals(first.planned.map { it.id }, again.schedule.map { it.id }, "every reminder scheduled again")
+                assertEquals(first.planned.map { it.id }.toSet(), restored.held.keys.toSet(), "the new platform holds them")
+
+                val rearm = store.rearmNotificationsAt(restored, now, NEW_YORK, 8u)
+                assertEquals(first.planned.map { it.id }.toSet(), rearm.cancel.toSet(), "a re-arm cancels everything held")
+                assertEquals(rearm.planned, rearm.schedule, "and schedules the whole plan")
+                assertEquals(rearm.planned.map { it.id }.toSet(), restored.held.keys.toSet(), "held after the re-arm")
+                assertTrue(rearm.runsDry && rearm.planned.last().lastInWindow) { "8 slots run dry" }
+                assertEquals(rearm.planned.last().fireAtMs, rearm.reachesUntilMs, "reaches its last slot")
             }
         }
     },

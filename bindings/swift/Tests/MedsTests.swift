@@ -27,20 +27,36 @@ func capecitabine(timing: Timing? = nil) -> Medication {
         cycleStarts: [])
 }
 
-/// The app's scheduler: records each diff, or refuses like a denied permission.
+/// The app's scheduler: holds what it is handed (id to fire time), as the platform does, and
+/// records each diff; or refuses like a denied permission.
 final class RecordingScheduler: NotificationScheduler, @unchecked Sendable {
     private let lock = NSLock()
     private var received: [NotificationPlan] = []
+    private var holding: [String: Int64] = [:]
     let refuse: Bool
 
     init(refuse: Bool = false) { self.refuse = refuse }
 
     var plans: [NotificationPlan] { lock.lock(); defer { lock.unlock() }; return received }
+    var held: Set<String> { lock.lock(); defer { lock.unlock() }; return Set(holding.keys) }
+
+    func pending() throws -> [String] {
+        lock.lock(); defer { lock.unlock() }
+        return Array(holding.keys)
+    }
 
     func apply(plan: NotificationPlan) throws {
         if refuse { throw NotificationSchedulerError.Unavailable(reason: "notifications are off") }
         lock.lock(); defer { lock.unlock() }
+        for id in plan.cancel { holding[id] = nil }
+        for n in plan.schedule { holding[n.id] = n.fireAtMs }
         received.append(plan)
+    }
+
+    /// The reminders due before `epochMs` fire and leave the platform.
+    func fire(until epochMs: Int64) {
+        lock.lock(); defer { lock.unlock() }
+        holding = holding.filter { $0.value >= epochMs }
     }
 }
 
@@ -68,11 +84,16 @@ func testCyclePlannedAcrossDstDoseLoggedAdherence(_ tmp: TempDir) async throws {
     try expectEqual(logged.status, .taken, "taken within the hour is on time")
     try expectEqual(logged.scheduledAtMs, try epochMs("2026-03-07T20:00:00-05:00"), "matched to 20:00")
 
+    scheduler.fire(until: try epochMs("2026-03-07T20:41:00-05:00"))
     let next = try store.syncNotificationsAt(
         scheduler: scheduler, nowEpochMs: try epochMs("2026-03-07T20:41:00-05:00"),
         timeZone: newYork, max: 64)
-    try expect(next.cancel.isEmpty, "the 20:00 reminder had fired: nothing to cancel")
-    try expectEqual(next.schedule.count, 1, "one more reminder at the end of the window")
+    // The 20:00 reminder had fired: the only cancel is the old last slot, which loses its
+    // runs-dry note and comes back without it, beside one more reminder at the window's end.
+    try expect(plan.runsDry && plan.planned[63].lastInWindow, "64 slots run dry")
+    try expectEqual(next.cancel, [plan.planned[63].id], "only the old last slot is withdrawn")
+    try expectEqual(next.schedule.count, 2, "the old last slot again, and one more reminder")
+    try expectEqual(scheduler.held, Set(next.planned.map(\.id)), "the platform holds the plan")
 
     let adherence = try store.adherenceAt(
         nowEpochMs: try epochMs("2026-03-08T00:00:00-05:00"), timeZone: newYork,
@@ -92,7 +113,7 @@ func testRefusingSchedulerAndBadInput(_ tmp: TempDir) async throws {
     defer { store.closeStore() }
     _ = try store.addMedication(medication: capecitabine())
     let now = try epochMs("2026-03-07T12:00:00-05:00")
-    try expectThrows(.invalid) {
+    try expectThrows(.scheduler) {
         try store.syncNotificationsAt(
             scheduler: RecordingScheduler(refuse: true), nowEpochMs: now, timeZone: newYork, max: 8)
     }
@@ -107,7 +128,31 @@ func testRefusingSchedulerAndBadInput(_ tmp: TempDir) async throws {
     }
 }
 
+func testRestoredPhoneGetsEveryReminderAgainAndRearm(_ tmp: TempDir) async throws {
+    let store = try CairnStore.openWithKeyStore(dataDir: tmp.path, keyStore: MemoryKeyStore())
+    defer { store.closeStore() }
+    _ = try store.addMedication(medication: capecitabine())
+    let now = try epochMs("2026-03-07T12:00:00-05:00")
+    let before = RecordingScheduler()
+    let first = try store.syncNotificationsAt(scheduler: before, nowEpochMs: now, timeZone: newYork, max: 8)
+    let ids = Set(first.planned.map(\.id))
+    try expectEqual(before.held, ids, "held")
+
+    // Restored onto a new phone: the store says all is set, the platform holds nothing.
+    let restored = RecordingScheduler()
+    let again = try store.syncNotificationsAt(scheduler: restored, nowEpochMs: now, timeZone: newYork, max: 8)
+    try expectEqual(again.schedule.map(\.id), first.planned.map(\.id), "every reminder scheduled again")
+    try expectEqual(restored.held, ids, "the new platform holds them")
+
+    let rearm = try store.rearmNotificationsAt(scheduler: restored, nowEpochMs: now, timeZone: newYork, max: 8)
+    try expectEqual(Set(rearm.cancel), ids, "a re-arm cancels everything held")
+    try expectEqual(rearm.schedule, rearm.planned, "and schedules the whole plan")
+    try expectEqual(restored.held, ids, "held after the re-arm")
+    try expectEqual(rearm.reachesUntilMs, rearm.planned[7].fireAtMs, "reaches its last slot")
+}
+
 let medsTests: [(name: String, body: (TempDir) async throws -> Void)] = [
     ("medsCyclePlannedAcrossDstDoseLoggedAdherence", testCyclePlannedAcrossDstDoseLoggedAdherence),
     ("medsRefusingSchedulerAndBadInput", testRefusingSchedulerAndBadInput),
+    ("medsRestoredPhoneGetsEveryReminderAgainAndRearm", testRestoredPhoneGetsEveryReminderAgainAndRearm),
 ]

@@ -39,6 +39,7 @@ struct ErrorMatcher {
     static let locked = cairn("Locked") { if case .Locked = $0 { return true }; return false }
     static let invalid = cairn("Invalid") { if case .Invalid = $0 { return true }; return false }
     static let keyStore = cairn("KeyStore") { if case .KeyStore = $0 { return true }; return false }
+    static let scheduler = cairn("Scheduler") { if case .Scheduler = $0 { return true }; return false }
 }
 
 /// Runs `body`, which must throw an error `matcher` accepts; returns that error.

@@ -208,6 +208,13 @@ fn the_plan_groups_doses_per_minute_and_is_a_diff() {
         ),
         "{plan}"
     );
+    // Four slots hold two days of doses: the plan says where it runs dry.
+    assert!(
+        plan.contains(
+            "runs dry after Wed 11 Mar 2026 20:00 GMT: the last reminder asks to open Cairn"
+        ),
+        "{plan}"
+    );
     let again = ok(&cli.meds(now, tz, &["plan", "--max", "4"]));
     assert!(
         again.starts_with("4 notifications planned: 0 to schedule, 0 to cancel"),
@@ -222,6 +229,15 @@ fn the_plan_groups_doses_per_minute_and_is_a_diff() {
     let v: serde_json::Value = serde_json::from_str(&after).unwrap();
     assert_eq!(v["cancel"].as_array().unwrap().len(), 1);
     assert_eq!(v["schedule"][0]["body"], "Dexamethasone 4 tablet");
+    assert_eq!(v["runs_dry"], true);
+    assert_eq!(v["planned"][3]["last_in_window"], true);
+    assert!(
+        v["reaches_until"]
+            .as_str()
+            .unwrap()
+            .starts_with("2026-03-11T20:00"),
+        "{v}"
+    );
 }
 
 #[test]
@@ -306,6 +322,41 @@ fn rrule_in_and_out() {
 }
 
 #[test]
+fn a_fixed_zone_regimen_exported_by_show_imports_back_to_the_same_doses() {
+    let cli = Cli::new();
+    let tz = "America/Los_Angeles";
+    let now = "2026-03-02T07:00:00Z";
+    ok(&cli.meds(
+        now,
+        tz,
+        &[
+            "add",
+            "Tacrolimus",
+            "--times",
+            "08:00,20:00",
+            "--start",
+            "2026-03-01",
+            "--end",
+            "2026-03-31",
+            "--zone",
+            tz,
+        ],
+    ));
+    let shown: serde_json::Value =
+        serde_json::from_str(&ok(&cli.meds(now, tz, &["show", "tacrolimus", "--json"]))).unwrap();
+    let rule = shown["rrules"][0].as_str().unwrap().to_owned();
+    assert!(rule.contains("UNTIL=20260401T065959Z"), "{rule}");
+    ok(&cli.meds(now, "Europe/Paris", &["add", "Copy", "--rrule", &rule]));
+    let copy: serde_json::Value =
+        serde_json::from_str(&ok(&cli.meds(now, tz, &["show", "copy", "--json"]))).unwrap();
+    assert_eq!(copy["time_zone_policy"], shown["time_zone_policy"]);
+    assert_eq!(copy["phases"], shown["phases"]);
+    // Both fire at the same instants, on a phone in another zone.
+    let day = ok(&cli.meds("2026-03-31T12:00:00+02:00", "Europe/Paris", &["today"]));
+    assert_eq!(day.matches("17:00 CEST").count(), 2, "{day}");
+}
+
+#[test]
 fn bad_regimens_are_one_line_errors_that_change_nothing() {
     let cli = Cli::new();
     let now = "2026-03-02T07:00:00Z";
@@ -324,6 +375,110 @@ fn bad_regimens_are_one_line_errors_that_change_nothing() {
     }
     let list = ok(&cli.meds(now, "Europe/London", &["list"]));
     assert_eq!(list.trim(), "no medications");
+}
+
+#[test]
+fn huge_numbers_and_long_text_are_one_line_errors_never_a_crash() {
+    let cli = Cli::new();
+    let now = "2026-03-02T07:00:00Z";
+    let long_name = "M".repeat(201);
+    for (args, field) in [
+        (
+            &[
+                "add",
+                "X",
+                "--times",
+                "08:00",
+                "--taper",
+                "4:4294967295,1:4294967295",
+            ][..],
+            "--taper",
+        ),
+        (
+            &[
+                "add",
+                "X",
+                "--times",
+                "08:00",
+                "--taper",
+                "99999999999999999999:1",
+            ],
+            "dose",
+        ),
+        (
+            &["add", "X", "--times", "08:00", "--taper", "1:0"],
+            "--taper",
+        ),
+        (
+            &[
+                "add",
+                "X",
+                "--times",
+                "08:00",
+                "--taper",
+                "1:9223372036854775807",
+            ],
+            "--taper",
+        ),
+        (
+            &["add", "X", "--times", "08:00", "--taper", "1:-3"],
+            "--taper",
+        ),
+        (&["add", "X", "--times", "08:00", "--dose", "1e300"], "dose"),
+        (
+            &["add", "X", "--times", "08:00", "--every-days", "4294967295"],
+            "every_days",
+        ),
+        (&["add", "X", "--every-hours", "4294967295"], "every_hours"),
+        (
+            &[
+                "add",
+                "X",
+                "--times",
+                "08:00",
+                "--cycle",
+                "4294967295/4294967295",
+            ],
+            "days_on",
+        ),
+        (
+            &["add", "X", "--times", "08:00", "--count", "4294967295"],
+            "count",
+        ),
+        (
+            &["add", "X", "--prn", "--min-gap", "4294967295h"],
+            "--min-gap",
+        ),
+        (&["add", &long_name, "--times", "08:00"], "name"),
+    ] {
+        let out = cli.meds(now, "Europe/London", args);
+        assert!(!out.status.success(), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(
+            err.starts_with(&format!("cairn: invalid {field}: ")),
+            "{err}"
+        );
+    }
+    let list = ok(&cli.meds(now, "Europe/London", &["list"]));
+    assert_eq!(list.trim(), "no medications");
+
+    // Doses at the calendar's very end plan, list and log without overflowing.
+    for args in [
+        &["add", "Late", "--times", "08:00", "--start", "9999-12-20"][..],
+        &["add", "Cycle", "--times", "09:00", "--cycle", "3660/3660"],
+        &["add", "Hourly", "--every-hours", "8"],
+    ] {
+        ok(&cli.meds(now, "Europe/London", args));
+    }
+    for args in [
+        &["plan"][..],
+        &["today"],
+        &["adherence"],
+        &["take", "hourly"],
+    ] {
+        ok(&cli.meds("9999-12-30T12:00:00Z", "Pacific/Kiritimati", args));
+    }
 }
 
 #[test]

@@ -14,7 +14,7 @@ use jiff::{SignedDuration, Timestamp, civil::Date};
 use rusqlite::params;
 
 use super::doses::{DoseStatus, start_of_day, status_of};
-use super::expand::{Occ, add_days, expand_into};
+use super::expand::{Occ, add_days, expand_into, shift};
 use super::{Loaded, now_and_zone, regimen};
 use crate::error::{Error, Result};
 use crate::store::Store;
@@ -233,14 +233,14 @@ impl Store {
             &m.compiled,
             zone,
             day_start,
-            day_start + FOUR_WEEKS,
+            shift(day_start, FOUR_WEEKS),
             &mut occs,
         );
         let scheduled: f64 = occs.iter().map(|o| o.dose).sum();
         let daily_use = if scheduled > 0.0 {
             scheduled / 28.0
         } else {
-            let past = now - FOUR_WEEKS;
+            let past = shift(now, -FOUR_WEEKS);
             self.units_taken(&m.med.id, past.as_millisecond(), now.as_millisecond())? / 28.0
         };
         let days_left = (daily_use > 0.0).then(|| remaining / daily_use);

@@ -25,7 +25,7 @@ use jiff::{SignedDuration, Timestamp};
 use rusqlite::{OptionalExtension, params};
 use serde_json::Value;
 
-use super::expand::{Occ, expand_into, occurrence_id, resolve};
+use super::expand::{Occ, expand_into, occurrence_id, resolve, shift};
 use super::regimen::ON_TIME_MINUTES;
 use super::{DOSE, Loaded, now_and_zone};
 use crate::error::{Error, Result};
@@ -430,7 +430,7 @@ impl Store {
     ) -> Result<LoggedDose> {
         let m = self.loaded_medication(medication_id)?;
         let taken_at = taken_at.unwrap_or(now);
-        if taken_at > now + SignedDuration::from_mins(5) {
+        if taken_at > shift(now, SignedDuration::from_mins(5)) {
             return Err(Error::invalid(
                 "taken_at",
                 "a dose cannot be taken in the future",
@@ -527,6 +527,9 @@ impl Store {
         occurrence_id: Option<&str>,
         reason: Option<&str>,
     ) -> Result<LoggedDose> {
+        if let Some(reason) = reason {
+            super::regimen::check_length("reason", reason.trim(), super::regimen::MAX_REASON)?;
+        }
         let m = self.loaded_medication(medication_id)?;
         let t = self.target(&m, zone, occurrence_id, now)?;
         let mut w = self.writer()?;
@@ -564,7 +567,7 @@ impl Store {
         }
         let m = self.loaded_medication(medication_id)?;
         let t = self.target(&m, zone, occurrence_id, now)?;
-        let until = now + SignedDuration::from_mins(i64::from(minutes));
+        let until = shift(now, SignedDuration::from_mins(i64::from(minutes)));
         let mut w = self.writer()?;
         let details = [("snoozed_until", Value::from(ms(until)))];
         let id = t.write_log(&mut w, medication_id, "snoozed", details, now)?;
@@ -658,8 +661,8 @@ impl Store {
         expand_into(
             &m.compiled,
             zone,
-            around - SignedDuration::from_hours(24 * 8),
-            around + SignedDuration::from_hours(48),
+            shift(around, SignedDuration::from_hours(-24 * 8)),
+            shift(around, SignedDuration::from_hours(48)),
             &mut occs,
         );
         occs.into_iter()
@@ -683,7 +686,13 @@ impl Store {
         let late = m.compiled.late_window;
         let mut occs = Vec::new();
         let margin = late + SignedDuration::from_hours(36);
-        expand_into(&m.compiled, zone, at - margin, at + margin, &mut occs);
+        expand_into(
+            &m.compiled,
+            zone,
+            shift(at, -margin),
+            shift(at, margin),
+            &mut occs,
+        );
         let open = |o: &Occ| -> Result<bool> {
             Ok(self
                 .dose_row(&dose_id(&m.med.id, &o.key()))?
@@ -693,7 +702,7 @@ impl Store {
         for o in occs
             .iter()
             .rev()
-            .filter(|o| o.at <= at && at <= o.at + late)
+            .filter(|o| o.at <= at && at <= shift(o.at, late))
         {
             if open(o)? {
                 return Ok(Some(Target {

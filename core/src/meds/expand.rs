@@ -153,6 +153,16 @@ pub(crate) fn add_days(d: Date, n: i64) -> Date {
         .unwrap_or(if n < 0 { Date::MIN } else { Date::MAX })
 }
 
+/// `t + d`, saturating at the ends of time: an instant near the calendar's end (from a clock
+/// or a QA caller) gives an empty or short schedule, never an overflow.
+pub(crate) fn shift(t: Timestamp, d: SignedDuration) -> Timestamp {
+    t.checked_add(d).unwrap_or(if d.is_negative() {
+        Timestamp::MIN
+    } else {
+        Timestamp::MAX
+    })
+}
+
 /// Whole days from `a` to `b`.
 pub(crate) fn days_between(a: Date, b: Date) -> i64 {
     b.duration_since(a).as_hours() / 24
@@ -261,11 +271,16 @@ pub(crate) fn cycle_starts(
             break;
         }
         k += 1;
-        start = c
+        let next = c
             .cycle_starts
             .get(&(p.index, k))
             .copied()
             .unwrap_or_else(|| add_days(start, on + off));
+        if next <= start {
+            // Saturated at the calendar's end.
+            break;
+        }
+        start = next;
     }
     out
 }
@@ -340,7 +355,12 @@ pub(crate) fn for_each_local_dose(
                     if !day(d, times) {
                         return;
                     }
-                    d = add_days(d, 1);
+                    let next = add_days(d, 1);
+                    if next == d {
+                        // The calendar's last day: nothing comes after it.
+                        return;
+                    }
+                    d = next;
                 }
             }
         }

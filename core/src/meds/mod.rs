@@ -5,8 +5,8 @@
 //! - [`doses`]: the dose log (taken, skipped, snoozed; missed by the late window), matching a
 //!   late dose to the occurrence it was meant for, as-needed gap and cap checks, the day view.
 //! - [`adherence`]: adherence over a date range, stock and refill alerts.
-//! - [`plan`]: the platform's local notifications as a diff against the last plan.
-//! - [`rrule`]: RRULE import and export for the regimens RRULE can express.
+//! - [`plan`]: the platform's local notifications, reconciled with what the platform holds.
+//! - [`rrule`]: RRULE import and export for the regimens RRULE can express, with their zone.
 //!
 //! Medications and dose-log records are synced entities written through [`crate::record`]; the
 //! last notification plan is device-local and lives in a table sync never sees.
@@ -30,7 +30,10 @@ use crate::record::{EntityDef, new_id};
 use crate::store::Store;
 pub use adherence::{Adherence, AdherenceCounts, MedicationAdherence, RefillStatus};
 pub use doses::{AsNeededWarning, DoseOccurrence, DoseStatus, LoggedDose};
-pub use plan::{NotificationKind, NotificationPlan, NotificationScheduler, PlannedNotification};
+pub use plan::{
+    NotificationKind, NotificationPlan, NotificationScheduler, PlannedNotification, StoreAccess,
+    SyncMode, sync_notifications_through,
+};
 use regimen::{Compiled, compile};
 pub use regimen::{
     CycleStart, DayOfWeek, Medication, ON_TIME_MINUTES, Phase, TimeZonePolicy, Timing,
@@ -197,7 +200,7 @@ impl Loaded {
     /// window had closed before the medication was added, so the patient never had a chance to
     /// log it here. A dose still inside its window when the medication was added is tracked.
     pub(crate) fn untracked(&self, at: Timestamp, logged: bool) -> bool {
-        let closes = (at + self.compiled.late_window).as_millisecond();
+        let closes = expand::shift(at, self.compiled.late_window).as_millisecond();
         !logged && closes < self.tracked_from_ms
     }
 }

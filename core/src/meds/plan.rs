@@ -6,16 +6,27 @@
 //! reminder keeps its id from one plan to the next and the diff only carries real changes.
 //!
 //! The last plan handed to the platform is kept in `meds_planned_notifications`, a device-local
-//! table that sync never carries: each device schedules its own notifications.
+//! table that sync never carries: each device schedules its own notifications. The platform is
+//! not trusted to still hold it: a restore, a force stop, a revoked exact-alarm permission or a
+//! reinstall empties it without telling anyone. So [`sync_notifications_through`] asks the
+//! platform what it holds ([`NotificationScheduler::pending`]) and reconciles every difference,
+//! and a full re-arm ([`SyncMode::Rearm`]) exists beside the diff. Planning, applying and
+//! committing run under one gate per store, so two syncs at once cannot commit a stale plan.
+//!
+//! A plan of `max` slots reaches only so far (three medications four times a day fill 64 slots
+//! in about five days). When reminders are due after its last slot, that slot says so: its text
+//! asks the patient to open Cairn, and the plan reports how far it reaches.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 use rusqlite::params;
 
 use super::doses::{DoseRows, Logged};
-use super::expand::{Occ, add_days, expand_into, occurrence_id, resolve};
+use super::expand::{Occ, add_days, expand_into, occurrence_id, resolve, shift};
 use super::regimen::CTiming;
 use super::{Loaded, now_and_zone};
 use crate::error::{Error, Result};
@@ -52,6 +63,10 @@ pub struct PlannedNotification {
     pub medication_ids: Vec<String>,
     /// The dose occurrences it is about (empty for a refill alert).
     pub occurrence_ids: Vec<String>,
+    /// The last slot of a plan that runs dry: reminders are due after it that the platform's
+    /// slots could not hold, so its text asks the patient to open Cairn. Part of its id, so the
+    /// platform is handed the new text when a slot becomes (or stops being) the last.
+    pub last_in_window: bool,
 }
 
 /// The notifications to schedule and cancel so that the platform holds exactly `planned`.
@@ -64,6 +79,12 @@ pub struct NotificationPlan {
     pub cancel: Vec<String>,
     /// Every notification of the plan, soonest first (at most the maximum asked for).
     pub planned: Vec<PlannedNotification>,
+    /// Every reminder due before this instant (ms since the epoch) is in `planned`. When the
+    /// plan runs dry it is the last slot's time; otherwise the end of the planning horizon.
+    pub reaches_until_ms: i64,
+    /// Whether reminders are due after the last slot that the plan could not hold: unless
+    /// Cairn runs again before `reaches_until_ms`, reminders stop there.
+    pub runs_dry: bool,
 }
 
 impl NotificationPlan {
@@ -74,11 +95,107 @@ impl NotificationPlan {
 }
 
 /// The platform's local notification scheduler, implemented by the app.
+///
+/// It must not start another sync from inside its own calls: the sync that called it holds the
+/// store's notification gate until it returns.
 pub trait NotificationScheduler {
-    /// Cancels `plan.cancel` and schedules `plan.schedule`. An error leaves the stored plan as it
-    /// was, so the next call sends the same diff again.
+    /// The ids of Cairn's notifications the platform holds now, not yet fired. An id the
+    /// platform lost (after a restore, a force stop, a reinstall) must not be reported.
+    fn pending(&self) -> Result<Vec<String>>;
+    /// Cancels `plan.cancel`, then schedules `plan.schedule` (replacing any notification held
+    /// under the same id). An error leaves the stored plan as it was; the next sync reconciles
+    /// with what the platform then holds.
     fn apply(&self, plan: &NotificationPlan) -> Result<()>;
 }
+
+/// How a sync brings the platform's notifications in line with the plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SyncMode {
+    /// Schedules what is planned but not held; cancels what is held (or was committed and is
+    /// still ahead) but no longer planned.
+    Reconcile,
+    /// Cancels every Cairn notification held or committed, then schedules the whole plan: for
+    /// when the platform's word cannot be trusted (an app update, a changed permission).
+    Rearm,
+}
+
+/// Runs code on an open store. The FFI keeps its store behind a mutex it must not hold while
+/// the app's scheduler runs (the scheduler may call back into the store); it hands the core
+/// this instead of the store itself, and the core locks it only around its own steps.
+pub trait StoreAccess {
+    /// Runs `f` on the store.
+    fn with_store<T>(&self, f: impl FnOnce(&Store) -> Result<T>) -> Result<T>;
+}
+
+impl StoreAccess for Store {
+    fn with_store<T>(&self, f: impl FnOnce(&Store) -> Result<T>) -> Result<T> {
+        f(self)
+    }
+}
+
+/// The notification gate of the store in `store.dir()`, shared by every handle on it in this
+/// process while a sync holds it.
+fn notification_gate(store: &Store) -> Arc<Mutex<()>> {
+    static GATES: Mutex<Vec<(PathBuf, Weak<Mutex<()>>)>> = Mutex::new(Vec::new());
+    let dir = std::fs::canonicalize(store.dir()).unwrap_or_else(|_| store.dir().to_path_buf());
+    let mut gates = GATES.lock().unwrap_or_else(PoisonError::into_inner);
+    gates.retain(|(_, gate)| gate.strong_count() > 0);
+    if let Some(gate) = gates
+        .iter()
+        .find(|(d, _)| *d == dir)
+        .and_then(|(_, gate)| gate.upgrade())
+    {
+        return gate;
+    }
+    let gate = Arc::new(Mutex::new(()));
+    gates.push((dir, Arc::downgrade(&gate)));
+    gate
+}
+
+/// Asks the platform what it holds, plans, hands the difference to `scheduler`, and commits
+/// the plan once the scheduler accepted it — all under the store's notification gate, so a
+/// second sync waits and then plans against what this one left. `at` is the instant and device
+/// zone to plan for (QA); `None` reads the store's clock.
+pub fn sync_notifications_through<A: StoreAccess + ?Sized>(
+    access: &A,
+    scheduler: &dyn NotificationScheduler,
+    at: Option<(Timestamp, &TimeZone)>,
+    max: u32,
+    mode: SyncMode,
+) -> Result<NotificationPlan> {
+    let gate = access.with_store(|s| Ok(notification_gate(s)))?;
+    // A scheduler that panicked cannot have left a half-committed plan: the commit is one
+    // transaction, and the next sync reconciles with the platform anyway.
+    let _gate = gate.lock().unwrap_or_else(PoisonError::into_inner);
+    let pending: BTreeSet<String> = scheduler.pending()?.into_iter().collect();
+    let plan = access.with_store(|s| {
+        let (now, zone) = match at {
+            Some((now, zone)) => (now, zone.clone()),
+            None => now_and_zone(s),
+        };
+        let (planned, reach) = s.planned_notifications(now, &zone, max)?;
+        s.diff(planned, reach, now, Held::Platform(&pending, mode))
+    })?;
+    if !plan.is_unchanged() {
+        scheduler.apply(&plan)?;
+        access.with_store(|s| s.commit_notification_plan(&plan))?;
+    }
+    Ok(plan)
+}
+
+/// What a plan is diffed against.
+enum Held<'a> {
+    /// The last plan committed (nothing is known of the platform).
+    Committed,
+    /// What the platform reports holding, and how to reconcile with it.
+    Platform(&'a BTreeSet<String>, SyncMode),
+}
+
+/// How far a plan reaches: `(reaches_until_ms, runs_dry)`.
+type Reach = (i64, bool);
+
+/// What the last slot of a plan that runs dry adds to its text.
+const LAST_REMINDER_NOTE: &str = "the last reminder set: open Cairn to keep them coming.";
 
 /// The most notifications a plan may hold.
 const MAX_NOTIFICATIONS: u32 = 1000;
@@ -137,6 +254,17 @@ impl Store {
         zone: &TimeZone,
         max: u32,
     ) -> Result<NotificationPlan> {
+        let (planned, reach) = self.planned_notifications(now, zone, max)?;
+        self.diff(planned, reach, now, Held::Committed)
+    }
+
+    /// The next `max` notifications as of `now`, soonest first, and how far they reach.
+    fn planned_notifications(
+        &self,
+        now: Timestamp,
+        zone: &TimeZone,
+        max: u32,
+    ) -> Result<(Vec<PlannedNotification>, Reach)> {
         if max == 0 || max > MAX_NOTIFICATIONS {
             return Err(Error::invalid("max", "between 1 and 1000 notifications"));
         }
@@ -151,9 +279,10 @@ impl Store {
         });
         let snoozed = self.snoozed_after(now)?;
         // Logged doses (taken, skipped, snoozed) are left out; snoozed ones come back at their
-        // new time. The horizon grows until it holds `max` minutes of reminders, each pass
-        // expanding only the days the last one did not cover.
-        let horizon = now + SignedDuration::from_hours(24 * MAX_HORIZON_DAYS);
+        // new time. The horizon grows until it holds more than `max` minutes of reminders (one
+        // more tells whether the plan runs dry), each pass expanding only the days the last one
+        // did not cover.
+        let horizon = shift(now, SignedDuration::from_hours(24 * MAX_HORIZON_DAYS));
         let rows = self.dose_rows(now, horizon)?;
         let mut groups: BTreeMap<i64, Vec<Entry>> = BTreeMap::new();
         add_snoozed(&meds, &snoozed, &rows, &mut groups);
@@ -161,7 +290,7 @@ impl Store {
         let mut from = now;
         let mut days = 2;
         loop {
-            let to = now + SignedDuration::from_hours(24 * days);
+            let to = shift(now, SignedDuration::from_hours(24 * days));
             for (i, m) in meds.iter().enumerate() {
                 occs.clear();
                 expand_into(&m.compiled, zone, from, to, &mut occs);
@@ -183,17 +312,25 @@ impl Store {
                 }
             }
             from = to;
-            if !scheduled || groups.len() >= max || days >= MAX_HORIZON_DAYS {
+            if !scheduled || groups.len() > max || days >= MAX_HORIZON_DAYS {
                 break;
             }
             days = (days * 4).min(MAX_HORIZON_DAYS);
         }
-        for (minute, entries) in groups.into_iter().take(max) {
+        for (minute, entries) in groups.into_iter().take(max + 1) {
             planned.push(dose_notification(&meds, minute, entries, zone));
         }
         planned.sort_by(|a, b| (a.fire_at_ms, &a.id).cmp(&(b.fire_at_ms, &b.id)));
+        let runs_dry = planned.len() > max;
         planned.truncate(max);
-        self.diff_against_last(planned, now)
+        let mut reaches_until_ms = horizon.as_millisecond();
+        if runs_dry && let Some(last) = planned.last_mut() {
+            last.id = deterministic_id("last reminder", &[&last.id]);
+            last.body = format!("{} — {LAST_REMINDER_NOTE}", last.body);
+            last.last_in_window = true;
+            reaches_until_ms = last.fire_at_ms;
+        }
+        Ok((planned, (reaches_until_ms, runs_dry)))
     }
 
     /// Remembers `plan` as what the platform now holds.
@@ -213,14 +350,14 @@ impl Store {
         Ok(())
     }
 
-    /// Plans, hands the diff to `scheduler`, and commits the plan once the scheduler accepted it.
+    /// Reconciles the platform's notifications with the plan: see
+    /// [`sync_notifications_through`].
     pub fn sync_notifications(
         &self,
         scheduler: &dyn NotificationScheduler,
         max: u32,
     ) -> Result<NotificationPlan> {
-        let (now, zone) = now_and_zone(self);
-        self.sync_notifications_at(now, &zone, scheduler, max)
+        sync_notifications_through(self, scheduler, None, max, SyncMode::Reconcile)
     }
 
     /// [`Store::sync_notifications`] with an explicit instant and device zone.
@@ -231,18 +368,37 @@ impl Store {
         scheduler: &dyn NotificationScheduler,
         max: u32,
     ) -> Result<NotificationPlan> {
-        let plan = self.plan_notifications_at(now, zone, max)?;
-        if !plan.is_unchanged() {
-            scheduler.apply(&plan)?;
-            self.commit_notification_plan(&plan)?;
-        }
-        Ok(plan)
+        sync_notifications_through(self, scheduler, Some((now, zone)), max, SyncMode::Reconcile)
     }
 
-    fn diff_against_last(
+    /// Cancels every Cairn notification and schedules the whole plan again (see
+    /// [`SyncMode::Rearm`]).
+    pub fn rearm_notifications(
+        &self,
+        scheduler: &dyn NotificationScheduler,
+        max: u32,
+    ) -> Result<NotificationPlan> {
+        sync_notifications_through(self, scheduler, None, max, SyncMode::Rearm)
+    }
+
+    /// [`Store::rearm_notifications`] with an explicit instant and device zone.
+    pub fn rearm_notifications_at(
+        &self,
+        now: Timestamp,
+        zone: &TimeZone,
+        scheduler: &dyn NotificationScheduler,
+        max: u32,
+    ) -> Result<NotificationPlan> {
+        sync_notifications_through(self, scheduler, Some((now, zone)), max, SyncMode::Rearm)
+    }
+
+    /// The plan as a difference from what is `held`.
+    fn diff(
         &self,
         planned: Vec<PlannedNotification>,
+        (reaches_until_ms, runs_dry): Reach,
         now: Timestamp,
+        held: Held<'_>,
     ) -> Result<NotificationPlan> {
         let mut stmt = self
             .conn
@@ -250,24 +406,45 @@ impl Store {
         let last: Vec<(String, i64)> = stmt
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<rusqlite::Result<_>>()?;
-        let last_ids: HashSet<&str> = last.iter().map(|(id, _)| id.as_str()).collect();
-        let new_ids: HashSet<&str> = planned.iter().map(|n| n.id.as_str()).collect();
-        let schedule = planned
-            .iter()
-            .filter(|n| !last_ids.contains(n.id.as_str()))
-            .cloned()
-            .collect();
         // Notifications whose time has passed have fired already; there is nothing to cancel.
-        let mut cancel: Vec<String> = last
+        let ahead = last
             .iter()
-            .filter(|(id, at)| *at >= minute_floor(now) && !new_ids.contains(id.as_str()))
-            .map(|(id, _)| id.clone())
-            .collect();
-        cancel.sort();
+            .filter(|(_, at)| *at >= minute_floor(now))
+            .map(|(id, _)| id.as_str());
+        let new_ids: HashSet<&str> = planned.iter().map(|n| n.id.as_str()).collect();
+        let (schedule, cancel): (Vec<PlannedNotification>, BTreeSet<&str>) = match held {
+            Held::Committed => {
+                let last_ids: HashSet<&str> = last.iter().map(|(id, _)| id.as_str()).collect();
+                let schedule = planned
+                    .iter()
+                    .filter(|n| !last_ids.contains(n.id.as_str()))
+                    .cloned()
+                    .collect();
+                let cancel = ahead.filter(|id| !new_ids.contains(id)).collect();
+                (schedule, cancel)
+            }
+            Held::Platform(pending, mode) => {
+                let any_held = pending.iter().map(String::as_str).chain(ahead);
+                match mode {
+                    SyncMode::Reconcile => (
+                        planned
+                            .iter()
+                            .filter(|n| !pending.contains(&n.id))
+                            .cloned()
+                            .collect(),
+                        any_held.filter(|id| !new_ids.contains(id)).collect(),
+                    ),
+                    SyncMode::Rearm => (planned.clone(), any_held.collect()),
+                }
+            }
+        };
+        let cancel = cancel.into_iter().map(str::to_owned).collect();
         Ok(NotificationPlan {
             schedule,
             cancel,
             planned,
+            reaches_until_ms,
+            runs_dry,
         })
     }
 
@@ -312,7 +489,7 @@ impl Store {
                 &m.compiled,
                 zone,
                 now,
-                now + SignedDuration::from_hours(24 * 28),
+                shift(now, SignedDuration::from_hours(24 * 28)),
                 &mut occs,
             );
             let mut remaining = status.remaining;
@@ -352,6 +529,7 @@ impl Store {
                 body: format!("{}: about {} days left", m.med.name, days as i64),
                 medication_ids: vec![m.med.id.clone()],
                 occurrence_ids: Vec::new(),
+                last_in_window: false,
             });
         }
         Ok(out)
@@ -443,5 +621,6 @@ fn dose_notification(
         body: lines.join(" · "),
         medication_ids,
         occurrence_ids: entries.into_iter().map(|(id, _)| id).collect(),
+        last_in_window: false,
     }
 }

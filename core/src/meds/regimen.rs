@@ -247,6 +247,40 @@ pub const DEFAULT_LATE_WINDOW_MINUTES: u32 = 120;
 pub const ON_TIME_MINUTES: u32 = 60;
 /// The longest late window accepted: a day.
 const MAX_LATE_WINDOW_MINUTES: u32 = 24 * 60;
+/// The largest amount per dose: far above any real dose in any unit, low enough that totals
+/// over years of doses stay exact.
+pub const MAX_DOSE: f64 = 1_000_000.0;
+/// The most times of day one timing lists (every half hour).
+const MAX_TIMES_PER_DAY: usize = 48;
+/// The most postponed cycles one medication keeps.
+const MAX_CYCLE_STARTS: usize = 1000;
+
+/// Longest accepted text, in characters, per medication field: they end up in notifications
+/// and on small screens, and sync carries them to every device.
+const TEXT_LIMITS: [(&str, usize); 7] = [
+    ("name", 200),
+    ("strength", 100),
+    ("form", 100),
+    ("route", 100),
+    ("instructions", 2000),
+    ("prescriber", 200),
+    ("code", 200),
+];
+/// Longest unit of a dose (`tablet`, `mg`, `puff`), in characters.
+const MAX_UNIT: usize = 50;
+/// Longest reason given for a skipped dose, in characters.
+pub(crate) const MAX_REASON: usize = 500;
+
+/// Fails with `Invalid { field }` when `text` is longer than `max` characters.
+pub(crate) fn check_length(field: &'static str, text: &str, max: usize) -> Result<()> {
+    if text.chars().count() > max {
+        return Err(Error::invalid(
+            field,
+            format!("longer than {max} characters"),
+        ));
+    }
+    Ok(())
+}
 
 /// A checked timing, in civil types.
 #[derive(Debug, Clone)]
@@ -348,6 +382,9 @@ pub fn parse_date(field: &'static str, text: &str) -> Result<Date> {
 fn times(field: &'static str, list: &[String]) -> Result<Vec<Time>> {
     if list.is_empty() {
         return Err(Error::invalid(field, "at least one time of day is needed"));
+    }
+    if list.len() > MAX_TIMES_PER_DAY {
+        return Err(Error::invalid(field, "at most 48 times of day"));
     }
     let mut out = list
         .iter()
@@ -461,6 +498,25 @@ pub(crate) fn compile(med: &Medication) -> Result<Compiled> {
     if med.name.trim().is_empty() {
         return Err(Error::invalid("name", "must not be empty"));
     }
+    let code = med.code.as_deref().unwrap_or_default();
+    let texts = [
+        &med.name,
+        &med.strength,
+        &med.form,
+        &med.route,
+        &med.instructions,
+        &med.prescriber,
+        code,
+    ];
+    for ((field, max), text) in TEXT_LIMITS.into_iter().zip(texts) {
+        check_length(field, text.trim(), max)?;
+    }
+    if med.cycle_starts.len() > MAX_CYCLE_STARTS {
+        return Err(Error::invalid(
+            "cycle_starts",
+            "at most 1000 postponed cycles",
+        ));
+    }
     let fixed_zone = match &med.time_zone_policy {
         TimeZonePolicy::WallClock => None,
         TimeZonePolicy::FixedZone { zone } => {
@@ -498,6 +554,10 @@ pub(crate) fn compile(med: &Medication) -> Result<Compiled> {
         if !(p.dose.is_finite() && p.dose > 0.0) {
             return Err(Error::invalid("dose", "must be more than zero"));
         }
+        if p.dose > MAX_DOSE {
+            return Err(Error::invalid("dose", "at most 1000000 per dose"));
+        }
+        check_length("unit", p.unit.trim(), MAX_UNIT)?;
         let timing = compile_timing(&p.timing)?;
         let start = parse_date("start", &p.start)?;
         let end = p.end.as_deref().map(|e| parse_date("end", e)).transpose()?;

@@ -7,10 +7,10 @@
 
 use std::collections::BTreeSet;
 
-use jiff::civil::Time;
+use jiff::civil::{Date, DateTime, Time};
 
-use super::expand::{add_days, resolve};
-use super::regimen::{self, DayOfWeek, Phase, TimeZonePolicy, Timing, parse_date, parse_time};
+use super::expand::{add_days, days_between, resolve};
+use super::regimen::{self, DayOfWeek, Phase, TimeZonePolicy, Timing, parse_date};
 use crate::error::{Error, Result};
 
 const ICAL_DAYS: [&str; 7] = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"];
@@ -44,6 +44,10 @@ pub fn phase_to_rrule(phase: &Phase, policy: &TimeZonePolicy) -> Result<Option<S
         .as_deref()
         .map(|e| parse_date("end", e))
         .transpose()?;
+    if end.is_some() && phase.count.is_some() {
+        // RFC 5545 allows COUNT or UNTIL, never both.
+        return Ok(None);
+    }
     let (freq, first_time, by_time) = match (&phase.timing, &timing) {
         (Timing::TimesOfDay { days_of_week, .. }, regimen::CTiming::Times { times, .. }) => {
             let Some((h, m)) = hour_minute_product(times) else {
@@ -129,9 +133,32 @@ fn unsupported(what: &str) -> Error {
     )
 }
 
+/// A phase imported from an RRULE, with the time-zone policy its `DTSTART` names.
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct ImportedPhase {
+    /// The phase.
+    pub phase: Phase,
+    /// `DTSTART;TZID=…` (or a UTC `DTSTART`) keeps that zone; a floating one, or none, follows
+    /// the wall clock.
+    pub time_zone_policy: TimeZonePolicy,
+}
+
 /// A phase from an RRULE (with or without its `DTSTART` line; without one, the rule starts on
-/// `default_start` at midnight). `dose` and `unit` are the amount per occurrence.
-pub fn phase_from_rrule(rule: &str, dose: f64, unit: &str, default_start: &str) -> Result<Phase> {
+/// `default_start` at midnight, on the wall clock). `dose` and `unit` are the amount per
+/// occurrence.
+///
+/// It gives the same doses the RRULE does, or an error: the time-zone policy comes from
+/// `DTSTART` (`TZID` or UTC: that zone; floating: the wall clock), the first day's doses start
+/// at `DTSTART`'s time, and `UNTIL` (UTC with a zoned `DTSTART`) is read in the rule's zone. A
+/// rule whose first or last day holds only some of its doses cannot be one Cairn phase and is
+/// refused, as are rules with parts Cairn has no timing for.
+pub fn phase_from_rrule(
+    rule: &str,
+    dose: f64,
+    unit: &str,
+    default_start: &str,
+) -> Result<ImportedPhase> {
     let text = rule.trim();
     if text.len() > 2000 {
         return Err(Error::invalid("rrule", "too long"));
@@ -141,34 +168,71 @@ pub fn phase_from_rrule(rule: &str, dose: f64, unit: &str, default_start: &str) 
     if !text.is_ascii() {
         return Err(Error::invalid("rrule", "not a valid RRULE"));
     }
-    let mut lines: Vec<String> = text
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .map(str::to_owned)
-        .collect();
-    if !lines
-        .iter()
-        .any(|l| l.to_ascii_uppercase().starts_with("DTSTART"))
-    {
-        let start = parse_date("start", default_start)?;
-        // UTC keeps parsing independent of the machine's zone; only the civil values are used.
-        lines.insert(0, format!("DTSTART:{}T000000Z", ical_date(start)));
-    }
-    for l in &mut lines {
-        if l.to_ascii_uppercase().starts_with("FREQ=") {
-            *l = format!("RRULE:{l}");
+    let not_valid = || Error::invalid("rrule", "not a valid RRULE");
+    let mut dtstart = None;
+    let mut rrule = None;
+    for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        let upper = line.to_ascii_uppercase();
+        if upper.starts_with("DTSTART") {
+            if dtstart.replace(line).is_some() {
+                return Err(unsupported("more than one DTSTART"));
+            }
+        } else if upper.starts_with("RRULE:") || upper.starts_with("FREQ=") {
+            let body = if upper.starts_with("RRULE:") {
+                &line[6..]
+            } else {
+                line
+            };
+            if rrule.replace(body).is_some() {
+                return Err(unsupported("more than one RRULE"));
+            }
+        } else if ["RDATE", "EXDATE", "EXRULE"]
+            .iter()
+            .any(|p| upper.starts_with(p))
+        {
+            return Err(unsupported("RDATE, EXDATE or EXRULE"));
+        } else {
+            return Err(not_valid());
         }
     }
-    let set: ::rrule::RRuleSet = lines
-        .join("\n")
-        .parse()
-        .map_err(|_| Error::invalid("rrule", "not a valid RRULE"))?;
+    let rrule = rrule.ok_or_else(not_valid)?;
+    let (start, start_time, policy) = match dtstart {
+        Some(line) => parse_dtstart(line)?,
+        None => (
+            parse_date("start", default_start)?,
+            Time::midnight(),
+            TimeZonePolicy::WallClock,
+        ),
+    };
+    // UNTIL is read here, in the rule's zone; the rrule crate only parses the other parts,
+    // against a DTSTART of the same civil values (it never sees the zone, so a wall time that
+    // a DST change skips cannot trip it).
+    let mut until = None;
+    let mut parts = Vec::new();
+    for part in rrule.split(';').filter(|p| !p.is_empty()) {
+        match part.split_once('=') {
+            Some((key, value)) if key.eq_ignore_ascii_case("UNTIL") => {
+                if until.replace(value).is_some() {
+                    return Err(not_valid());
+                }
+            }
+            _ => parts.push(part),
+        }
+    }
+    let crate_text = format!(
+        "DTSTART:{}T{:02}{:02}{:02}Z\nRRULE:{}",
+        ical_date(start),
+        start_time.hour(),
+        start_time.minute(),
+        start_time.second(),
+        parts.join(";")
+    );
+    let set: ::rrule::RRuleSet = crate_text.parse().map_err(|_| not_valid())?;
     let [rule] = set.get_rrule().as_slice() else {
         return Err(unsupported("more than one RRULE"));
     };
-    if !set.get_rdate().is_empty() || !set.get_exdate().is_empty() || !set.get_exrule().is_empty() {
-        return Err(unsupported("RDATE, EXDATE or EXRULE"));
+    if until.is_some() && rule.get_count().is_some() {
+        return Err(not_valid());
     }
     if !rule.get_by_month().is_empty()
         || !rule.get_by_month_day().is_empty()
@@ -176,16 +240,12 @@ pub fn phase_from_rrule(rule: &str, dose: f64, unit: &str, default_start: &str) 
         || !rule.get_by_week_no().is_empty()
         || !rule.get_by_set_pos().is_empty()
         || rule.get_by_second().iter().any(|s| *s != 0)
+        || (rule.get_by_second().is_empty() && start_time.second() != 0)
     {
         return Err(unsupported(
-            "a month, year-day, week-number or set-position rule",
+            "a month, year-day, week-number, set-position or seconds rule",
         ));
     }
-    let dtstart = set.get_dt_start().format("%Y-%m-%d %H:%M").to_string();
-    let (start_date, start_time) = dtstart
-        .split_once(' ')
-        .ok_or_else(|| Error::invalid("rrule", "DTSTART is not a date-time"))?;
-    let start_time = parse_time("rrule", start_time)?;
     let mut days = Vec::new();
     for wd in rule.get_by_weekday() {
         match wd {
@@ -251,17 +311,177 @@ pub fn phase_from_rrule(rule: &str, dose: f64, unit: &str, default_start: &str) 
         }
         _ => return Err(unsupported("this frequency")),
     };
-    let end = rule.get_until().map(|u| u.format("%Y-%m-%d").to_string());
+    let compiled = regimen::compile_timing(&timing)?;
+    let dose_day = |d: Date| -> bool {
+        match &compiled {
+            regimen::CTiming::Times { days, .. } => {
+                days & (1 << d.weekday().to_monday_zero_offset()) != 0
+            }
+            regimen::CTiming::EveryDays { every, .. } => {
+                d >= start && days_between(start, d) % every == 0
+            }
+            _ => true,
+        }
+    };
+    // RFC 5545: nothing happens before DTSTART, so the start day's doses begin at its time.
+    if let regimen::CTiming::Times { times, .. } | regimen::CTiming::EveryDays { times, .. } =
+        &compiled
+        && dose_day(start)
+        && times[0] < start_time
+    {
+        return Err(unsupported(
+            "a DTSTART after the first dose of its day (the first day would be short)",
+        ));
+    }
+    let end = until
+        .map(|u| {
+            let u = parse_until(u, &policy)?;
+            end_from_until(u, &compiled, start, start_time, dose_day)
+        })
+        .transpose()?;
     let phase = Phase {
         dose,
         unit: unit.to_owned(),
         timing,
-        start: start_date.to_owned(),
-        end,
+        start: start.to_string(),
+        end: end.map(|e| e.to_string()),
         count: rule.get_count(),
     };
     // The whole phase as a regimen would check it: a COUNT of 0 or over the cap, or an UNTIL
     // before DTSTART, is refused here rather than by the regimen it would be added to.
     regimen::compile(&regimen::Medication::new("rrule", vec![phase.clone()]))?;
-    Ok(phase)
+    Ok(ImportedPhase {
+        phase,
+        time_zone_policy: policy,
+    })
+}
+
+/// `DTSTART[;TZID=zone]:YYYYMMDD[THHMMSS[Z]]` -> its civil date and time, and the policy.
+fn parse_dtstart(line: &str) -> Result<(Date, Time, TimeZonePolicy)> {
+    let bad = || Error::invalid("rrule", "DTSTART is not a date-time");
+    let (head, value) = line.split_once(':').ok_or_else(bad)?;
+    let zone = head.split(';').skip(1).find_map(|p| {
+        let (k, v) = p.split_once('=')?;
+        k.trim()
+            .eq_ignore_ascii_case("TZID")
+            .then(|| v.trim().trim_matches('"'))
+    });
+    let value = value.trim();
+    let (value, utc) = match value.strip_suffix(['Z', 'z']) {
+        Some(v) => (v, true),
+        None => (value, false),
+    };
+    let (date, time) = civil(value).ok_or_else(bad)?;
+    let policy = match (zone, utc) {
+        (Some(_), true) => return Err(bad()),
+        (Some(zone), false) => {
+            crate::profile::check_time_zone("rrule", zone)?;
+            TimeZonePolicy::FixedZone {
+                zone: zone.to_owned(),
+            }
+        }
+        (None, true) => TimeZonePolicy::FixedZone {
+            zone: "UTC".to_owned(),
+        },
+        (None, false) => TimeZonePolicy::WallClock,
+    };
+    Ok((date, time, policy))
+}
+
+/// `YYYYMMDD` (midnight) or `YYYYMMDDTHHMMSS` as civil values.
+fn civil(value: &str) -> Option<(Date, Time)> {
+    if value.len() == 8 {
+        let d = jiff::civil::Date::strptime("%Y%m%d", value).ok()?;
+        return Some((d, Time::midnight()));
+    }
+    let dt = jiff::civil::DateTime::strptime("%Y%m%dT%H%M%S", value).ok()?;
+    Some((dt.date(), dt.time()))
+}
+
+/// `UNTIL`, as a civil date-time in the rule's zone; a date alone covers its whole day.
+fn parse_until(value: &str, policy: &TimeZonePolicy) -> Result<DateTime> {
+    let bad = || Error::invalid("rrule", "UNTIL is not a date-time");
+    let value = value.trim();
+    if value.len() == 8 {
+        let (d, _) = civil(value).ok_or_else(bad)?;
+        return Ok(d.to_datetime(Time::MAX));
+    }
+    let (value, utc) = match value.strip_suffix(['Z', 'z']) {
+        Some(v) => (v, true),
+        None => (value, false),
+    };
+    let (d, t) = civil(value).ok_or_else(bad)?;
+    let dt = d.to_datetime(t);
+    match policy {
+        // RFC 5545: with a zoned DTSTART, UNTIL is UTC; read it on the zone's clock.
+        TimeZonePolicy::FixedZone { zone } if utc => {
+            let tz = crate::profile::check_time_zone("rrule", zone)?;
+            let at = jiff::tz::TimeZone::UTC
+                .to_timestamp(dt)
+                .map_err(|_| bad())?;
+            Ok(tz.to_datetime(at))
+        }
+        _ => Ok(dt),
+    }
+}
+
+/// The phase's last day for an `UNTIL` of `until` (inclusive): the day itself when none of its
+/// doses come after `until`, the day before when all do; a day cut between two doses cannot be
+/// said with an end date.
+fn end_from_until(
+    until: DateTime,
+    timing: &regimen::CTiming,
+    start: Date,
+    start_time: Time,
+    dose_day: impl Fn(Date) -> bool,
+) -> Result<Date> {
+    let day = until.date();
+    let (first, last) = match timing {
+        regimen::CTiming::Times { times, .. } | regimen::CTiming::EveryDays { times, .. } => {
+            if !dose_day(day) {
+                return Ok(day);
+            }
+            (times[0], times[times.len() - 1])
+        }
+        regimen::CTiming::EveryHours { every, .. } => {
+            // The dose after `until`, counted in the rule's civil time.
+            let anchor = start.to_datetime(start_time);
+            let since = until.duration_since(anchor).as_secs().max(-1);
+            let step = every.as_secs().max(1);
+            let next = if since < 0 {
+                0
+            } else {
+                since.div_euclid(step) + 1
+            };
+            let out_of_range = || Error::invalid("rrule", "UNTIL is out of range");
+            let next_dose = anchor
+                .checked_add(jiff::SignedDuration::from_secs(step.saturating_mul(next)))
+                .map_err(|_| out_of_range())?;
+            if next_dose.date() > day {
+                return Ok(day);
+            }
+            if since < 0 {
+                return Ok(add_days(start, -1));
+            }
+            // The last dose at or before `until`: on an earlier day, none of `until`'s day is
+            // kept, and the phase ends the day before.
+            let last_dose = anchor
+                .checked_add(jiff::SignedDuration::from_secs(
+                    step.saturating_mul(next - 1),
+                ))
+                .map_err(|_| out_of_range())?;
+            if last_dose.date() < day {
+                return Ok(add_days(day, -1));
+            }
+            return Err(unsupported("an UNTIL between two doses of one day"));
+        }
+        _ => return Ok(day),
+    };
+    if until.time() >= last {
+        Ok(day)
+    } else if until.time() < first {
+        Ok(add_days(day, -1))
+    } else {
+        Err(unsupported("an UNTIL between two doses of one day"))
+    }
 }

@@ -795,10 +795,8 @@ impl Store {
         let final_path = self.install_content(&partial, &file_id)?;
         let committed = (|| {
             let mut w = self.writer()?;
+            // The old file is noted pending by the row's trigger as the reference changes.
             settle_pending(w.tx(), &file_id)?;
-            if let Some(old) = &old_file {
-                note_pending(w.tx(), &file_id_of(old))?;
-            }
             w.set_all(
                 &DOCUMENT,
                 id,
@@ -834,10 +832,8 @@ impl Store {
     pub fn delete_document(&self, id: &str) -> Result<()> {
         let file = self.current_content_file(id)?;
         let mut w = self.writer()?;
+        // The row's trigger notes its content file pending as the row goes.
         w.delete(&DOCUMENT, id)?;
-        if let Some(file) = &file {
-            note_pending(w.tx(), &file_id_of(file))?;
-        }
         // The commit also erases the old pages that held the key, from the WAL too.
         w.commit()?;
         match file {
@@ -983,7 +979,8 @@ fn file_id_of(file: &Path) -> String {
         .unwrap_or_default()
 }
 
-/// Notes a content file as pending: about to be installed, or about to be removed.
+/// Notes a content file as pending: about to be installed. (One about to be removed is noted by
+/// the triggers on `vault_documents` as its reference goes, locally or from another device.)
 fn note_pending(conn: &rusqlite::Connection, file_id: &str) -> Result<()> {
     conn.execute(
         "INSERT OR IGNORE INTO vault_pending_files(file_id) VALUES (?1)",

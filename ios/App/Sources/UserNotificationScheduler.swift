@@ -6,15 +6,37 @@ import UserNotifications
 /// `plan.cancel`, adds those in `plan.schedule` under the core's stable ids. Each fires at the
 /// exact instant the core planned; the core plans again when the zone or the day changes.
 ///
-/// `apply` waits for the notification center to answer, so the app calls
+/// `pending` tells the core which of Cairn's requests the center still holds, so after a
+/// restore onto a new phone, or anything else that emptied the center, the next sync sets every
+/// reminder again instead of trusting the plan it committed last.
+///
+/// Both calls wait for the notification center to answer, so the app calls
 /// `CairnStore.syncNotifications` off the main thread (see `AppModel.syncNotifications`). When
-/// notifications are not allowed it throws, and the core keeps its last plan: the whole diff is
-/// sent again once they are.
+/// notifications are not allowed `apply` throws, and the core keeps its last plan; the next
+/// sync reconciles with what the center then holds.
 final class UserNotificationScheduler: NotificationScheduler, @unchecked Sendable {
+    /// Marks Cairn's requests in `userInfo`, so `pending` never reports another component's.
+    /// (A request added before the mark existed is not reported; the core schedules it again
+    /// under the same id, which replaces it.)
+    private static let mark = "cairnReminder"
+
     private let center: UNUserNotificationCenter
 
     init(center: UNUserNotificationCenter = .current()) {
         self.center = center
+    }
+
+    func pending() throws -> [String] {
+        let ids = Collected()
+        let done = DispatchSemaphore(value: 0)
+        center.getPendingNotificationRequests { requests in
+            for request in requests where request.content.userInfo[Self.mark] != nil {
+                ids.append(request.identifier)
+            }
+            done.signal()
+        }
+        done.wait()
+        return ids.all
     }
 
     func apply(plan: NotificationPlan) throws {
@@ -24,7 +46,7 @@ final class UserNotificationScheduler: NotificationScheduler, @unchecked Sendabl
         if !plan.cancel.isEmpty {
             center.removePendingNotificationRequests(withIdentifiers: plan.cancel)
         }
-        let failures = Failures()
+        let failures = Collected()
         let group = DispatchGroup()
         for notification in plan.schedule {
             group.enter()
@@ -40,7 +62,7 @@ final class UserNotificationScheduler: NotificationScheduler, @unchecked Sendabl
     }
 
     private func allowed() -> Bool {
-        let answer = Failures()
+        let answer = Collected()
         let done = DispatchSemaphore(value: 0)
         center.getNotificationSettings { settings in
             switch settings.authorizationStatus {
@@ -62,6 +84,7 @@ final class UserNotificationScheduler: NotificationScheduler, @unchecked Sendabl
         content.sound = .default
         content.threadIdentifier = notification.kind == .refill ? "refill" : "dose"
         content.userInfo = [
+            Self.mark: true,
             "medicationIds": notification.medicationIds,
             "occurrenceIds": notification.occurrenceIds,
         ]
@@ -77,20 +100,26 @@ final class UserNotificationScheduler: NotificationScheduler, @unchecked Sendabl
     }
 }
 
-/// Messages collected from the notification center's callbacks, which run on its own queue.
-private final class Failures: @unchecked Sendable {
+/// Strings collected from the notification center's callbacks, which run on its own queue.
+private final class Collected: @unchecked Sendable {
     private let lock = NSLock()
-    private var messages: [String] = []
+    private var items: [String] = []
 
-    func append(_ message: String) {
+    func append(_ item: String) {
         lock.lock()
         defer { lock.unlock() }
-        messages.append(message)
+        items.append(item)
     }
 
     var first: String? {
         lock.lock()
         defer { lock.unlock() }
-        return messages.first
+        return items.first
+    }
+
+    var all: [String] {
+        lock.lock()
+        defer { lock.unlock() }
+        return items
     }
 }

@@ -39,3 +39,15 @@ CREATE TABLE vault_pending_exports (
 CREATE TABLE vault_pending_files (
     file_id TEXT PRIMARY KEY
 ) STRICT;
+
+-- A document's content file is no longer wanted once its record is deleted or points at another
+-- file, whether the change was made here or arrived from another device.
+CREATE TRIGGER vault_documents_content_dropped AFTER DELETE ON vault_documents
+WHEN OLD.content_file IS NOT NULL BEGIN
+    INSERT OR IGNORE INTO vault_pending_files(file_id) VALUES (OLD.content_file);
+END;
+
+CREATE TRIGGER vault_documents_content_replaced AFTER UPDATE OF content_file ON vault_documents
+WHEN OLD.content_file IS NOT NULL AND OLD.content_file IS NOT NEW.content_file BEGIN
+    INSERT OR IGNORE INTO vault_pending_files(file_id) VALUES (OLD.content_file);
+END;

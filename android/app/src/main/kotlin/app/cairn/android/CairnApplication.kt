@@ -88,7 +88,10 @@ class CairnApplication : Application() {
         scope.launch { syncNotifications() }
     }
 
-    /** Hands the core's next reminders to AlarmManager (the diff since the last time). Blocking. */
+    /**
+     * Brings AlarmManager in line with the core's next reminders: sets what is planned but not
+     * armed, cancels what is armed but no longer planned. Blocking.
+     */
     @Synchronized
     fun syncNotifications() {
         try {
@@ -100,16 +103,14 @@ class CairnApplication : Application() {
     }
 
     /**
-     * Sets every planned reminder again, not just the diff: after a restart or an update the
-     * system has dropped the alarms the core believes are set. Blocking.
+     * Cancels every Cairn alarm and sets every planned reminder again, not just the difference:
+     * after a restart, an update or a permission change, when the system may have dropped
+     * alarms without a word. Blocking.
      */
     @Synchronized
     fun rearmNotifications() {
         try {
-            val store = openStore()
-            val plan = store.planNotifications(NOTIFICATION_LIMIT)
-            scheduler.rearm(plan)
-            store.commitNotificationPlan(plan)
+            openStore().rearmNotifications(scheduler, NOTIFICATION_LIMIT)
             _notificationProblem.value = null
         } catch (e: Exception) {
             _notificationProblem.value = describe(e)

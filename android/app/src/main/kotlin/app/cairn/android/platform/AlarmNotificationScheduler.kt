@@ -19,25 +19,54 @@ import app.cairn.core.model.PlannedNotification
  * the planned instant to post the core's title and text. Alarms are keyed by the core's stable
  * notification id (in the intent's data URI), so cancelling and setting again are exact.
  *
- * When exact alarms or notifications are not allowed it throws, and the core keeps its last
- * plan: the whole diff is sent again once they are.
+ * AlarmManager cannot list alarms, so the ids armed (with their fire times) are kept in
+ * SharedPreferences, and [pending] reports only those still ahead whose PendingIntent still
+ * exists: a force stop, a reboot or a revoked exact-alarm permission removes the app's
+ * PendingIntents without a word, and the core then sets those reminders again.
+ *
+ * When exact alarms or notifications are not allowed [apply] throws, and the core keeps its
+ * last plan; the next sync reconciles with what is then armed.
  */
 class AlarmNotificationScheduler(context: Context) : NotificationScheduler {
     private val context = context.applicationContext
     private val alarms = this.context.getSystemService(AlarmManager::class.java)
+    private val armed = this.context.getSharedPreferences(ARMED_PREFS, Context.MODE_PRIVATE)
 
-    /** Applies the diff: cancels `plan.cancel`, sets `plan.schedule`. */
-    override fun apply(plan: NotificationPlan) {
-        checkAllowed()
-        plan.cancel.forEach { cancel(it) }
-        plan.schedule.forEach { arm(it) }
+    /** The ids of Cairn's alarms still ahead and still set; forgets the others. */
+    @Synchronized
+    override fun pending(): List<String> {
+        val now = System.currentTimeMillis()
+        val held = mutableListOf<String>()
+        val editor = armed.edit()
+        for ((id, fireAt) in armed.all) {
+            if (fireAt is Long && fireAt > now && exists(id)) {
+                held += id
+            } else {
+                editor.remove(id)
+            }
+        }
+        editor.commit()
+        return held
     }
 
-    /** Sets every reminder of `plan.planned` again (after a restart the system has none). */
-    fun rearm(plan: NotificationPlan) {
+    /** Applies the diff: cancels `plan.cancel`, sets `plan.schedule`. */
+    @Synchronized
+    override fun apply(plan: NotificationPlan) {
         checkAllowed()
-        plan.cancel.forEach { cancel(it) }
-        plan.planned.forEach { arm(it) }
+        val editor = armed.edit()
+        try {
+            plan.cancel.forEach {
+                cancel(it)
+                editor.remove(it)
+            }
+            plan.schedule.forEach {
+                arm(it)
+                editor.putLong(it.id, it.fireAtMs)
+            }
+        } finally {
+            // What was armed before a failure is recorded, so the next sync knows it is set.
+            editor.commit()
+        }
     }
 
     private fun checkAllowed() {
@@ -69,6 +98,14 @@ class AlarmNotificationScheduler(context: Context) : NotificationScheduler {
         }
     }
 
+    private fun exists(id: String): Boolean =
+        PendingIntent.getBroadcast(
+            context,
+            0,
+            intentFor(id),
+            PendingIntent.FLAG_NO_CREATE or PendingIntent.FLAG_IMMUTABLE,
+        ) != null
+
     private fun cancel(id: String) {
         val pending =
             PendingIntent.getBroadcast(
@@ -84,4 +121,9 @@ class AlarmNotificationScheduler(context: Context) : NotificationScheduler {
     private fun intentFor(id: String): Intent =
         Intent(context, ReminderReceiver::class.java)
             .setData(Uri.Builder().scheme("cairn").authority("reminder").appendPath(id).build())
+
+    private companion object {
+        /** SharedPreferences of the armed alarms: notification id to fire time (ms). */
+        const val ARMED_PREFS = "cairn_armed_reminders"
+    }
 }
