@@ -6,6 +6,7 @@ import app.cairn.core.CairnException
 import app.cairn.core.CairnStore
 import app.cairn.core.KeyStore
 import app.cairn.core.KeyStoreException
+import app.cairn.core.model.CheckDepth
 import app.cairn.core.model.Profile
 import java.io.File
 import java.nio.file.Files
@@ -262,14 +263,30 @@ val cairnStoreTests = listOf(
         }
     },
 
-    TestCase("async check_integrity returns true (runBlocking)") {
+    TestCase("async check_integrity finds a new store healthy, at both depths (runBlocking)") {
         withTempDir { dir ->
             CairnStore.openWithKeyStore(dir.path, MemoryKeyStore()).using { store ->
-                assertEquals(true, runBlocking { store.checkIntegrity() }, "check_integrity on a new store")
+                val quick = runBlocking { store.checkIntegrity(CheckDepth.PAGES) }
+                assertEquals(emptyList<String>(), quick.problems, "page check on a new store")
                 store.setProfile("Ada", "Europe/Zurich")
-                assertEquals(true, runBlocking { store.checkIntegrity() }, "check_integrity after a write")
+                val full = runBlocking { store.checkIntegrity(CheckDepth.FULL) }
+                assertEquals(emptyList<String>(), full.problems, "full check after a write")
+                assertEquals(true, full.pages > 0uL, "pages were checked")
                 store.closeStore()
             }
+        }
+    },
+
+    TestCase("a key in the key store without its database is Incomplete, and the key is kept") {
+        withTempDir { dir ->
+            val keys = MemoryKeyStore()
+            CairnStore.openWithKeyStore(dir.path, keys).using { it.closeStore() }
+            val key = keys.load("cairn.db")!!.toList()
+            java.io.File(dir, "cairn.db").writeBytes(ByteArray(0))
+            assertThrows<CairnException.Incomplete>("open over an emptied database") {
+                CairnStore.openWithKeyStore(dir.path, keys)
+            }
+            assertEquals(key, keys.load("cairn.db")!!.toList(), "the stored key is unchanged")
         }
     },
 
@@ -291,7 +308,7 @@ val cairnStoreTests = listOf(
                 assertThrows<CairnException.Locked>("profile() after close") { store.profile() }
                 assertThrows<CairnException.Locked>("set_profile() after close") { store.setProfile("Eve", "UTC") }
                 assertThrows<CairnException.Locked>("check_integrity() after close") {
-                    runBlocking { store.checkIntegrity() }
+                    runBlocking { store.checkIntegrity(CheckDepth.FULL) }
                 }
                 store.closeStore()
                 assertThrows<CairnException.Locked>("status() after a second close") { store.status() }

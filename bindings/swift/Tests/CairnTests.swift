@@ -161,12 +161,12 @@ func testCheckIntegrityIsAsyncAndTrue(_ tmp: TempDir) async throws {
     let store = try CairnStore.openWithKeyStore(dataDir: tmp.path, keyStore: MemoryKeyStore())
     defer { store.closeStore() }
     try store.setProfile(displayName: "Ada", homeTimeZone: "UTC")
-    let ok = try await store.checkIntegrity()
-    try expect(ok, "checkIntegrity() should be true for a fresh store")
+    let report = try await store.checkIntegrity(depth: .full)
+    try expect(report.problems.isEmpty, "checkIntegrity() should find a fresh store healthy")
 
     // Several checks in flight at once, each awaited from its own task.
     let results = try await withThrowingTaskGroup(of: Bool.self) { group in
-        for _ in 0..<4 { group.addTask { try await store.checkIntegrity() } }
+        for _ in 0..<4 { group.addTask { try await store.checkIntegrity(depth: .pages).problems.isEmpty } }
         var all: [Bool] = []
         for try await r in group { all.append(r) }
         return all
@@ -177,7 +177,7 @@ func testCheckIntegrityIsAsyncAndTrue(_ tmp: TempDir) async throws {
     let semaphore = DispatchSemaphore(value: 0)
     let box = ResultBox()
     Task.detached {
-        box.set(await asyncResult { try await store.checkIntegrity() })
+        box.set(await asyncResult { try await store.checkIntegrity(depth: .pages).problems.isEmpty })
         semaphore.signal()
     }
     try expect(semaphore.wait(timeout: .now() + 120) == .success, "checkIntegrity() in a Task timed out")
@@ -191,7 +191,7 @@ func testClosedStoreIsLocked(_ tmp: TempDir) async throws {
     try expectThrows(.locked) { try store.status() }
     try expectThrows(.locked) { try store.profile() }
     try expectThrows(.locked) { try store.setProfile(displayName: "Ada", homeTimeZone: "UTC") }
-    try await expectThrowsAsync(.locked) { try await store.checkIntegrity() }
+    try await expectThrowsAsync(.locked) { try await store.checkIntegrity(depth: .full) }
     store.closeStore() // closing twice is harmless
     try expectThrows(.locked) { try store.status() }
 }
