@@ -806,3 +806,165 @@ proptest! {
         prop_assert_eq!(phone.export(&doc.id).unwrap(), bytes);
     }
 }
+
+#[test]
+fn only_regular_files_are_imported() {
+    let phone = Phone::new();
+    let fifo = phone.dir.path().join("pipe");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let meta = DocumentMeta::new("Pipe", DocumentKind::Other);
+    for path in [fifo.as_path(), Path::new("/dev/zero"), phone.dir.path()] {
+        let err = phone
+            .store
+            .import_document(path, &meta, &mut |_, _| {})
+            .unwrap_err();
+        assert!(
+            matches!(&err, Error::Invalid { field: "path", reason } if reason.contains("regular")),
+            "{path:?}: {err:?}"
+        );
+    }
+    assert!(
+        phone
+            .store
+            .documents(&DocumentFilter::default())
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[test]
+fn an_export_onto_the_store_itself_is_refused_and_destroys_nothing() {
+    let phone = Phone::new();
+    let doc = phone.add("Letter", DocumentKind::Letter, b"letter text");
+    let db = phone.store.dir().join("cairn.db");
+    let content = phone.content_file(&doc.id);
+    let before = (
+        std::fs::read(&db).unwrap(),
+        std::fs::read(&content).unwrap(),
+    );
+    for dest in [
+        db.clone(),
+        content.clone(),
+        phone.store.vault_dir().join("new.pdf"),
+        phone.store.dir().join("..").join("store").join("x.pdf"),
+    ] {
+        let err = phone
+            .store
+            .export_document(&doc.id, &dest, &mut |_, _| {})
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::Invalid {
+                    field: "destination",
+                    ..
+                }
+            ),
+            "{dest:?}: {err:?}"
+        );
+    }
+    assert_eq!(
+        (
+            std::fs::read(&db).unwrap(),
+            std::fs::read(&content).unwrap()
+        ),
+        before
+    );
+    assert_eq!(phone.export(&doc.id).unwrap(), b"letter text");
+}
+
+#[test]
+fn a_killed_export_leaves_no_plaintext_after_the_next_open() {
+    use std::os::unix::fs::PermissionsExt;
+    let phone = Phone::new();
+    let doc = phone.add("Letter", DocumentKind::Letter, &sample(300_000, 3));
+    let out = phone.dir.path().join("letter.pdf");
+    // A panic in the middle of the stream stands for the process being killed there: nothing
+    // after it runs, neither the cleanup nor the note's removal.
+    let killed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let mut calls = 0;
+        let _ = phone.store.export_document(&doc.id, &out, &mut |_, _| {
+            calls += 1;
+            if calls == 2 {
+                let partial: Vec<_> = files_in(phone.dir.path())
+                    .into_iter()
+                    .filter(|n| n.ends_with(".partial"))
+                    .collect();
+                let mode = std::fs::metadata(phone.dir.path().join(&partial[0]))
+                    .unwrap()
+                    .permissions()
+                    .mode();
+                assert_eq!(
+                    mode & 0o777,
+                    0o600,
+                    "the plaintext is readable by its owner only"
+                );
+                panic!("killed mid-export");
+            }
+        });
+    }));
+    assert!(killed.is_err());
+    let partials = |dir: &Path| -> Vec<String> {
+        files_in(dir)
+            .into_iter()
+            .filter(|n| n.ends_with(".partial"))
+            .collect()
+    };
+    assert_eq!(
+        partials(phone.dir.path()).len(),
+        1,
+        "the killed export left its file"
+    );
+    let phone = phone.reopen();
+    assert!(
+        partials(phone.dir.path()).is_empty(),
+        "removed on the next open"
+    );
+    assert!(!out.exists());
+}
+
+#[test]
+fn recovery_by_another_opener_never_takes_an_import_under_way_for_an_orphan() {
+    let Phone { store, keys, dir } = Phone::new();
+    let store_dir = store.dir().to_path_buf();
+    let source = dir.path().join("scan.bin");
+    std::fs::write(&source, sample(2_000_000, 9)).unwrap();
+    let (paused_tx, paused_rx) = std::sync::mpsc::channel::<()>();
+    let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
+    let importer = std::thread::spawn(move || {
+        let mut paused = false;
+        let outcome = store.import_document(
+            &source,
+            &DocumentMeta::new("Scan", DocumentKind::Imaging),
+            &mut |done, _| {
+                if done > 0 && !paused {
+                    paused = true;
+                    paused_tx.send(()).unwrap();
+                    go_rx.recv().unwrap();
+                }
+            },
+        );
+        (store, outcome)
+    });
+    paused_rx.recv().unwrap();
+    // Another process (here, another store on the same files) opens while the import is half
+    // written in vault/tmp: its recovery must leave that file alone.
+    let other = Store::open(&store_dir, Unlock::KeyStore(&keys), clock()).unwrap();
+    assert_eq!(files_in(&store_dir.join("vault").join("tmp")).len(), 1);
+    other.close().unwrap();
+    go_tx.send(()).unwrap();
+    let (store, outcome) = importer.join().unwrap();
+    let doc = outcome.unwrap().document().clone();
+    let phone = Phone { store, keys, dir };
+    assert_eq!(
+        phone.store.verify_vault().unwrap()[0].health,
+        DocumentHealth::Ok
+    );
+    assert_eq!(phone.export(&doc.id).unwrap(), sample(2_000_000, 9));
+}
