@@ -26,6 +26,8 @@ final class AppModel: ObservableObject {
     @Published private(set) var generation = 0
     /// Why reminders could not be scheduled, if they could not.
     @Published private(set) var notificationProblem: String?
+    /// What the launch check of the database pages found, if anything.
+    @Published private(set) var integrityProblem: String?
 
     private let scheduler = UserNotificationScheduler()
 
@@ -49,6 +51,19 @@ final class AppModel: ObservableObject {
         }
         _ = try? await UNUserNotificationCenter.current().requestAuthorization(options: [.alert, .sound, .badge])
         await refresh()
+        await checkPages()
+    }
+
+    /// The cheap check at every launch: every database page's HMAC, off the main thread, so a
+    /// damaged page no screen has read yet is found and named before it matters.
+    func checkPages() async {
+        guard case .open(let store) = state else { return }
+        do {
+            let report = try await store.checkIntegrity(depth: .pages)
+            integrityProblem = report.problems.first
+        } catch {
+            integrityProblem = describe(error)
+        }
     }
 
     /// Re-reads every screen and re-plans the reminders.

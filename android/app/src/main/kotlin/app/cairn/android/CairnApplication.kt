@@ -7,6 +7,7 @@ import app.cairn.android.platform.AlarmNotificationScheduler
 import app.cairn.android.platform.AndroidKeyStoreKeyStore
 import app.cairn.android.ui.describe
 import app.cairn.core.CairnStore
+import app.cairn.core.model.CheckDepth
 import java.io.File
 import kotlinx.coroutines.CoroutineScope
 import kotlinx.coroutines.Dispatchers
@@ -52,6 +53,11 @@ class CairnApplication : Application() {
     /** Why reminders could not be set, if they could not. */
     val notificationProblem: StateFlow<String?> = _notificationProblem.asStateFlow()
 
+    private val _integrityProblem = MutableStateFlow<String?>(null)
+
+    /** What the launch check of the database pages found, if anything. */
+    val integrityProblem: StateFlow<String?> = _integrityProblem.asStateFlow()
+
     /** Sets the core's reminders as exact alarms. */
     val scheduler by lazy { AlarmNotificationScheduler(this) }
 
@@ -62,7 +68,19 @@ class CairnApplication : Application() {
         createNotificationChannels()
         // Decrypted copies opened for viewing live only until the next start.
         File(cacheDir, OPEN_DIR).deleteRecursively()
-        scope.launch { runCatching { openStore() } }
+        scope.launch { runCatching { openStore() }.onSuccess { checkPages(it) } }
+    }
+
+    /**
+     * The cheap check at every launch: every database page's HMAC, in the background, so a
+     * damaged page no screen has read yet is found and named before it matters.
+     */
+    private suspend fun checkPages(store: CairnStore) {
+        _integrityProblem.value = try {
+            store.checkIntegrity(CheckDepth.PAGES).problems.firstOrNull()
+        } catch (e: Exception) {
+            describe(e)
+        }
     }
 
     /** The open store, opening (or on first launch creating) it on first use. Blocking. */
