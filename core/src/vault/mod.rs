@@ -511,25 +511,13 @@ impl Store {
         meta: &DocumentMeta,
         progress: Progress<'_>,
     ) -> Result<ImportOutcome> {
-        // Held until the metadata is committed, so another process's recovery cannot take the
-        // new file for an orphan between its rename and the commit.
-        let _lock = lock::VaultLock::shared(&self.vault_dir())?;
-        let fingerprint_key = self.fingerprint_key()?;
-        let (identity, key_text) = content::new_identity();
-        let file_id = new_id();
-        let partial = self.staging_path()?;
-        let encrypted = content::encrypt_to_file(
-            input.take(MAX_DOCUMENT_BYTES + 1),
-            total,
-            &identity,
-            &fingerprint_key,
-            &partial,
-            progress,
-        )?;
-        if encrypted.size > MAX_DOCUMENT_BYTES {
-            remove_if_present(&partial)?;
-            return Err(too_large());
-        }
+        let Staged {
+            _lock,
+            partial,
+            file_id,
+            key_text,
+            encrypted,
+        } = self.stage_content(input, total, progress)?;
         if let Some(existing) = self.document_with_fingerprint(&encrypted.fingerprint)? {
             std::fs::remove_file(&partial)?;
             return Ok(ImportOutcome::AlreadyInVault(existing));
@@ -747,6 +735,41 @@ impl Store {
         Ok(())
     }
 
+    /// Encrypts `input` under a fresh document key into the staging directory, holding the
+    /// vault lock (shared) from before the first byte is written: the caller keeps it until the
+    /// metadata that refers to the content is committed, so that another process's recovery
+    /// cannot take the new file for an orphan in between.
+    fn stage_content(
+        &self,
+        input: impl Read,
+        total: u64,
+        progress: Progress<'_>,
+    ) -> Result<Staged> {
+        let lock = lock::VaultLock::shared(&self.vault_dir())?;
+        let fingerprint_key = self.fingerprint_key()?;
+        let (identity, key_text) = content::new_identity();
+        let partial = self.staging_path()?;
+        let encrypted = content::encrypt_to_file(
+            input.take(MAX_DOCUMENT_BYTES + 1),
+            total,
+            &identity,
+            &fingerprint_key,
+            &partial,
+            progress,
+        )?;
+        if encrypted.size > MAX_DOCUMENT_BYTES {
+            remove_if_present(&partial)?;
+            return Err(too_large());
+        }
+        Ok(Staged {
+            _lock: lock,
+            partial,
+            file_id: new_id(),
+            key_text,
+            encrypted,
+        })
+    }
+
     /// A fresh path in the vault's staging directory, which is created if missing.
     fn staging_path(&self) -> Result<PathBuf> {
         let vault = self.vault_dir();
@@ -775,23 +798,13 @@ impl Store {
         self.document(id)?;
         let old_file = self.current_content_file(id)?;
         let (file, total) = open_document_file(path)?;
-        let _lock = lock::VaultLock::shared(&self.vault_dir())?;
-        let fingerprint_key = self.fingerprint_key()?;
-        let (identity, key_text) = content::new_identity();
-        let file_id = new_id();
-        let partial = self.staging_path()?;
-        let encrypted = content::encrypt_to_file(
-            file.take(MAX_DOCUMENT_BYTES + 1),
-            total,
-            &identity,
-            &fingerprint_key,
-            &partial,
-            progress,
-        )?;
-        if encrypted.size > MAX_DOCUMENT_BYTES {
-            remove_if_present(&partial)?;
-            return Err(too_large());
-        }
+        let Staged {
+            _lock,
+            partial,
+            file_id,
+            key_text,
+            encrypted,
+        } = self.stage_content(file, total, progress)?;
         let final_path = self.install_content(&partial, &file_id)?;
         let committed = (|| {
             let mut w = self.writer()?;
@@ -970,6 +983,20 @@ fn write_meta(w: &mut crate::record::Writer<'_>, id: &str, meta: &DocumentMeta) 
             ("linked_events", Value::from(meta.linked_events.clone())),
         ],
     )
+}
+
+/// Content encrypted into the staging directory, not yet in the vault.
+struct Staged {
+    /// The vault lock, held until the content is committed or given up.
+    _lock: lock::VaultLock,
+    /// The encrypted file in `vault/tmp/`.
+    partial: PathBuf,
+    /// The id it will have in the vault.
+    file_id: String,
+    /// The document key that opens it, as an age secret key string.
+    key_text: Zeroizing<String>,
+    /// Its size and fingerprint.
+    encrypted: content::Encrypted,
 }
 
 /// The content file id of a path in the vault.
