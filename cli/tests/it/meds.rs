@@ -592,3 +592,38 @@ fn pills_added_in_the_evening_do_not_miss_that_mornings_dose() {
     assert_eq!(day_one["overall"]["scheduled"], 2);
     assert_eq!(day_one["overall"]["taken_on_time"], 2);
 }
+
+/// Without `--tz`, the device's zone is the system's: a phone in New York is not planned in UTC.
+/// (jiff without its `tz-system` feature fell back to UTC without a word.)
+#[test]
+fn without_tz_the_system_zone_is_used_not_utc() {
+    let cli = Cli::new();
+    ok(&cli.meds(
+        "2026-03-07T12:00:00-05:00",
+        NY,
+        &[
+            "add",
+            "Tamoxifen",
+            "--dose",
+            "20",
+            "--unit",
+            "mg",
+            "--times",
+            "08:00",
+        ],
+    ));
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_cairn"))
+        .arg("--data-dir")
+        .arg(cli.path())
+        .args(["--now", "2026-03-09T06:30:00-04:00", "meds", "today"])
+        .env("CAIRN_PASSPHRASE", PASS)
+        .env("TZ", NY)
+        .output()
+        .unwrap();
+    let text = ok(&out);
+    assert!(text.contains("(America/New_York)"), "{text}");
+    assert!(
+        text.contains("08:00"),
+        "the 08:00 dose at 08:00 New York time: {text}"
+    );
+}
