@@ -121,6 +121,10 @@ impl Store {
                 ),
             ));
         }
+        // A refused passphrase leaves nothing behind, not even the directory.
+        if let Unlock::Passphrase(pass) = unlock {
+            check_passphrase(pass)?;
+        }
         layout::create_private_dir(dir)?;
         let key = match unlock {
             Unlock::KeyStore(ks) => {
@@ -130,7 +134,6 @@ impl Store {
                 key
             }
             Unlock::Passphrase(pass) => {
-                check_passphrase(pass)?;
                 let slot = KdfSlot::new(KdfParams::default());
                 let key = slot.derive(pass)?;
                 KdfFile {
