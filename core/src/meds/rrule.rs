@@ -375,9 +375,10 @@ fn parse_dtstart(line: &str) -> Result<(Date, Time, TimeZonePolicy)> {
     let policy = match (zone, utc) {
         (Some(_), true) => return Err(bad()),
         (Some(zone), false) => {
-            crate::profile::check_time_zone("rrule", zone)?;
+            // Kept as the zone's canonical name (lookups ignore case), as export writes it.
+            let tz = crate::profile::check_time_zone("rrule", zone)?;
             TimeZonePolicy::FixedZone {
-                zone: zone.to_owned(),
+                zone: tz.iana_name().unwrap_or(zone).to_owned(),
             }
         }
         (None, true) => TimeZonePolicy::FixedZone {

@@ -1581,6 +1581,28 @@ fn rrule_export_names_the_zone_as_calendars_spell_it() {
     assert_eq!(back.phase.timing, phase.timing);
 }
 
+/// Found by fuzzing: a zone typed in lower case imported as typed, so importing the rule's own
+/// export gave another policy.
+#[test]
+fn rrule_import_names_the_zone_canonically() {
+    let rule = "DTSTART;TZID=europe/London:20260301T060000\n\
+                RRULE:FREQ=HOURLY;INTERVAL=8;BYMINUTE=0;BYSECOND=0;UNTIL=20260331T235959Z";
+    let imported = rrule::phase_from_rrule(rule, 1.0, "tablet", "2026-01-01").unwrap();
+    assert_eq!(
+        imported.time_zone_policy,
+        TimeZonePolicy::FixedZone {
+            zone: "Europe/London".into()
+        }
+    );
+    let again = rrule::phase_to_rrule(&imported.phase, &imported.time_zone_policy)
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        rrule::phase_from_rrule(&again, 1.0, "tablet", "2026-01-01").unwrap(),
+        imported
+    );
+}
+
 /// Found by fuzzing: an imported rule passed the timing checks but not the regimen's, so a
 /// medication could not be made from it.
 #[test]
