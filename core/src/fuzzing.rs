@@ -366,7 +366,9 @@ impl SearchIndexes {
                 |r| r.get(0),
             )
             .expect("token count");
-        if tokens == 0 {
+        // Text the tokenizer leaves nothing of cannot be found, and FTS5 reads a value only up
+        // to a NUL, so what follows one is in no index to find.
+        if tokens == 0 || text.contains('\0') {
             return;
         }
         if let Some(expr) = timeline {
