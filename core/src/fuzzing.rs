@@ -371,8 +371,8 @@ impl SearchIndexes {
         // Words mixing U+FFFD (what invalid UTF-8 decodes to) with marks and unassigned code
         // points can be split by the tokenizer unlike the query: a known defect, kept out of
         // this invariant until it is fixed (the inputs that show it are seeds).
-        let private_use = text.contains('\u{FFFD}');
-        if tokens == 0 || text.contains('\0') || private_use {
+        let replaced = text.contains('\u{FFFD}');
+        if tokens == 0 || text.contains('\0') || replaced {
             return;
         }
         if let Some(expr) = timeline {
