@@ -223,7 +223,7 @@ impl CairnStore {
     ) -> Result<LoggedDose, CairnError> {
         self.with(|s| {
             let at = taken_at_ms
-                .map(|ms| cairn_core::meds::instant_from_ms("taken_at_ms", ms))
+                .map(|ms| cairn_core::time::instant_from_ms("taken_at_ms", ms))
                 .transpose()?;
             s.take_dose(&medication_id, at, amount, occurrence_id.as_deref())
         })
@@ -242,7 +242,7 @@ impl CairnStore {
         self.with(|s| {
             let (now, zone) = instant_in_zone(now_epoch_ms, &time_zone)?;
             let at = taken_at_ms
-                .map(|ms| cairn_core::meds::instant_from_ms("taken_at_ms", ms))
+                .map(|ms| cairn_core::time::instant_from_ms("taken_at_ms", ms))
                 .transpose()?;
             s.take_dose_at(
                 now,

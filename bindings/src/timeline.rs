@@ -5,10 +5,12 @@
 //! events, not one call per event.
 
 use cairn_core::timeline::{
-    group_by_local_day, instant_from_ms as instant, EventDetails, EventEdit, EventFlag, EventKind,
-    NewEvent, Quantity, SymptomAttribute, SymptomPoint, SymptomReport, TimelineEvent, TimelinePage,
-    TimelineQuery, PRO_CTCAE_TERMS,
+    group_by_local_day, EventDetails, EventEdit, EventFlag, EventKind, NewEvent, Quantity,
+    SymptomAttribute, SymptomPoint, SymptomReport, TimelineEvent, TimelinePage, TimelineQuery,
+    PRO_CTCAE_TERMS,
 };
+
+use cairn_core::time::instant_from_ms as instant;
 
 use crate::error::CairnError;
 use crate::store::CairnStore;
@@ -331,7 +333,7 @@ impl CairnStore {
         zone: String,
     ) -> Result<TimelineDayPage, CairnError> {
         self.with(|s| {
-            let tz = cairn_core::profile::check_time_zone("zone", &zone)?;
+            let tz = cairn_core::time::check_time_zone("zone", &zone)?;
             let page = s.timeline_page(&filter.to_core()?, cursor.as_deref(), page_limit(limit))?;
             let days = group_by_local_day(page.events, &tz)
                 .into_iter()

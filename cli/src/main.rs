@@ -115,7 +115,7 @@ impl Clock for CliClock {
 
 fn clock(now: Option<&str>, tz: Option<&str>) -> Result<Arc<dyn Clock>, Error> {
     let zone = match tz {
-        Some(name) => cairn_core::profile::check_time_zone("--tz", name)?,
+        Some(name) => cairn_core::time::check_time_zone("--tz", name)?,
         None => SystemClock.time_zone(),
     };
     let now = now

@@ -647,7 +647,7 @@ fn apply_details(med: &mut Medication, d: &DetailArgs) -> Result<(), Error> {
         med.time_zone_policy = if zone.eq_ignore_ascii_case("wall") {
             TimeZonePolicy::WallClock
         } else {
-            cairn_core::profile::check_time_zone("--zone", zone)?;
+            cairn_core::time::check_time_zone("--zone", zone)?;
             TimeZonePolicy::FixedZone { zone: zone.clone() }
         };
     }

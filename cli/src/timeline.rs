@@ -287,7 +287,7 @@ pub(crate) fn run(ctx: &Context, cmd: Command) -> Result<(), Error> {
         Command::Add(args) => {
             let args = *args;
             let event_zone = match &args.zone {
-                Some(z) => cairn_core::profile::check_time_zone("--zone", z)?,
+                Some(z) => cairn_core::time::check_time_zone("--zone", z)?,
                 None => zone.clone(),
             };
             let kind = EventKind::parse(&args.kind)?;
@@ -364,7 +364,7 @@ pub(crate) fn run(ctx: &Context, cmd: Command) -> Result<(), Error> {
             let args = *args;
             let current = store.event(&args.id)?;
             let event_zone = match &args.zone {
-                Some(z) => cairn_core::profile::check_time_zone("--zone", z)?,
+                Some(z) => cairn_core::time::check_time_zone("--zone", z)?,
                 None => TimeZone::get(&current.recorded_zone).unwrap_or(zone.clone()),
             };
             let instant = |flag: &'static str, s: &Option<String>| {

@@ -2,17 +2,22 @@
 //!
 //! # Layout
 //!
-//! - [`store`]: the SQLCipher database — keying (platform key store or Argon2id passphrase),
-//!   pragmas, numbered migrations, key rotation.
-//! - [`record`]: the field-change log, the one write path for synced data: hybrid logical clock,
-//!   last-writer-wins merge, tombstones, the outbox, search-index upkeep, deterministic ids.
-//! - [`profile`]: the patient's name and home time zone.
-//! - [`timeline`]: the journey — events, symptoms, measurements, appointments; paged and searched.
-//! - [`meds`]: medications, regimens, dose occurrences, dose log, adherence, notification plan.
-//! - [`vault`]: documents — encrypted content files beside the database, metadata in it.
-//! - [`clock`]: injected time; nothing else reads the system clock or zone.
-//! - [`error`]: the one [`Error`] type and [`Result`] alias.
-//! - `fuzzing` (feature `fuzzing`): the entry points of the fuzz targets in `fuzz/`.
+//! The modules stand in floors, from the ground up; a module imports only from lower floors
+//! (`tests/floors.rs` checks it, and lists the imports that still run up).
+//!
+//! 1. [`error`]: the one [`Error`] type and [`Result`] alias.
+//! 2. The ground: [`clock`] (injected time; nothing else reads the system clock or zone),
+//!    [`hlc`] (the hybrid logical clock), [`ids`] (random and derived record ids), [`time`]
+//!    (checked zone names and epoch milliseconds).
+//! 3. [`store`]: the SQLCipher database — keying (platform key store or Argon2id passphrase),
+//!    what a store directory holds, pragmas, numbered migrations, key rotation.
+//! 4. [`record`]: the field-change log, the one write path for synced data: last-writer-wins
+//!    merge, tombstones, the outbox, search-index upkeep.
+//! 5. The features, which do not import one another: [`profile`] (the patient's name and home
+//!    zone), [`timeline`] (events, symptoms, measurements, appointments; paged and searched),
+//!    [`meds`] (medications, regimens, doses, adherence, the notification plan), [`vault`]
+//!    (documents: encrypted content files beside the database, metadata in it).
+//! 6. `fuzzing` (feature `fuzzing`): the entry points of the fuzz targets in `fuzz/`.
 
 #[cfg(feature = "uniffi")]
 uniffi::setup_scaffolding!();
@@ -21,10 +26,13 @@ pub mod clock;
 pub mod error;
 #[cfg(any(test, feature = "fuzzing"))]
 pub mod fuzzing;
+pub mod hlc;
+pub mod ids;
 pub mod meds;
 pub mod profile;
 pub mod record;
 pub mod store;
+pub mod time;
 pub mod timeline;
 pub mod vault;
 

@@ -4,8 +4,10 @@ use rusqlite::OptionalExtension;
 use serde_json::Value;
 
 use crate::error::{Error, Result};
-use crate::record::{EntityDef, deterministic_id};
+use crate::ids::deterministic_id;
+use crate::record::EntityDef;
 use crate::store::Store;
+use crate::time::check_time_zone;
 
 /// The profile entity: one record per store.
 pub static PROFILE: EntityDef = EntityDef {
@@ -29,11 +31,6 @@ pub struct Profile {
     pub display_name: String,
     /// The IANA zone of home, used by medications pinned to the home zone.
     pub home_time_zone: String,
-}
-
-/// Checks an IANA time zone name against the bundled time zone database.
-pub fn check_time_zone(field: &'static str, name: &str) -> Result<jiff::tz::TimeZone> {
-    jiff::tz::TimeZone::get(name).map_err(|_| Error::invalid(field, "not a known IANA time zone"))
 }
 
 impl Store {

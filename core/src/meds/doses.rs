@@ -29,7 +29,8 @@ use super::expand::{Occ, expand_into, occurrence_id, resolve, shift};
 use super::regimen::ON_TIME_MINUTES;
 use super::{DOSE, Loaded, now_and_zone};
 use crate::error::{Error, Result};
-use crate::record::{Writer, deterministic_id, new_id};
+use crate::ids::{deterministic_id, new_id};
+use crate::record::Writer;
 use crate::store::Store;
 
 /// Where a scheduled dose stands.

@@ -13,7 +13,7 @@ use jiff::tz::{AmbiguousOffset, TimeZone};
 use jiff::{SignedDuration, Timestamp};
 
 use super::regimen::{CPhase, CTiming, Compiled};
-use crate::record::deterministic_id;
+use crate::ids::deterministic_id;
 
 /// One scheduled dose, before it is joined with the dose log.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -26,8 +26,10 @@ use rusqlite::OptionalExtension;
 use serde_json::Value;
 
 use crate::error::{Error, Result};
-use crate::record::{EntityDef, new_id};
+use crate::ids::new_id;
+use crate::record::EntityDef;
 use crate::store::Store;
+use crate::time::instant_from_ms;
 pub use adherence::{Adherence, AdherenceCounts, MedicationAdherence, RefillStatus};
 pub use doses::{AsNeededWarning, DoseOccurrence, DoseStatus, LoggedDose};
 pub use plan::{
@@ -446,16 +448,11 @@ pub fn occurrences(
         .collect())
 }
 
-/// An instant in ms since the epoch, as the FFI and QA pass it, checked.
-pub fn instant_from_ms(field: &'static str, ms: i64) -> Result<Timestamp> {
-    Timestamp::from_millisecond(ms).map_err(|_| Error::invalid(field, "out of range"))
-}
-
 /// An instant and an IANA zone, as QA passes them into planning calls, checked.
 pub fn instant_in_zone(now_epoch_ms: i64, time_zone: &str) -> Result<(Timestamp, TimeZone)> {
     Ok((
         instant_from_ms("now_epoch_ms", now_epoch_ms)?,
-        crate::profile::check_time_zone("time_zone", time_zone)?,
+        crate::time::check_time_zone("time_zone", time_zone)?,
     ))
 }
 

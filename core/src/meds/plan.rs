@@ -30,7 +30,7 @@ use super::expand::{Occ, add_days, expand_into, occurrence_id, resolve, shift};
 use super::regimen::CTiming;
 use super::{Loaded, now_and_zone};
 use crate::error::{Error, Result};
-use crate::record::deterministic_id;
+use crate::ids::deterministic_id;
 use crate::store::Store;
 
 /// What a notification is about.

@@ -520,7 +520,7 @@ pub(crate) fn compile(med: &Medication) -> Result<Compiled> {
     let fixed_zone = match &med.time_zone_policy {
         TimeZonePolicy::WallClock => None,
         TimeZonePolicy::FixedZone { zone } => {
-            Some(crate::profile::check_time_zone("time_zone_policy", zone)?)
+            Some(crate::time::check_time_zone("time_zone_policy", zone)?)
         }
     };
     if med.late_window_minutes == 0 || med.late_window_minutes > MAX_LATE_WINDOW_MINUTES {

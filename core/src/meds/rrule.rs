@@ -90,7 +90,7 @@ pub fn phase_to_rrule(phase: &Phase, policy: &TimeZonePolicy) -> Result<Option<S
             end.map(|e| format!(";UNTIL={}T235959", ical_date(e))),
         ),
         TimeZonePolicy::FixedZone { zone } => {
-            let tz = crate::profile::check_time_zone("time_zone_policy", zone)?;
+            let tz = crate::time::check_time_zone("time_zone_policy", zone)?;
             // RFC 5545: with a zoned DTSTART, UNTIL is given in UTC.
             let until = end
                 .and_then(|e| resolve(&tz, add_days(e, 1).to_datetime(Time::midnight())))
@@ -376,7 +376,7 @@ fn parse_dtstart(line: &str) -> Result<(Date, Time, TimeZonePolicy)> {
         (Some(_), true) => return Err(bad()),
         (Some(zone), false) => {
             // Kept as the zone's canonical name (lookups ignore case), as export writes it.
-            let tz = crate::profile::check_time_zone("rrule", zone)?;
+            let tz = crate::time::check_time_zone("rrule", zone)?;
             TimeZonePolicy::FixedZone {
                 zone: tz.iana_name().unwrap_or(zone).to_owned(),
             }
@@ -416,7 +416,7 @@ fn parse_until(value: &str, policy: &TimeZonePolicy) -> Result<DateTime> {
     match policy {
         // RFC 5545: with a zoned DTSTART, UNTIL is UTC; read it on the zone's clock.
         TimeZonePolicy::FixedZone { zone } if utc => {
-            let tz = crate::profile::check_time_zone("rrule", zone)?;
+            let tz = crate::time::check_time_zone("rrule", zone)?;
             let at = jiff::tz::TimeZone::UTC
                 .to_timestamp(dt)
                 .map_err(|_| bad())?;

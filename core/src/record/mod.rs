@@ -24,8 +24,6 @@
 //! field written ten times before a push is sent once, with its latest value. Under per-field
 //! last-writer-wins that converges exactly as sending every intermediate value would.
 
-pub mod hlc;
-
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
@@ -33,8 +31,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::{Error, Result};
+pub use crate::hlc::{DeviceId, Hlc};
+use crate::ids::deterministic_id;
 use crate::store::{Store, meta_set};
-pub use hlc::{DeviceId, Hlc};
 
 /// A kind of synced record and the domain table that holds it.
 ///
@@ -159,49 +158,6 @@ fn change_id(entity: &str, id: &str, field: &str, hlc: &str) -> String {
         ),
         Err(_) => hash,
     }
-}
-
-/// A new random record id (UUID v4 text form).
-pub fn new_id() -> String {
-    let mut bytes = [0u8; 16];
-    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut bytes);
-    bytes[6] = (bytes[6] & 0x0f) | 0x40;
-    bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    uuid_text(&bytes)
-}
-
-/// An id derived from what a record *is*, so two people creating it for the same real thing
-/// (a dose of a medication at its scheduled time) create the same record and merge.
-///
-/// `kind` separates id spaces; `parts` are length-prefixed so `["ab","c"]` and `["a","bc"]`
-/// differ.
-pub fn deterministic_id(kind: &str, parts: &[&str]) -> String {
-    let mut hasher = blake3::Hasher::new_derive_key("cairn deterministic id v1");
-    hasher.update(&(kind.len() as u64).to_le_bytes());
-    hasher.update(kind.as_bytes());
-    for part in parts {
-        hasher.update(&(part.len() as u64).to_le_bytes());
-        hasher.update(part.as_bytes());
-    }
-    let hash = hasher.finalize();
-    let mut bytes: [u8; 16] = hash.as_bytes()[..16].try_into().expect("16 of 32 bytes");
-    // Marked as a version 8 (custom) UUID so it never collides with a random v4 id.
-    bytes[6] = (bytes[6] & 0x0f) | 0x80;
-    bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    uuid_text(&bytes)
-}
-
-/// The text form of a UUID: lowercase hex, dashes after the 4th, 6th, 8th and 10th byte.
-pub(crate) fn uuid_text(b: &[u8; 16]) -> String {
-    let mut text = String::with_capacity(36);
-    for (i, byte) in b.iter().enumerate() {
-        if matches!(i, 4 | 6 | 8 | 10) {
-            text.push('-');
-        }
-        text.push(char::from(b"0123456789abcdef"[usize::from(byte >> 4)]));
-        text.push(char::from(b"0123456789abcdef"[usize::from(byte & 0x0f)]));
-    }
-    text
 }
 
 /// The merge state of one record: for every field, the clock (HLC and author) of the write
@@ -1132,7 +1088,7 @@ impl<'s> Writer<'s> {
     }
 
     /// Creates record `id` with `fields`, like [`Writer::set_all`] on an id that is certain
-    /// to be new because it was just made ([`new_id`], a timeline event id): the write skips
+    /// to be new because it was just made ([`crate::ids::new_id`], a timeline event id): the write skips
     /// looking for a record that cannot be there. An id that exists is an error, not an
     /// overwrite.
     pub fn create<'f>(

@@ -19,7 +19,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension};
 
 use crate::clock::Clock;
 use crate::error::{Error, Result};
-use crate::record::hlc::{DeviceId, Hlc};
+use crate::hlc::{DeviceId, Hlc};
 use key::{DATABASE_KEY_NAME, KdfFile, KdfSlot, NEXT_DATABASE_KEY_NAME};
 pub use key::{DatabaseKey, KdfParams, KeyStore, MemoryKeyStore, Unlock};
 pub(crate) use layout::{create_private_dir, create_private_file, set_mode};
@@ -245,7 +245,7 @@ impl Store {
         let account = match meta_get(&conn, "account_id")? {
             Some(a) => a,
             None => {
-                let a = crate::record::new_id();
+                let a = crate::ids::new_id();
                 meta_set(&conn, "account_id", &a)?;
                 a
             }

@@ -31,7 +31,7 @@ pub use model::{
 };
 pub use query::{
     Cursor, DayGroup, MAX_PAGE_SIZE, MAX_SEARCH_CHARS, TimelinePage, TimelineQuery,
-    group_by_local_day, instant_from_ms, search_expression,
+    group_by_local_day, search_expression,
 };
 pub use symptoms::{
     MAX_TERM_CHARS, PRO_CTCAE_TERMS, SymptomAttribute, SymptomPoint, SymptomReport, SymptomTerm,
@@ -136,7 +136,7 @@ impl Store {
         bytes[6] = 0x70 | ((tick >> 8) & 0x0f) as u8;
         bytes[7] = (tick & 0xff) as u8;
         bytes[8] = (bytes[8] & 0x3f) | 0x80;
-        crate::record::uuid_text(&bytes)
+        crate::ids::uuid_text(&bytes)
     }
 
     fn check_event(&self, event: &NewEvent) -> Result<CheckedEvent> {

@@ -589,7 +589,7 @@ pub(crate) fn normalised_ids(field: &'static str, ids: &[String]) -> Result<Vec<
 
 /// The zone name to store: a known IANA zone.
 pub(crate) fn checked_zone(zone: &str) -> Result<String> {
-    let tz = crate::profile::check_time_zone("recorded_zone", zone.trim())?;
+    let tz = crate::time::check_time_zone("recorded_zone", zone.trim())?;
     Ok(tz.iana_name().unwrap_or(zone.trim()).to_owned())
 }
 

@@ -156,12 +156,6 @@ const COLUMNS: &str = "e.id, e.kind, e.occurred_at, e.recorded_zone, e.ends_at, 
 const COMPLETE: &str = "e.occurred_at IS NOT NULL AND +e.kind IS NOT NULL \
                         AND e.title IS NOT NULL AND e.payload IS NOT NULL";
 
-/// The instant `ms` milliseconds after the Unix epoch; out of range is [`Error::Invalid`] for
-/// `field`. For callers that carry instants as epoch milliseconds (the FFI).
-pub fn instant_from_ms(field: &'static str, ms: i64) -> Result<Timestamp> {
-    Timestamp::from_millisecond(ms).map_err(|_| Error::invalid(field, "out of range"))
-}
-
 pub(crate) fn timestamp(ms: i64) -> Result<Timestamp> {
     Timestamp::from_millisecond(ms).map_err(|_| Error::Corrupt("timeline event time".into()))
 }

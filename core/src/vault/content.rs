@@ -277,7 +277,7 @@ pub(crate) fn partial_beside(dest: &Path) -> Result<PathBuf> {
     };
     let mut tmp_name = std::ffi::OsString::from(".");
     tmp_name.push(name);
-    tmp_name.push(format!(".{}{PARTIAL_SUFFIX}", crate::record::new_id()));
+    tmp_name.push(format!(".{}{PARTIAL_SUFFIX}", crate::ids::new_id()));
     Ok(dir.join(tmp_name))
 }
 

@@ -29,7 +29,8 @@ use serde_json::Value;
 use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
-use crate::record::{EntityDef, new_id};
+use crate::ids::new_id;
+use crate::record::EntityDef;
 use crate::store::{Store, meta_get, meta_set};
 pub use content::Progress;
 pub(crate) use recover::recover;
