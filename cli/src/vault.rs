@@ -57,17 +57,26 @@ pub(crate) enum Command {
         /// Only documents dated on or before this day (YYYY-MM-DD).
         #[arg(long)]
         to: Option<String>,
+        /// Print the documents as a JSON array.
+        #[arg(long)]
+        json: bool,
     },
     /// Searches titles, notes and tags.
     Search {
         /// Words to look for (all must match, as prefixes).
         #[arg(required = true)]
         words: Vec<String>,
+        /// Print the documents as a JSON array.
+        #[arg(long)]
+        json: bool,
     },
     /// Shows one document's details.
     Show {
         /// The document's id.
         id: String,
+        /// Print the document as a JSON object.
+        #[arg(long)]
+        json: bool,
     },
     /// Decrypts a document to a file.
     Export {
@@ -158,6 +167,7 @@ fn run_on(store: &Store, cmd: Command) -> Result<(), Error> {
             tag,
             from,
             to,
+            json,
         } => {
             let filter = DocumentFilter {
                 kind: kind.as_deref().map(DocumentKind::parse).transpose()?,
@@ -168,23 +178,19 @@ fn run_on(store: &Store, cmd: Command) -> Result<(), Error> {
                     .transpose()?,
                 to: to.as_deref().map(|d| parse_date("--to", d)).transpose()?,
             };
-            let docs = store.documents(&filter)?;
-            for doc in &docs {
-                print_line(doc);
-            }
-            safe_println!("{} document(s)", docs.len());
+            print_list(&store.documents(&filter)?, json);
             Ok(())
         }
-        Command::Search { words } => {
-            let docs = store.search_documents(&words.join(" "))?;
-            for doc in &docs {
-                print_line(doc);
-            }
-            safe_println!("{} document(s)", docs.len());
+        Command::Search { words, json } => {
+            print_list(&store.search_documents(&words.join(" "))?, json);
             Ok(())
         }
-        Command::Show { id } => {
+        Command::Show { id, json } => {
             let doc = store.document(&id)?;
+            if json {
+                println!("{}", to_json(serde_json::to_string_pretty(&doc)));
+                return Ok(());
+            }
             safe_println!("id             {}", doc.id);
             safe_println!("title          {}", doc.title);
             safe_println!("kind           {}", doc.kind.as_str());
@@ -296,6 +302,23 @@ fn guess_content_type(path: &Path) -> &'static str {
         "json" => "application/json",
         _ => "application/octet-stream",
     }
+}
+
+/// Prints documents one a line with a count, or as a JSON array.
+fn print_list(docs: &[Document], json: bool) {
+    if json {
+        println!("{}", to_json(serde_json::to_string_pretty(docs)));
+        return;
+    }
+    for doc in docs {
+        print_line(doc);
+    }
+    safe_println!("{} document(s)", docs.len());
+}
+
+/// Pretty JSON of vault values, with terminal-acting characters escaped.
+fn to_json(value: serde_json::Result<String>) -> String {
+    terminal::json_text(value.unwrap_or_else(|_| "null".into()))
 }
 
 fn print_line(doc: &Document) {

@@ -433,3 +433,37 @@ fn a_handed_over_key_opens_the_file_with_the_standard_age_tool() {
     let again = cairn(&s, PASS, &["vault", "key", &id, key.to_str().unwrap()]);
     assert!(!again.status.success());
 }
+
+#[test]
+fn list_search_and_show_print_json() {
+    let dir = new_store();
+    let s = store(&dir);
+    let empty: serde_json::Value =
+        serde_json::from_str(&ok(&cairn(&s, PASS, &["vault", "list", "--json"]))).unwrap();
+    assert_eq!(empty, serde_json::json!([]));
+    let pdf = dir.path().join("scan.pdf");
+    std::fs::write(&pdf, sample(1234, 7)).unwrap();
+    let id = added_id(&ok(&cairn(
+        &s,
+        PASS,
+        &["vault", "add", pdf.to_str().unwrap(), "--kind", "imaging"],
+    )));
+    let check = |doc: &serde_json::Value| {
+        assert_eq!(doc["id"], id.as_str());
+        assert_eq!(doc["title"], "scan");
+        assert_eq!(doc["kind"], "imaging");
+        assert_eq!(doc["content_type"], "application/pdf");
+        assert_eq!(doc["size"], 1234);
+    };
+    for args in [
+        &["vault", "list", "--json"][..],
+        &["vault", "search", "scan", "--json"],
+    ] {
+        let list: serde_json::Value = serde_json::from_str(&ok(&cairn(&s, PASS, args))).unwrap();
+        assert_eq!(list.as_array().map(Vec::len), Some(1), "{list}");
+        check(&list[0]);
+    }
+    let shown: serde_json::Value =
+        serde_json::from_str(&ok(&cairn(&s, PASS, &["vault", "show", &id, "--json"]))).unwrap();
+    check(&shown);
+}

@@ -25,6 +25,7 @@ use std::path::{Path, PathBuf};
 use jiff::Timestamp;
 use jiff::civil::Date;
 use rusqlite::{OptionalExtension, params};
+use serde::Serialize;
 use serde_json::Value;
 use zeroize::Zeroizing;
 
@@ -74,7 +75,8 @@ const MAX_TAG: usize = 64;
 const MAX_TAGS: usize = 50;
 
 /// What kind of paper a document is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum DocumentKind {
     /// Blood counts, chemistry, tumour markers.
@@ -254,8 +256,8 @@ fn is_mime_type(text: &str) -> bool {
     }
 }
 
-/// A document in the vault, as lists and detail screens show it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A document in the vault, as lists and detail screens show it (and `--json` prints it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Document {
     /// The document's id.
     pub id: String,
