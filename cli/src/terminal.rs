@@ -58,6 +58,11 @@ pub(crate) fn json_text(json: String) -> String {
     out
 }
 
+/// `value` as pretty-printed JSON through [`json_text`].
+pub(crate) fn pretty_json(value: &(impl serde::Serialize + ?Sized)) -> String {
+    json_text(serde_json::to_string_pretty(value).unwrap_or_else(|_| "null".into()))
+}
+
 /// `println!` for a line that may hold stored or typed text: the formatted line goes through
 /// [`printable`] before it is written.
 macro_rules! safe_println {

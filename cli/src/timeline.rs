@@ -315,7 +315,7 @@ pub(crate) fn run(ctx: &Context, cmd: Command) -> Result<(), Error> {
             let id = store.add_event(&event)?;
             let event = store.event(&id)?;
             if args.json {
-                println!("{}", pretty(&event_json(&event)));
+                println!("{}", terminal::pretty_json(&event_json(&event)));
             } else {
                 safe_println!("Added {} {}", event.kind.as_str(), event.id);
                 print_event(&event, &zone);
@@ -355,7 +355,7 @@ pub(crate) fn run(ctx: &Context, cmd: Command) -> Result<(), Error> {
         Command::Show { id, json } => {
             let event = store.event(&id)?;
             if json {
-                println!("{}", pretty(&event_json(&event)));
+                println!("{}", terminal::pretty_json(&event_json(&event)));
             } else {
                 print_event_full(&event, &zone);
             }
@@ -398,7 +398,7 @@ pub(crate) fn run(ctx: &Context, cmd: Command) -> Result<(), Error> {
             store.edit_event(&args.id, &edit)?;
             let event = store.event(&args.id)?;
             if args.json {
-                println!("{}", pretty(&event_json(&event)));
+                println!("{}", terminal::pretty_json(&event_json(&event)));
             } else {
                 safe_println!("Edited {}", event.id);
                 print_event(&event, &zone);
@@ -412,7 +412,7 @@ pub(crate) fn run(ctx: &Context, cmd: Command) -> Result<(), Error> {
             let events = store.upcoming_appointments(limit)?;
             if json {
                 let list: Vec<Value> = events.iter().map(event_json).collect();
-                println!("{}", pretty(&Value::from(list)));
+                println!("{}", terminal::pretty_json(&Value::from(list)));
             } else if events.is_empty() {
                 safe_println!("No upcoming appointments.");
             } else {
@@ -453,7 +453,7 @@ pub(crate) fn run_symptoms(ctx: &Context, cmd: SymptomsCommand) -> Result<(), Er
             let points = store.symptom_trend(&term, from, until)?;
             if json {
                 let list: Vec<Value> = points.iter().map(point_json).collect();
-                println!("{}", pretty(&Value::from(list)));
+                println!("{}", terminal::pretty_json(&Value::from(list)));
             } else {
                 print_trend(&term, &points, &zone);
             }
@@ -708,10 +708,6 @@ fn details(base: EventDetails, a: &DetailArgs) -> Result<EventDetails, Error> {
     })
 }
 
-fn pretty(v: &Value) -> String {
-    terminal::json_text(serde_json::to_string_pretty(v).unwrap_or_else(|_| "null".into()))
-}
-
 /// The event as JSON, plus its local start in the zone it was recorded in.
 pub(crate) fn event_json(e: &TimelineEvent) -> Value {
     let mut v = serde_json::to_value(e).unwrap_or(Value::Null);
@@ -743,7 +739,9 @@ fn print_page(page: TimelinePage, zone: &TimeZone, json: bool) {
         let events: Vec<Value> = page.events.iter().map(event_json).collect();
         println!(
             "{}",
-            pretty(&json!({"events": events, "older": page.older, "newer": page.newer}))
+            terminal::pretty_json(
+                &json!({"events": events, "older": page.older, "newer": page.newer})
+            )
         );
         return;
     }

@@ -188,7 +188,7 @@ fn run_on(store: &Store, cmd: Command) -> Result<(), Error> {
         Command::Show { id, json } => {
             let doc = store.document(&id)?;
             if json {
-                println!("{}", to_json(serde_json::to_string_pretty(&doc)));
+                println!("{}", terminal::pretty_json(&doc));
                 return Ok(());
             }
             safe_println!("id             {}", doc.id);
@@ -307,18 +307,13 @@ fn guess_content_type(path: &Path) -> &'static str {
 /// Prints documents one a line with a count, or as a JSON array.
 fn print_list(docs: &[Document], json: bool) {
     if json {
-        println!("{}", to_json(serde_json::to_string_pretty(docs)));
+        println!("{}", terminal::pretty_json(docs));
         return;
     }
     for doc in docs {
         print_line(doc);
     }
     safe_println!("{} document(s)", docs.len());
-}
-
-/// Pretty JSON of vault values, with terminal-acting characters escaped.
-fn to_json(value: serde_json::Result<String>) -> String {
-    terminal::json_text(value.unwrap_or_else(|_| "null".into()))
 }
 
 fn print_line(doc: &Document) {

@@ -31,7 +31,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::{Error, Result};
-pub use crate::hlc::{DeviceId, Hlc};
+use crate::hlc::Hlc;
 use crate::ids::deterministic_id;
 use crate::store::{Store, meta_set};
 

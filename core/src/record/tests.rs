@@ -7,6 +7,7 @@ use serde_json::json;
 
 use super::*;
 use crate::clock::{Clock, SteppableClock};
+use crate::hlc::DeviceId;
 use crate::profile::PROFILE;
 use crate::store::{MemoryKeyStore, Unlock};
 
