@@ -3,21 +3,26 @@
 //! # Layout
 //!
 //! The modules stand in floors, from the ground up; a module imports only from lower floors
-//! (`tests/floors.rs` checks it, and lists the imports that still run up).
+//! (`tests/floors.rs` checks it).
 //!
 //! 1. [`error`]: the one [`Error`] type and [`Result`] alias.
 //! 2. The ground: [`clock`] (injected time; nothing else reads the system clock or zone),
 //!    [`hlc`] (the hybrid logical clock), [`ids`] (random and derived record ids), [`time`]
 //!    (checked zone names and epoch milliseconds).
 //! 3. [`store`]: the SQLCipher database — keying (platform key store or Argon2id passphrase),
-//!    what a store directory holds, pragmas, numbered migrations, key rotation.
+//!    what a store directory holds, pragmas, numbered migrations, key rotation, the page check —
+//!    and the entity definitions it is handed as data.
 //! 4. [`record`]: the field-change log, the one write path for synced data: last-writer-wins
 //!    merge, tombstones, the outbox, search-index upkeep.
 //! 5. The features, which do not import one another: [`profile`] (the patient's name and home
 //!    zone), [`timeline`] (events, symptoms, measurements, appointments; paged and searched),
 //!    [`meds`] (medications, regimens, doses, adherence, the notification plan), [`vault`]
-//!    (documents: encrypted content files beside the database, metadata in it).
-//! 6. `fuzzing` (feature `fuzzing`): the entry points of the fuzz targets in `fuzz/`.
+//!    (documents: encrypted content files beside the database, metadata in it). Each adds its
+//!    operations to [`Store`] in its own `impl Store` blocks.
+//! 6. `open`, the composition root: the list of every feature's entities, handed to the store
+//!    as it opens ([`Store::open`], [`Store::create`]), the steps after opening (vault
+//!    recovery), and the vault's half of [`Store::check`].
+//! 7. `fuzzing` (feature `fuzzing`): the entry points of the fuzz targets in `fuzz/`.
 
 #[cfg(feature = "uniffi")]
 uniffi::setup_scaffolding!();
@@ -29,6 +34,7 @@ pub mod fuzzing;
 pub mod hlc;
 pub mod ids;
 pub mod meds;
+mod open;
 pub mod profile;
 pub mod record;
 pub mod store;

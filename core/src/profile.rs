@@ -67,7 +67,7 @@ impl Store {
     /// The profile, if one was set.
     pub fn profile(&self) -> Result<Option<Profile>> {
         let row: Option<(Option<String>, Option<String>)> = self
-            .conn
+            .conn()
             .query_row(
                 "SELECT display_name, home_time_zone FROM profile WHERE id = ?1",
                 [self.profile_id()],

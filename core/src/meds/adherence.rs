@@ -206,7 +206,7 @@ impl Store {
 
     /// Units taken of `medication_id` in `[since, until]` (ms).
     fn units_taken(&self, medication_id: &str, since: i64, until: i64) -> Result<f64> {
-        let mut stmt = self.conn.prepare_cached(
+        let mut stmt = self.conn().prepare_cached(
             "SELECT total(amount) FROM dose_log
              WHERE medication_id = ?1 AND status = 'taken' AND taken_at >= ?2 AND taken_at <= ?3",
         )?;

@@ -204,7 +204,7 @@ impl Store {
     pub(crate) fn dose_rows(&self, from: Timestamp, to: Timestamp) -> Result<DoseRows> {
         let lo = from.as_millisecond() - ZONE_MARGIN.as_millis() as i64;
         let hi = to.as_millisecond() + ZONE_MARGIN.as_millis() as i64;
-        let mut stmt = self.conn.prepare_cached(
+        let mut stmt = self.conn().prepare_cached(
             "SELECT medication_id, occurrence_key, status, taken_at, snoozed_until FROM dose_log
              WHERE scheduled_at >= ?1 AND scheduled_at < ?2 AND occurrence_key IS NOT NULL
                AND medication_id IS NOT NULL AND status IS NOT NULL",
@@ -234,7 +234,7 @@ impl Store {
     }
 
     fn dose_row(&self, id: &str) -> Result<Option<DoseRow>> {
-        let mut stmt = self.conn.prepare_cached(
+        let mut stmt = self.conn().prepare_cached(
             "SELECT status, taken_at, snoozed_until FROM dose_log WHERE id = ?1 AND status IS NOT NULL",
         )?;
         let mut rows = stmt.query([id])?;
@@ -602,7 +602,7 @@ impl Store {
     ) -> Result<Vec<AsNeededWarning>> {
         let mut warnings = Vec::new();
         let period_start = ms(at) - period.as_millis() as i64;
-        let mut stmt = self.conn.prepare_cached(
+        let mut stmt = self.conn().prepare_cached(
             "SELECT taken_at FROM dose_log
              WHERE medication_id = ?1 AND status = 'taken' AND taken_at > ?2 AND taken_at <= ?3
              ORDER BY taken_at",
@@ -735,7 +735,7 @@ impl Store {
     /// again.
     pub fn undo_dose(&self, dose_id: &str) -> Result<()> {
         let exists = self
-            .conn
+            .conn()
             .query_row(
                 "SELECT 1 FROM dose_log WHERE id = ?1 AND status IS NOT NULL",
                 [dose_id],
@@ -746,7 +746,7 @@ impl Store {
         if !exists {
             return Err(Error::NotFound { entity: "dose" });
         }
-        let now = self.clock.now();
+        let now = self.clock().now();
         let mut w = self.writer()?;
         w.set(&DOSE, dose_id, "status", Value::from("undone"))?;
         w.set(&DOSE, dose_id, "recorded_at", Value::from(ms(now)))?;
@@ -755,7 +755,7 @@ impl Store {
 
     /// When `medication_id` was last taken, if ever.
     pub fn last_taken(&self, medication_id: &str) -> Result<Option<Timestamp>> {
-        let last: Option<i64> = self.conn.query_row(
+        let last: Option<i64> = self.conn().query_row(
             "SELECT max(taken_at) FROM dose_log WHERE medication_id = ?1 AND status = 'taken'",
             [medication_id],
             |r| r.get(0),

@@ -210,7 +210,7 @@ impl Loaded {
 /// The `tracked_from` of one medication (null before migration 0006 or while syncing).
 fn tracked_from_of(store: &Store, id: &str) -> Result<i64> {
     let v: Option<Option<i64>> = store
-        .conn
+        .conn()
         .prepare_cached("SELECT tracked_from FROM medications WHERE id = ?1")?
         .query_row([id], |r| r.get(0))
         .optional()?;
@@ -223,14 +223,14 @@ impl Store {
         let mut med = med.clone();
         med.id = new_id();
         if med.stock.is_some() {
-            med.stock_counted_at_ms = Some(self.clock.now().as_millisecond());
+            med.stock_counted_at_ms = Some(self.clock().now().as_millisecond());
         }
         compile(&med)?;
         let mut fields = medication_fields(&med)?;
         // Set once, here: an edit of the regimen keeps it, so doses before it stay untracked.
         fields.push((
             "tracked_from",
-            Value::from(self.clock.now().as_millisecond()),
+            Value::from(self.clock().now().as_millisecond()),
         ));
         let mut w = self.writer()?;
         w.set_all(&MEDICATION, &med.id, fields)?;
@@ -244,7 +244,7 @@ impl Store {
         let old = self.medication(&med.id)?;
         let mut med = med.clone();
         if med.stock != old.stock {
-            med.stock_counted_at_ms = med.stock.map(|_| self.clock.now().as_millisecond());
+            med.stock_counted_at_ms = med.stock.map(|_| self.clock().now().as_millisecond());
         } else {
             med.stock_counted_at_ms = old.stock_counted_at_ms;
         }
@@ -270,7 +270,7 @@ impl Store {
 
     /// One medication.
     pub fn medication(&self, id: &str) -> Result<Medication> {
-        self.conn
+        self.conn()
             .query_row(
                 &format!("SELECT {MEDICATION_COLUMNS} FROM medications WHERE id = ?1"),
                 [id],
@@ -285,7 +285,7 @@ impl Store {
 
     /// Every medication, by name.
     pub fn medications(&self) -> Result<Vec<Medication>> {
-        let mut stmt = self.conn.prepare_cached(&format!(
+        let mut stmt = self.conn().prepare_cached(&format!(
             "SELECT {MEDICATION_COLUMNS} FROM medications ORDER BY name COLLATE NOCASE, id"
         ))?;
         let rows = stmt.query_map([], medication_from_row)?;
@@ -338,7 +338,7 @@ impl Store {
             &MEDICATION,
             medication_id,
             "stock_counted_at",
-            Value::from(self.clock.now().as_millisecond()),
+            Value::from(self.clock().now().as_millisecond()),
         )?;
         w.commit()
     }
@@ -458,5 +458,5 @@ pub fn instant_in_zone(now_epoch_ms: i64, time_zone: &str) -> Result<(Timestamp,
 
 /// The clock's instant and zone, for the methods that take them explicitly.
 pub(crate) fn now_and_zone(store: &Store) -> (Timestamp, TimeZone) {
-    (store.clock.now(), store.clock.time_zone())
+    (store.clock().now(), store.clock().time_zone())
 }

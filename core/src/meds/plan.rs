@@ -336,7 +336,7 @@ impl Store {
     /// Remembers `plan` as what the platform now holds.
     pub fn commit_notification_plan(&self, plan: &NotificationPlan) -> Result<()> {
         // Device-local state, not synced: written directly, not through the field-change log.
-        let tx = self.conn.unchecked_transaction()?;
+        let tx = self.conn().unchecked_transaction()?;
         tx.execute("DELETE FROM meds_planned_notifications", [])?;
         {
             let mut stmt = tx.prepare_cached(
@@ -401,7 +401,7 @@ impl Store {
         held: Held<'_>,
     ) -> Result<NotificationPlan> {
         let mut stmt = self
-            .conn
+            .conn()
             .prepare_cached("SELECT id, fire_at FROM meds_planned_notifications")?;
         let last: Vec<(String, i64)> = stmt
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
@@ -450,7 +450,7 @@ impl Store {
 
     /// Snoozed doses that come back after `now`: (medication id, occurrence key, until ms).
     fn snoozed_after(&self, now: Timestamp) -> Result<Vec<(String, String, i64)>> {
-        let mut stmt = self.conn.prepare_cached(
+        let mut stmt = self.conn().prepare_cached(
             "SELECT medication_id, occurrence_key, snoozed_until FROM dose_log
              WHERE status = 'snoozed' AND snoozed_until >= ?1
                AND medication_id IS NOT NULL AND occurrence_key IS NOT NULL",

@@ -865,7 +865,7 @@ fn logging_the_same_dose_twice_writes_one_record() {
     assert_eq!(a.dose_id, today[0].dose_id);
     let n: i64 = p
         .store
-        .conn
+        .conn()
         .query_row("SELECT count(*) FROM dose_log", [], |r| r.get(0))
         .unwrap();
     assert_eq!(n, 1);
@@ -2036,7 +2036,7 @@ fn a_medication_from_before_tracking_was_kept_is_tracked_from_its_start() {
         Medication::new("Metformin", vec![times_of_day(&["08:00"], "2026-03-10")]),
     );
     p.store
-        .conn
+        .conn()
         .execute(
             "UPDATE medications SET tracked_from = NULL WHERE id = ?1",
             [&id],

@@ -33,72 +33,8 @@ use serde_json::Value;
 use crate::error::{Error, Result};
 use crate::hlc::Hlc;
 use crate::ids::deterministic_id;
+pub use crate::store::{EntityDef, SearchIndex};
 use crate::store::{Store, meta_set};
-
-/// A kind of synced record and the domain table that holds it.
-///
-/// The table has a unique `id TEXT`, one nullable column per field, named as the field, and a
-/// `sync_state TEXT` column written only by this module.
-#[derive(Debug)]
-pub struct EntityDef {
-    /// The entity's name on the wire, in the outbox and in tombstones.
-    pub name: &'static str,
-    /// The domain table.
-    pub table: &'static str,
-    /// The fields, which are also the table's column names. Append only: stored merge states
-    /// refer to declared fields by position, so a field is never removed or moved.
-    pub fields: &'static [&'static str],
-    /// The full-text index kept over some of the fields, if any.
-    pub search: Option<&'static SearchIndex>,
-}
-
-/// A contentless FTS5 table (`content=''`, with `secure-delete` on) indexing some columns of an
-/// entity's table under the same rowid. [`Batch`] keeps it in step: once per transaction it
-/// drops the entries of records that changed, with the text they were indexed with (so that
-/// secure-delete removes their terms from the index, not only hides them), and indexes their
-/// new text, so a batch of a thousand new records is one index insert, not a thousand small
-/// index flushes.
-///
-/// The domain table needs a stable rowid (an `INTEGER PRIMARY KEY` column), so that `VACUUM`
-/// cannot renumber rows under the index.
-#[derive(Debug)]
-pub struct SearchIndex {
-    /// The FTS5 table.
-    pub table: &'static str,
-    /// The indexed columns, named as in both tables.
-    pub columns: &'static [&'static str],
-}
-
-impl EntityDef {
-    fn check_field(&self, field: &str) -> Result<()> {
-        if self.fields.contains(&field) {
-            Ok(())
-        } else {
-            Err(Error::invalid(
-                "field",
-                format!("{} has no field {field}", self.name),
-            ))
-        }
-    }
-}
-
-/// Every entity the store knows. Changes for an entity not listed here (written by a newer
-/// version) are kept, values and all, in `record_state`, so nothing is lost.
-fn entities() -> impl Iterator<Item = &'static EntityDef> {
-    [
-        crate::profile::ENTITIES,
-        crate::timeline::ENTITIES,
-        crate::meds::ENTITIES,
-        crate::vault::ENTITIES,
-    ]
-    .into_iter()
-    .flatten()
-    .copied()
-}
-
-fn entity(name: &str) -> Option<&'static EntityDef> {
-    entities().find(|e| e.name == name)
-}
 
 /// What a change does to its record.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -516,16 +452,18 @@ fn unknown_entity_state(conn: &Connection, entity: &str, id: &str) -> Result<Opt
 /// A record's fields as they are now: (field, value, hlc, author), by field.
 type Fields = Vec<(String, Value, String, String)>;
 
-/// Reads every field of record `id` with its value and clock, or `None` if there is no record.
+/// Reads every field of record `id` of `entity` (whose definition is `def` when this build
+/// knows it) with its value and clock, or `None` if there is no record.
 fn read_record(
     conn: &Connection,
     peers: &mut Peers,
+    def: Option<&EntityDef>,
     entity: &str,
     id: &str,
 ) -> Result<Option<Fields>> {
     let corrupt = || Error::Corrupt(format!("{entity} record"));
     peers.load(conn)?;
-    let Some(def) = self::entity(entity) else {
+    let Some(def) = def else {
         return unknown_entity_state(conn, entity, id)?
             .map(|t| {
                 fields_of(&RecordState::parse(&t, None, peers)?, &[], |_| None).ok_or_else(corrupt)
@@ -621,7 +559,7 @@ impl rusqlite::ToSql for SqlValue<'_> {
 
 /// A record touched in this transaction.
 struct Touched {
-    entity: &'static str,
+    def: &'static EntityDef,
     id: String,
     /// The record's row, once known.
     rowid: Option<i64>,
@@ -656,13 +594,13 @@ struct Batch {
 
 impl Batch {
     /// Notes a record as touched; returns its place in `touched` and whether it is new there.
-    fn touch(&mut self, entity: &'static str, id: &str) -> (usize, bool) {
-        let ids = self.index.entry(entity).or_default();
+    fn touch(&mut self, def: &'static EntityDef, id: &str) -> (usize, bool) {
+        let ids = self.index.entry(def.name).or_default();
         if let Some(i) = ids.get(id) {
             return (*i, false);
         }
         self.touched.push(Touched {
-            entity,
+            def,
             id: id.to_owned(),
             rowid: None,
             local: None,
@@ -718,7 +656,7 @@ impl Batch {
                 Ok((rowid, r.get(1)?, entry))
             })
             .optional()?;
-        let (i, first) = self.touch(def.name, id);
+        let (i, first) = self.touch(def, id);
         let row = row.map(|(rowid, state, entry)| {
             if first {
                 self.touched[i].rowid = Some(rowid);
@@ -739,8 +677,8 @@ impl Batch {
     }
 
     /// Notes local changes for the outbox: the fields in `mask`, or `None` for a delete.
-    fn note_local(&mut self, entity: &'static str, id: &str, mask: Option<u64>) {
-        let (i, _) = self.touch(entity, id);
+    fn note_local(&mut self, def: &'static EntityDef, id: &str, mask: Option<u64>) {
+        let (i, _) = self.touch(def, id);
         let local = &mut self.touched[i].local;
         *local = match (*local, mask) {
             (None, mask) => Some(mask),
@@ -758,7 +696,7 @@ impl Batch {
             if let Some(local) = &t.local {
                 // Bit 63 is never set (see `field_mask`), so the mask fits an i64.
                 let fields = local.map(|mask| mask as i64);
-                insert.execute(params![t.entity, t.id, fields])?;
+                insert.execute(params![t.def.name, t.id, fields])?;
             }
         }
         drop(insert);
@@ -793,9 +731,10 @@ impl Batch {
         }
         let mut searched: Vec<(&'static EntityDef, Vec<i64>)> = Vec::new();
         for t in &self.touched {
-            let Some(def) = self::entity(t.entity).filter(|d| d.search.is_some()) else {
+            let def = t.def;
+            if def.search.is_none() {
                 continue;
-            };
+            }
             let Some(rowid) = t.rowid else { continue };
             match searched.iter_mut().find(|(d, _)| std::ptr::eq(*d, def)) {
                 Some((_, rowids)) => rowids.push(rowid),
@@ -824,12 +763,12 @@ impl Batch {
     fn delete(
         &mut self,
         tx: &Connection,
+        def: Option<&'static EntityDef>,
         entity: &str,
         id: &str,
         hlc: &str,
         author: &str,
     ) -> Result<bool> {
-        let def = self::entity(entity);
         if def.is_some() {
             // Notes the search index entry before the row goes.
             self.load(tx, def, entity, id)?;
@@ -872,7 +811,7 @@ impl Batch {
         columns.sort_by_key(|(c, _)| def.fields.iter().position(|f| f == c));
         let text = self.new_state(tx, def, hlc, author, &columns)?;
         write_row(tx, self.insert_sql(def, &columns), id, &columns, &text)?;
-        let (i, _) = self.touch(def.name, id);
+        let (i, _) = self.touch(def, id);
         self.touched[i].rowid = Some(tx.last_insert_rowid());
         Ok(())
     }
@@ -922,11 +861,11 @@ impl Batch {
     fn merge(
         &mut self,
         tx: &Connection,
+        def: Option<&'static EntityDef>,
         entity: &str,
         id: &str,
         writes: Vec<Write<'_>>,
     ) -> Result<usize> {
-        let def = self::entity(entity);
         let loaded = self.load(tx, def, entity, id)?;
         // A deleted record has no row and no state, and never gets them back.
         if loaded.is_none() && tombstoned(tx, entity, id)? {
@@ -958,7 +897,7 @@ impl Batch {
                 // In declaration order: the cached statement for a set of columns binds them so.
                 columns.sort_by_key(|(c, _)| def.fields.iter().position(|f| f == c));
                 write_row(tx, self.upsert_sql(def, &columns), id, &columns, &text)?;
-                let (i, _) = self.touch(def.name, id);
+                let (i, _) = self.touch(def, id);
                 if self.touched[i].rowid.is_none() {
                     // No row before, so the upsert inserted one (RETURNING would cost a
                     // temporary table per statement).
@@ -1042,14 +981,14 @@ impl<'s> Writer<'s> {
     fn next_hlc(&mut self) -> Hlc {
         self.hlc = self
             .hlc
-            .tick(crate::clock::unix_ms(self.store.clock.as_ref()));
+            .tick(crate::clock::unix_ms(self.store.clock().as_ref()));
         self.hlc.clone()
     }
 
     /// Sets `field` of record `id` to `value`.
     pub fn set(
         &mut self,
-        def: &EntityDef,
+        def: &'static EntityDef,
         id: &str,
         field: &str,
         value: impl Into<Value>,
@@ -1062,7 +1001,7 @@ impl<'s> Writer<'s> {
     /// with one statement, and a new record is one INSERT.
     pub fn set_all<'f>(
         &mut self,
-        def: &EntityDef,
+        def: &'static EntityDef,
         id: &str,
         fields: impl IntoIterator<Item = (&'f str, Value)>,
     ) -> Result<()> {
@@ -1079,11 +1018,12 @@ impl<'s> Writer<'s> {
                 field,
                 value,
                 hlc: &hlc,
-                author: &store.account,
+                author: store.account_id(),
             })
             .collect();
-        self.batch.merge(&self.tx, def.name, id, writes)?;
-        self.batch.note_local(def.name, id, Some(mask));
+        self.batch
+            .merge(&self.tx, Some(def), def.name, id, writes)?;
+        self.batch.note_local(def, id, Some(mask));
         Ok(())
     }
 
@@ -1104,17 +1044,23 @@ impl<'s> Writer<'s> {
         let hlc = self.next_hlc().to_string();
         let mask = field_mask(def, values.iter().map(|(f, _)| *f));
         self.batch
-            .create(&self.tx, def, id, &hlc, &self.store.account, values)?;
-        self.batch.note_local(def.name, id, Some(mask));
+            .create(&self.tx, def, id, &hlc, self.store.account_id(), values)?;
+        self.batch.note_local(def, id, Some(mask));
         Ok(())
     }
 
     /// Deletes record `id` for good.
-    pub fn delete(&mut self, def: &EntityDef, id: &str) -> Result<()> {
+    pub fn delete(&mut self, def: &'static EntityDef, id: &str) -> Result<()> {
         let hlc = self.next_hlc().to_string();
-        self.batch
-            .delete(&self.tx, def.name, id, &hlc, &self.store.account)?;
-        self.batch.note_local(def.name, id, None);
+        self.batch.delete(
+            &self.tx,
+            Some(def),
+            def.name,
+            id,
+            &hlc,
+            self.store.account_id(),
+        )?;
+        self.batch.note_local(def, id, None);
         Ok(())
     }
 
@@ -1123,9 +1069,9 @@ impl<'s> Writer<'s> {
         let deleted = self.batch.finish(&self.tx)?;
         meta_set(&self.tx, "hlc", &self.hlc.to_string())?;
         self.tx.commit()?;
-        *self.store.hlc.borrow_mut() = self.hlc;
+        self.store.set_last_hlc(self.hlc);
         if deleted {
-            erase_wal(&self.store.conn)?;
+            erase_wal(self.store.conn())?;
         }
         Ok(())
     }
@@ -1148,11 +1094,11 @@ pub struct Outbox {
 impl Store {
     /// Starts a local write.
     pub fn writer(&self) -> Result<Writer<'_>> {
-        let tx = self.conn.unchecked_transaction()?;
+        let tx = self.conn().unchecked_transaction()?;
         Ok(Writer {
             store: self,
             tx,
-            hlc: self.hlc.borrow().clone(),
+            hlc: self.last_hlc(),
             batch: Batch::default(),
         })
     }
@@ -1160,8 +1106,8 @@ impl Store {
     /// Applies changes received from other devices, in one transaction. Order and repetition do
     /// not matter. Returns how many changed the local state.
     pub fn apply_remote(&self, changes: &[FieldChange]) -> Result<usize> {
-        let tx = self.conn.unchecked_transaction()?;
-        let mut clock = self.hlc.borrow().clone();
+        let tx = self.conn().unchecked_transaction()?;
+        let mut clock = self.last_hlc();
         // Changes grouped by record, so each record's state is read and written once.
         // Each change with its HLC in canonical text, which is what orders and is stored.
         let mut groups: Vec<RecordChanges<'_>> = Vec::new();
@@ -1179,11 +1125,12 @@ impl Store {
         let mut batch = Batch::default();
         let mut applied = 0;
         for (entity, id, group) in groups {
+            let def = self.entity(entity);
             let mut writes = Vec::new();
             for (change, hlc) in &group {
                 match &change.op {
                     Op::Delete => {
-                        if batch.delete(&tx, entity, id, hlc, &change.author)? {
+                        if batch.delete(&tx, def, entity, id, hlc, &change.author)? {
                             applied += 1;
                         }
                     }
@@ -1196,15 +1143,15 @@ impl Store {
                 }
             }
             if !writes.is_empty() {
-                applied += batch.merge(&tx, entity, id, writes)?;
+                applied += batch.merge(&tx, def, entity, id, writes)?;
             }
         }
         let deleted = batch.finish(&tx)?;
         meta_set(&tx, "hlc", &clock.to_string())?;
         tx.commit()?;
-        *self.hlc.borrow_mut() = clock;
+        self.set_last_hlc(clock);
         if deleted {
-            erase_wal(&self.conn)?;
+            erase_wal(self.conn())?;
         }
         Ok(applied)
     }
@@ -1214,7 +1161,7 @@ impl Store {
     /// once, with its latest value; a field another device has since overwritten is not sent,
     /// nor is any field of a deleted record (its values are gone): only the delete.
     pub fn outbox(&self, limit: usize) -> Result<Outbox> {
-        let mut stmt = self.conn.prepare_cached(
+        let mut stmt = self.conn().prepare_cached(
             "SELECT o.seq, o.entity, o.id, o.fields, t.hlc, t.author
              FROM outbox o
              LEFT JOIN tombstones t ON t.entity = o.entity AND t.id = o.id
@@ -1225,7 +1172,7 @@ impl Store {
         let mut out = Outbox::default();
         let mut peers = Peers::default();
         let mut sent: HashSet<String> = HashSet::new();
-        let device = self.device.as_str();
+        let device = self.device_id().as_str();
         while let Some(r) = rows.next()? {
             let seq: i64 = r.get(0)?;
             let entity: String = r.get(1)?;
@@ -1249,7 +1196,8 @@ impl Store {
                 // tombstone: nothing to send.
                 (Some(_), Some(_)) | (None, None) => {}
                 (Some(fields), None) => {
-                    let names: Vec<&str> = match self::entity(&entity) {
+                    let def = self.entity(&entity);
+                    let names: Vec<&str> = match def {
                         Some(def) => def
                             .fields
                             .iter()
@@ -1259,8 +1207,8 @@ impl Store {
                             .collect(),
                         None => Vec::new(),
                     };
-                    let current =
-                        read_record(&self.conn, &mut peers, &entity, &id)?.unwrap_or_default();
+                    let current = read_record(self.conn(), &mut peers, def, &entity, &id)?
+                        .unwrap_or_default();
                     for (field, value, hlc, author) in current {
                         if names.contains(&field.as_str()) && hlc.ends_with(device) {
                             changes.push(FieldChange {
@@ -1282,14 +1230,14 @@ impl Store {
 
     /// Drops outbox entries up to and including `seq`, once the server has acknowledged them.
     pub fn acknowledge_outbox(&self, seq: i64) -> Result<()> {
-        self.conn
+        self.conn()
             .execute("DELETE FROM outbox WHERE seq <= ?1", [seq])?;
         Ok(())
     }
 
     /// Whether record `id` of `def` was deleted.
     pub fn is_deleted(&self, def: &EntityDef, id: &str) -> Result<bool> {
-        tombstoned(&self.conn, def.name, id)
+        tombstoned(self.conn(), def.name, id)
     }
 }
 
@@ -1325,18 +1273,6 @@ fn field_mask<'f>(def: &EntityDef, fields: impl IntoIterator<Item = &'f str>) ->
     })
 }
 
-/// How many records are live (not deleted), of every entity: deleted records have no row.
-pub(crate) fn live_records(conn: &Connection) -> Result<u64> {
-    let mut count: i64 = conn.query_row("SELECT count(*) FROM record_state", [], |r| r.get(0))?;
-    for def in entities() {
-        let n: i64 = conn.query_row(&format!("SELECT count(*) FROM {}", def.table), [], |r| {
-            r.get(0)
-        })?;
-        count += n;
-    }
-    Ok(u64::try_from(count).unwrap_or(0))
-}
-
 /// After a delete: the WAL still holds the pages as they were before it, the deleted values
 /// among them, until it is reused. Folding it into the main file (whose freed pages and cells
 /// `secure_delete` zeroes) and truncating it erases them. When another connection is reading,
@@ -1370,9 +1306,9 @@ impl Store {
     pub fn synced_state_dump(&self) -> Result<String> {
         use std::fmt::Write;
         let mut records: Vec<(String, String)> = Vec::new();
-        for def in entities() {
+        for def in self.entities() {
             let mut stmt = self
-                .conn
+                .conn()
                 .prepare(&format!("SELECT id FROM {} ORDER BY id", def.table))?;
             let ids = stmt.query_map([], |r| r.get::<_, String>(0))?;
             for id in ids {
@@ -1380,7 +1316,7 @@ impl Store {
             }
         }
         let mut stmt = self
-            .conn
+            .conn()
             .prepare("SELECT entity, id FROM record_state ORDER BY entity, id")?;
         for row in stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))? {
             records.push(row?);
@@ -1390,7 +1326,8 @@ impl Store {
         let mut peers = Peers::default();
         for (entity, id) in records {
             for (field, value, hlc, author) in
-                read_record(&self.conn, &mut peers, &entity, &id)?.unwrap_or_default()
+                read_record(self.conn(), &mut peers, self.entity(&entity), &entity, &id)?
+                    .unwrap_or_default()
             {
                 writeln!(
                     out,
@@ -1401,20 +1338,20 @@ impl Store {
             }
         }
         let mut stmt = self
-            .conn
+            .conn()
             .prepare("SELECT entity, id, hlc, author FROM tombstones ORDER BY entity, id")?;
         let mut rows = stmt.query([])?;
         while let Some(r) = rows.next()? {
             let cols: [String; 4] = [r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?];
             writeln!(out, "tombstone {}", cols.join("|")).expect("write to string");
         }
-        for def in entities() {
+        for def in self.entities() {
             let sql = format!(
                 "SELECT id, {} FROM {} ORDER BY id",
                 def.fields.join(", "),
                 def.table
             );
-            let mut stmt = self.conn.prepare(&sql)?;
+            let mut stmt = self.conn().prepare(&sql)?;
             let mut rows = stmt.query([])?;
             while let Some(r) = rows.next()? {
                 write!(out, "{} ", def.table).expect("write to string");

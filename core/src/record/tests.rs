@@ -37,7 +37,7 @@ fn a_local_write_lands_in_the_table_the_log_and_the_outbox_together() {
     w.set(&PROFILE, "p1", "display_name", "Ana María").unwrap();
     w.commit().unwrap();
     let name: String = store
-        .conn
+        .conn()
         .query_row("SELECT display_name FROM profile WHERE id='p1'", [], |r| {
             r.get(0)
         })
@@ -97,7 +97,7 @@ fn the_clock_persists_and_stays_monotonic_when_the_wall_clock_goes_back() {
     let second = store.outbox(10).unwrap().changes[0].hlc.clone();
     assert!(second > first, "{second} after {first}");
     let name: String = store
-        .conn
+        .conn()
         .query_row("SELECT display_name FROM profile", [], |r| r.get(0))
         .unwrap();
     assert_eq!(name, "two");
@@ -132,7 +132,7 @@ fn an_edit_racing_a_delete_does_not_resurrect() {
     for store in [&alice, &bob] {
         assert!(store.is_deleted(&PROFILE, "r").unwrap());
         let rows: i64 = store
-            .conn
+            .conn()
             .query_row("SELECT count(*) FROM profile", [], |r| r.get(0))
             .unwrap();
         assert_eq!(rows, 0);
@@ -161,7 +161,7 @@ fn edits_of_different_fields_on_two_devices_both_win() {
     b.apply_remote(&ca).unwrap();
     for s in [&a, &b] {
         let row: (String, String) = s
-            .conn
+            .conn()
             .query_row(
                 "SELECT display_name, home_time_zone FROM profile WHERE id='r'",
                 [],
@@ -466,7 +466,7 @@ fn a_record_moved_by_migration_5_reads_back_as_it_was_and_is_stored_compactly_on
     ];
     let mut peers = Peers::default();
     assert_eq!(
-        read_record(&conn, &mut peers, "profile", "p").unwrap(),
+        read_record(&conn, &mut peers, Some(&PROFILE), "profile", "p").unwrap(),
         Some(expected.clone())
     );
 
@@ -476,6 +476,7 @@ fn a_record_moved_by_migration_5_reads_back_as_it_was_and_is_stored_compactly_on
     let won = batch
         .merge(
             &conn,
+            Some(&PROFILE),
             "profile",
             "p",
             vec![Write {
@@ -491,6 +492,7 @@ fn a_record_moved_by_migration_5_reads_back_as_it_was_and_is_stored_compactly_on
     batch
         .merge(
             &conn,
+            Some(&PROFILE),
             "profile",
             "p",
             vec![Write {
@@ -525,14 +527,14 @@ fn a_record_moved_by_migration_5_reads_back_as_it_was_and_is_stored_compactly_on
         "acct-c".into(),
     );
     assert_eq!(
-        read_record(&conn, &mut Peers::default(), "profile", "p").unwrap(),
+        read_record(&conn, &mut Peers::default(), Some(&PROFILE), "profile", "p").unwrap(),
         Some(now)
     );
 }
 
 #[test]
 fn every_entity_fits_the_outbox_field_mask() {
-    for def in entities() {
+    for def in crate::open::ENTITIES.iter().copied().flatten() {
         assert!(def.fields.len() < 63, "{} has too many fields", def.name);
     }
 }

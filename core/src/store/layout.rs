@@ -9,9 +9,8 @@ use std::fs;
 use std::io::Read;
 use std::path::Path;
 
-use super::{DATABASE_FILE, KDF_FILE};
+use super::{DATABASE_FILE, KDF_FILE, VAULT_DIR};
 use crate::error::{Error, Result};
-use crate::vault::VAULT_DIR;
 
 /// SQLCipher's page size: a database file is a whole number of pages.
 pub(crate) const PAGE_SIZE: u64 = 4096;

@@ -4,6 +4,7 @@
 //! passphrase, and `vault/` for document content. Every byte of the database files is encrypted
 //! with a 256-bit key; see [`key`] for where the key comes from.
 
+mod entity;
 pub mod key;
 mod layout;
 pub(crate) mod migrations;
@@ -20,6 +21,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::hlc::{DeviceId, Hlc};
+pub use entity::{Entities, EntityDef, SearchIndex};
 use key::{DATABASE_KEY_NAME, KdfFile, KdfSlot, NEXT_DATABASE_KEY_NAME};
 pub use key::{DatabaseKey, KdfParams, KeyStore, MemoryKeyStore, Unlock};
 pub(crate) use layout::{create_private_dir, create_private_file, set_mode};
@@ -29,16 +31,24 @@ pub use migrations::SCHEMA_VERSION;
 pub const DATABASE_FILE: &str = "cairn.db";
 /// The passphrase parameters file's name inside the store directory.
 pub const KDF_FILE: &str = "cairn.kdf";
+/// The directory inside the store directory that holds document content (`vault/`).
+pub const VAULT_DIR: &str = "vault";
 
 /// An open, unlocked store.
+///
+/// Its fields are private: `record/` and the features reach the database through the
+/// crate-private accessors ([`Store::conn`], [`Store::entities`], the last issued HLC), so what
+/// the floors above may touch is one short list.
 pub struct Store {
-    pub(crate) conn: Connection,
+    conn: Connection,
     dir: PathBuf,
-    pub(crate) clock: Arc<dyn Clock>,
-    pub(crate) device: DeviceId,
-    pub(crate) account: String,
+    clock: Arc<dyn Clock>,
+    device: DeviceId,
+    account: String,
     /// The last timestamp this device issued; persisted in `meta` with every write.
-    pub(crate) hlc: RefCell<Hlc>,
+    hlc: RefCell<Hlc>,
+    /// The synced entities, as the composition root listed them.
+    entities: Entities,
 }
 
 impl std::fmt::Debug for Store {
@@ -97,11 +107,9 @@ pub struct StoreStatus {
 }
 
 impl Store {
-    /// Creates a new store in `dir` (created if missing, readable by this user only). Fails if
-    /// any trace of a store is already there — a database, a key file, documents, or (for a
-    /// key-store store) a key in the key store: creating over them would lock the old store's
-    /// data out for good.
-    pub fn create(dir: &Path, unlock: Unlock<'_>, clock: Arc<dyn Clock>) -> Result<Self> {
+    /// The database half of [`Store::create`]: keys and creates the database, for
+    /// [`Store::finish_open`].
+    pub(crate) fn create_database(dir: &Path, unlock: Unlock<'_>) -> Result<Connection> {
         let db = dir.join(DATABASE_FILE);
         let mut traces = layout::traces(dir)?;
         if db.exists() {
@@ -153,18 +161,12 @@ impl Store {
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
             &key,
         )?;
-        Self::finish_open(conn, dir, clock)
+        Ok(conn)
     }
 
-    /// Opens the existing store in `dir`. Never creates one.
-    ///
-    /// A wrong key or passphrase gives [`Error::WrongKey`] and leaves every file as it was.
-    /// With nothing in `dir` it is [`Error::NotFound`]; with traces of a store but no readable
-    /// database (the database missing or empty beside its key file or documents, or a key in
-    /// the key store) it is [`Error::Incomplete`], and nothing is removed. A database file that
-    /// is cut short, zeroed, plain SQLite or another kind of file, or whose first page is
-    /// damaged while later pages open with the key, is [`Error::Corrupt`].
-    pub fn open(dir: &Path, unlock: Unlock<'_>, clock: Arc<dyn Clock>) -> Result<Self> {
+    /// The database half of [`Store::open`]: finds the key and opens the database, for
+    /// [`Store::finish_open`].
+    pub(crate) fn open_database(dir: &Path, unlock: Unlock<'_>) -> Result<Connection> {
         let db = dir.join(DATABASE_FILE);
         let stored_key = match unlock {
             Unlock::KeyStore(ks) => ks.load(DATABASE_KEY_NAME)?,
@@ -204,7 +206,7 @@ impl Store {
                 }
             }
         };
-        Self::finish_open(conn, dir, clock)
+        Ok(conn)
     }
 
     /// Whether `dir` holds a store to open: `false` when there is no trace of one (a new store
@@ -218,21 +220,23 @@ impl Store {
         }
     }
 
-    /// BENCHMARK ONLY: a store whose database is plain, unencrypted SQLite, so benchmarks can
-    /// measure SQLCipher's overhead against the same workload. Never reachable from the CLI or
-    /// the FFI; nothing but `core/benches/` may call it.
-    #[doc(hidden)]
-    pub fn create_unencrypted_for_bench(dir: &Path, clock: Arc<dyn Clock>) -> Result<Self> {
+    /// The database half of [`Store::create_unencrypted_for_bench`].
+    pub(crate) fn create_unencrypted_database(dir: &Path) -> Result<Connection> {
         std::fs::create_dir_all(dir)?;
-        let conn = Connection::open(dir.join(DATABASE_FILE))?;
-        Self::finish_open(conn, dir, clock)
+        Ok(Connection::open(dir.join(DATABASE_FILE))?)
     }
 
-    fn finish_open(conn: Connection, dir: &Path, clock: Arc<dyn Clock>) -> Result<Self> {
+    /// A store on the opened database `conn` in `dir`, holding `entities`: its files made
+    /// private, its connection configured, its schema migrated, its device and account known.
+    pub(crate) fn finish_open(
+        conn: Connection,
+        dir: &Path,
+        clock: Arc<dyn Clock>,
+        entities: Entities,
+    ) -> Result<Self> {
         layout::make_private(dir)?;
         configure(&conn)?;
         migrations::migrate(&conn)?;
-        crate::vault::recover(&conn, dir)?;
 
         let device = match meta_get(&conn, "device_id")? {
             Some(d) => DeviceId::parse(&d)?,
@@ -261,7 +265,33 @@ impl Store {
             device,
             account,
             hlc: RefCell::new(hlc),
+            entities,
         })
+    }
+
+    /// The connection: `record/` writes through it, the features read through it.
+    pub(crate) fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// Every synced entity this store holds.
+    pub(crate) fn entities(&self) -> impl Iterator<Item = &'static EntityDef> + use<> {
+        self.entities.iter().copied().flatten().copied()
+    }
+
+    /// The entity named `name`, if this build knows it.
+    pub(crate) fn entity(&self, name: &str) -> Option<&'static EntityDef> {
+        self.entities().find(|e| e.name == name)
+    }
+
+    /// The last timestamp this device issued.
+    pub(crate) fn last_hlc(&self) -> Hlc {
+        self.hlc.borrow().clone()
+    }
+
+    /// Notes the last timestamp issued, once the transaction that persisted it has committed.
+    pub(crate) fn set_last_hlc(&self, hlc: Hlc) {
+        *self.hlc.borrow_mut() = hlc;
     }
 
     /// The store's directory.
@@ -289,7 +319,7 @@ impl Store {
         let schema_version: u32 = self
             .conn
             .pragma_query_value(None, "user_version", |r| r.get(0))?;
-        let record_count = crate::record::live_records(&self.conn)?;
+        let record_count = self.live_records()?;
         let outbox_count: i64 = self
             .conn
             .query_row("SELECT count(*) FROM outbox", [], |r| r.get(0))?;
@@ -301,12 +331,23 @@ impl Store {
         })
     }
 
-    /// Checks the store: every database page's HMAC (which catches a flipped byte in a page no
-    /// read has touched), and with [`CheckDepth::Full`] also SQLite's structural check and every
-    /// vault document decrypted and compared with its metadata.
-    ///
-    /// Problems are reported, not fixed: the report names each one without patient data.
-    pub fn check(&self, depth: CheckDepth) -> Result<IntegrityReport> {
+    /// How many records are live (not deleted), of every entity: deleted records have no row.
+    fn live_records(&self) -> Result<u64> {
+        let count = |table: &str| -> Result<i64> {
+            Ok(self
+                .conn
+                .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))?)
+        };
+        let mut total = count("record_state")?;
+        for def in self.entities() {
+            total += count(def.table)?;
+        }
+        Ok(u64::try_from(total).unwrap_or(0))
+    }
+
+    /// The database half of [`Store::check`]: every page's HMAC, and with [`CheckDepth::Full`]
+    /// SQLite's structural check. The report counts no documents.
+    pub(crate) fn check_database(&self, depth: CheckDepth) -> Result<IntegrityReport> {
         // Pages still in the WAL are checked by its own checksums; move what can be moved into
         // the main file, which is what the page check reads.
         self.conn
@@ -322,7 +363,6 @@ impl Store {
             problems.push(row?);
         }
         drop(stmt);
-        let mut documents = 0;
         if depth == CheckDepth::Full {
             let mut stmt = self.conn.prepare("PRAGMA integrity_check")?;
             for row in stmt.query_map([], |r| r.get::<_, String>(0))? {
@@ -331,22 +371,11 @@ impl Store {
                     problems.push(row);
                 }
             }
-            drop(stmt);
-            for check in self.verify_vault()? {
-                documents += 1;
-                if check.health != crate::vault::DocumentHealth::Ok {
-                    problems.push(format!(
-                        "document {}: {}",
-                        check.id,
-                        check.health.describe()
-                    ));
-                }
-            }
         }
         Ok(IntegrityReport {
             depth,
             pages,
-            documents,
+            documents: 0,
             problems,
         })
     }

@@ -499,7 +499,7 @@ fn new_stores_authenticate_pages_with_sha256_and_older_sha512_stores_still_open(
     drop(legacy);
     let store = Store::open(older.path(), Unlock::KeyStore(&keys), clock()).unwrap();
     let kept: String = store
-        .conn
+        .conn()
         .query_row("SELECT x FROM kept", [], |r| r.get(0))
         .unwrap();
     assert_eq!(kept, "still here");

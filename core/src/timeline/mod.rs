@@ -113,7 +113,7 @@ impl Store {
     /// outbox) instead of touching a random page per event: the difference between thousands
     /// and tens of thousands of events per second.
     fn new_event_id(&self) -> String {
-        let now = u64::try_from(self.clock.now().as_millisecond()).unwrap_or(0);
+        let now = u64::try_from(self.clock().now().as_millisecond()).unwrap_or(0);
         // (ms << 12) | counter, never going back within this process, even if the clock does.
         let mut last = LAST_EVENT_ID_TICK.load(Ordering::Relaxed);
         let tick = loop {
@@ -144,7 +144,7 @@ impl Store {
         let zone = match &event.recorded_zone {
             Some(z) => model::checked_zone(z)?,
             None => self
-                .clock
+                .clock()
                 .time_zone()
                 .iana_name()
                 .unwrap_or("UTC")

@@ -315,7 +315,7 @@ impl Store {
     /// One event; [`Error::NotFound`] if it does not exist or was deleted.
     pub fn event(&self, id: &str) -> Result<TimelineEvent> {
         let sql = format!("SELECT {COLUMNS} FROM timeline_event e WHERE e.id = ?1 AND {COMPLETE}");
-        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let mut stmt = self.conn().prepare_cached(&sql)?;
         let mut rows = stmt.query([id])?;
         match rows.next()? {
             Some(r) => to_event(read_row(r)?),
@@ -344,7 +344,7 @@ impl Store {
         let older = cursor.as_ref().is_none_or(|c| c.older);
 
         let (sql, params) = page_sql(query, cursor.as_ref(), limit)?;
-        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let mut stmt = self.conn().prepare_cached(&sql)?;
         let rows = stmt.query_map(rusqlite::params_from_iter(params), read_row)?;
         let mut events = Vec::with_capacity(limit + 1);
         for row in rows {
@@ -414,7 +414,7 @@ impl Store {
                 format!("must be 1 to {MAX_PAGE_SIZE}"),
             ));
         }
-        let now = self.clock.now();
+        let now = self.clock().now();
         // An appointment longer than a day is not an appointment: look back one day at most.
         let lookback = now
             .checked_sub(SignedDuration::from_hours(24))
@@ -426,7 +426,7 @@ impl Store {
                AND e.title IS NOT NULL AND e.payload IS NOT NULL
              ORDER BY e.occurred_at, e.id LIMIT ?3"
         );
-        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let mut stmt = self.conn().prepare_cached(&sql)?;
         let rows = stmt.query_map(
             rusqlite::params![
                 lookback.as_millisecond(),

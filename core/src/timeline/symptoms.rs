@@ -318,7 +318,7 @@ impl Store {
             return Err(Error::invalid("term", "must not be empty"));
         }
         let code = find_term(text).map_or_else(|| text.to_owned(), |t| t.code.to_owned());
-        let mut stmt = self.conn.prepare_cached(
+        let mut stmt = self.conn().prepare_cached(
             "SELECT id, occurred_at, payload, clinician_grade FROM timeline_event
              WHERE kind = 'symptom' AND occurred_at >= ?1 AND occurred_at < ?2
                AND title IS NOT NULL AND payload IS NOT NULL

@@ -1135,7 +1135,7 @@ fn pages_come_straight_from_an_index_without_sorting() {
             let (sql, params) = query::page_sql(q, c, 50).unwrap();
             let mut stmt = p
                 .store
-                .conn
+                .conn()
                 .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
                 .unwrap();
             let plan: Vec<String> = stmt

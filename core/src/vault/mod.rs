@@ -34,7 +34,7 @@ use crate::ids::new_id;
 use crate::record::EntityDef;
 use crate::store::{Store, meta_get, meta_set};
 pub use content::Progress;
-pub(crate) use recover::recover;
+use recover::recover;
 
 /// A document's metadata record.
 pub static DOCUMENT: EntityDef = EntityDef {
@@ -59,8 +59,7 @@ pub static DOCUMENT: EntityDef = EntityDef {
 /// The vault's synced entities.
 pub(crate) static ENTITIES: &[&EntityDef] = &[&DOCUMENT];
 
-/// The vault's directory inside the store directory.
-pub const VAULT_DIR: &str = "vault";
+pub use crate::store::VAULT_DIR;
 /// Where content is written before it is renamed into place.
 const TMP_DIR: &str = "tmp";
 /// The `meta` key of the per-store secret that keys plaintext fingerprints.
@@ -459,13 +458,13 @@ impl Store {
     /// no document refers to. Runs on every open; safe to call at any time no vault operation
     /// of this store is under way.
     pub fn recover_vault(&self) -> Result<()> {
-        recover(&self.conn, self.dir())
+        recover(self.conn(), self.dir())
     }
 
     /// The per-store secret that keys plaintext fingerprints, created on first use.
     fn fingerprint_key(&self) -> Result<Zeroizing<[u8; 32]>> {
         let mut key = Zeroizing::new([0u8; 32]);
-        match meta_get(&self.conn, FINGERPRINT_KEY)? {
+        match meta_get(self.conn(), FINGERPRINT_KEY)? {
             Some(hex_key) => {
                 let hex_key = Zeroizing::new(hex_key);
                 hex::decode_to_slice(hex_key.as_bytes(), key.as_mut())
@@ -475,7 +474,7 @@ impl Store {
                 // Local-only, not synced: each store keys its own fingerprints.
                 rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, key.as_mut());
                 let hex_key = Zeroizing::new(hex::encode(key.as_ref()));
-                meta_set(&self.conn, FINGERPRINT_KEY, &hex_key)?;
+                meta_set(self.conn(), FINGERPRINT_KEY, &hex_key)?;
             }
         }
         Ok(key)
@@ -559,7 +558,7 @@ impl Store {
 
     fn document_with_fingerprint(&self, fingerprint: &str) -> Result<Option<Document>> {
         let id: Option<String> = self
-            .conn
+            .conn()
             .query_row(
                 &format!(
                     "SELECT d.id FROM vault_fingerprints f
@@ -576,7 +575,7 @@ impl Store {
 
     /// One document.
     pub fn document(&self, id: &str) -> Result<Document> {
-        self.conn
+        self.conn()
             .query_row(
                 &format!(
                     "SELECT {DOCUMENT_COLUMNS} FROM vault_documents d WHERE d.id = ?1 AND {COMPLETE}"
@@ -592,7 +591,7 @@ impl Store {
     /// Documents matching `filter`, newest document date first (undated last).
     pub fn documents(&self, filter: &DocumentFilter) -> Result<Vec<Document>> {
         let tag = filter.tag.as_ref().map(|t| t.trim().to_lowercase());
-        let mut stmt = self.conn.prepare(&format!(
+        let mut stmt = self.conn().prepare(&format!(
             "SELECT {DOCUMENT_COLUMNS} FROM vault_documents d
              WHERE {COMPLETE}
                AND (?1 IS NULL OR d.kind = ?1)
@@ -619,7 +618,7 @@ impl Store {
         let Some(fts) = fts_query(query) else {
             return Ok(Vec::new());
         };
-        let mut stmt = self.conn.prepare(&format!(
+        let mut stmt = self.conn().prepare(&format!(
             "SELECT {DOCUMENT_COLUMNS} FROM vault_search s
              JOIN vault_documents d ON d.id = s.document_id
              WHERE vault_search MATCH ?1 AND {COMPLETE}
@@ -641,7 +640,7 @@ impl Store {
 
     fn content_ref(&self, id: &str) -> Result<ContentRef> {
         let row: Option<(String, String, i64)> = self
-            .conn
+            .conn()
             .query_row(
                 &format!(
                     "SELECT d.content_file, d.content_key, d.size FROM vault_documents d
@@ -671,7 +670,7 @@ impl Store {
     /// a damaged reference can still be replaced or deleted.
     fn current_content_file(&self, id: &str) -> Result<Option<PathBuf>> {
         let file_id: Option<Option<String>> = self
-            .conn
+            .conn()
             .query_row(
                 "SELECT content_file FROM vault_documents WHERE id = ?1",
                 [id],
@@ -699,7 +698,7 @@ impl Store {
         let _lock = lock::VaultLock::shared(&self.vault_dir())?;
         let partial = content::partial_beside(dest)?;
         let noted = partial.to_string_lossy().into_owned();
-        self.conn.execute(
+        self.conn().execute(
             "INSERT INTO vault_pending_exports(path) VALUES (?1)",
             [&noted],
         )?;
@@ -712,7 +711,7 @@ impl Store {
             content.size,
             progress,
         );
-        self.conn.execute(
+        self.conn().execute(
             "DELETE FROM vault_pending_exports WHERE path = ?1",
             [&noted],
         )?;
@@ -862,7 +861,7 @@ impl Store {
     /// pending first: until the commit that refers to it settles it, a crash leaves a file the
     /// next open can prove abandoned.
     fn install_content(&self, partial: &Path, file_id: &str) -> Result<PathBuf> {
-        note_pending(&self.conn, file_id)?;
+        note_pending(self.conn(), file_id)?;
         let final_path = self.content_path(file_id);
         std::fs::rename(partial, &final_path)?;
         content::sync_dir(&self.vault_dir())?;
@@ -872,14 +871,14 @@ impl Store {
     /// Removes a pending content file unless a live document refers to it, then settles it.
     fn remove_pending(&self, file: &Path) -> Result<()> {
         self.remove_unreferenced(file)?;
-        settle_pending(&self.conn, &file_id_of(file))
+        settle_pending(self.conn(), &file_id_of(file))
     }
 
     /// Removes a content file unless a live document still refers to it (metadata from another
     /// device could point two documents at one file; removing it would destroy the other).
     fn remove_unreferenced(&self, file: &Path) -> Result<()> {
         let file_id = file_id_of(file);
-        let referenced: bool = self.conn.query_row(
+        let referenced: bool = self.conn().query_row(
             "SELECT EXISTS (SELECT 1 FROM vault_documents WHERE content_file = ?1)",
             [file_id],
             |r| r.get(0),
@@ -949,7 +948,7 @@ impl Store {
             return Ok(DocumentHealth::SizeMismatch);
         }
         let expected: Option<String> = self
-            .conn
+            .conn()
             .query_row(
                 "SELECT fingerprint FROM vault_fingerprints
                  WHERE document_id = ?1 AND content_file = ?2",

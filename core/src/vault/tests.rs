@@ -97,7 +97,7 @@ fn files_in(dir: &Path) -> Vec<String> {
 fn all_text(store: &Store) -> Vec<String> {
     let tables: Vec<String> = {
         let mut stmt = store
-            .conn
+            .conn()
             .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
             .unwrap();
         stmt.query_map([], |r| r.get(0))
@@ -108,7 +108,7 @@ fn all_text(store: &Store) -> Vec<String> {
     let mut out = Vec::new();
     for table in tables {
         let mut stmt = store
-            .conn
+            .conn()
             .prepare(&format!("SELECT * FROM \"{table}\""))
             .unwrap();
         let columns = stmt.column_count();
@@ -202,7 +202,7 @@ fn the_same_content_twice_is_found_without_a_plain_hash() {
     // The stored fingerprint is keyed: it is not the plain BLAKE3 (nor SHA-256) of the content.
     let stored: String = phone
         .store
-        .conn
+        .conn()
         .query_row("SELECT fingerprint FROM vault_fingerprints", [], |r| {
             r.get(0)
         })
@@ -219,7 +219,7 @@ fn the_same_content_twice_is_found_without_a_plain_hash() {
     let doc = other.add("Discharge letter", DocumentKind::DischargeSummary, &bytes);
     let theirs: String = other
         .store
-        .conn
+        .conn()
         .query_row(
             "SELECT fingerprint FROM vault_fingerprints WHERE document_id = ?1",
             [&doc.id],
@@ -501,7 +501,7 @@ fn verify_notices_a_fingerprint_that_no_longer_matches() {
     let doc = phone.add("Letter", DocumentKind::Letter, b"the letter");
     phone
         .store
-        .conn
+        .conn()
         .execute(
             "UPDATE vault_fingerprints SET fingerprint = ?1",
             [blake3::hash(b"other").to_hex().as_str()],
@@ -648,7 +648,7 @@ fn reopening_removes_leftovers_of_interrupted_work_and_nothing_else() {
     std::fs::write(&orphan, b"content whose metadata never committed").unwrap();
     phone
         .store
-        .conn
+        .conn()
         .execute(
             "INSERT INTO vault_pending_files(file_id) VALUES (?1)",
             [&orphan_id],
