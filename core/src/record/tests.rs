@@ -5,11 +5,18 @@ use jiff::tz::TimeZone;
 use proptest::prelude::*;
 use serde_json::json;
 
+use super::batch::Batch;
+use super::rows::{Write, read_record};
+use super::state::{Peers, RecordState, Slot};
 use super::*;
 use crate::clock::{Clock, SteppableClock};
+use crate::error::Error;
 use crate::hlc::DeviceId;
+use crate::hlc::Hlc;
 use crate::profile::PROFILE;
+use crate::store::Store;
 use crate::store::{MemoryKeyStore, Unlock};
+use serde_json::Value;
 
 fn replica(clock: Arc<dyn Clock>) -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().unwrap();
