@@ -529,17 +529,13 @@ impl Store {
         let committed = (|| {
             let mut w = self.writer()?;
             settle_pending(w.tx(), &file_id)?;
-            write_meta(&mut w, &id, meta)?;
-            w.set_all(
-                &DOCUMENT,
-                &id,
-                [
-                    ("size", Value::from(encrypted.size)),
-                    ("imported_at", Value::from(self.clock().now().to_string())),
-                    ("content_file", Value::from(file_id.as_str())),
-                    ("content_key", Value::from(key_text.as_str())),
-                ],
-            )?;
+            let content = [
+                ("size", Value::from(encrypted.size)),
+                ("imported_at", Value::from(self.clock().now().to_string())),
+                ("content_file", Value::from(file_id.as_str())),
+                ("content_key", Value::from(key_text.as_str())),
+            ];
+            w.create(&DOCUMENT, &id, meta_fields(meta).into_iter().chain(content))?;
             // Local-only, not synced: the fingerprint under this store's own secret.
             w.tx().execute(
                 "INSERT INTO vault_fingerprints(document_id, content_file, fingerprint)
@@ -633,7 +629,7 @@ impl Store {
         let meta = meta.checked()?;
         self.document(id)?;
         let mut w = self.writer()?;
-        write_meta(&mut w, id, &meta)?;
+        w.set_all(&DOCUMENT, id, meta_fields(&meta))?;
         w.commit()?;
         self.document(id)
     }
@@ -967,24 +963,21 @@ impl Store {
     }
 }
 
-fn write_meta(w: &mut crate::record::Writer<'_>, id: &str, meta: &DocumentMeta) -> Result<()> {
-    w.set_all(
-        &DOCUMENT,
-        id,
-        [
-            ("title", Value::from(meta.title.as_str())),
-            ("kind", Value::from(meta.kind.as_str())),
-            (
-                "document_date",
-                meta.document_date
-                    .map_or(Value::Null, |d| Value::from(d.to_string())),
-            ),
-            ("tags", Value::from(meta.tags.clone())),
-            ("notes", Value::from(meta.notes.as_str())),
-            ("content_type", Value::from(meta.content_type.as_str())),
-            ("linked_events", Value::from(meta.linked_events.clone())),
-        ],
-    )
+/// The synced fields a document's metadata sets.
+fn meta_fields(meta: &DocumentMeta) -> [(&'static str, Value); 7] {
+    [
+        ("title", Value::from(meta.title.as_str())),
+        ("kind", Value::from(meta.kind.as_str())),
+        (
+            "document_date",
+            meta.document_date
+                .map_or(Value::Null, |d| Value::from(d.to_string())),
+        ),
+        ("tags", Value::from(meta.tags.clone())),
+        ("notes", Value::from(meta.notes.as_str())),
+        ("content_type", Value::from(meta.content_type.as_str())),
+        ("linked_events", Value::from(meta.linked_events.clone())),
+    ]
 }
 
 /// Content encrypted into the staging directory, not yet in the vault.
