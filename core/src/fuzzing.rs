@@ -306,9 +306,9 @@ impl SearchIndexes {
         conn.execute_batch(
             "INSERT INTO timeline_fts(rowid, title, body, tags)
                  VALUES (1, 'Chemotherapy cycle 2', 'Fièvre 38.4 after \"FOLFOX\"', '[\"onc\"]');
-             INSERT INTO vault_search(document_id, title, notes, tags)
-                 VALUES ('d1', 'Blood test', 'NEAR(a b) * - : OR', 'lab');
-             CREATE VIRTUAL TABLE temp.vault_tokens USING fts5vocab(main, vault_search, instance);",
+             INSERT INTO vault_fts(rowid, title, notes, tags)
+                 VALUES (1, 'Blood test', 'NEAR(a b) * - : OR', 'lab');
+             CREATE VIRTUAL TABLE temp.vault_tokens USING fts5vocab(main, vault_fts, instance);",
         )
         .expect("rows");
         Self { conn }
@@ -353,18 +353,15 @@ impl SearchIndexes {
         )
         .expect("timeline row");
         tx.execute(
-            "INSERT INTO vault_search(document_id, title, notes, tags) VALUES ('d2', ?1, '', '')",
+            "INSERT INTO vault_fts(rowid, title, notes, tags) VALUES (2, ?1, '', '')",
             [text.as_ref()],
         )
         .expect("vault row");
         // Text the tokenizer leaves nothing of (a lone combining mark) cannot be found.
         let tokens: i64 = tx
-            .query_row(
-                "SELECT count(*) FROM vault_tokens
-                 WHERE doc = (SELECT rowid FROM vault_search WHERE document_id = 'd2')",
-                [],
-                |r| r.get(0),
-            )
+            .query_row("SELECT count(*) FROM vault_tokens WHERE doc = 2", [], |r| {
+                r.get(0)
+            })
             .expect("token count");
         // Text the tokenizer leaves nothing of cannot be found, and FTS5 reads a value only up
         // to a NUL, so what follows one is in no index to find.
@@ -389,15 +386,15 @@ impl SearchIndexes {
         }
         if let Some(expr) = vault {
             // The statement of Store::search_documents, less the join to the documents.
-            let found: rusqlite::Result<Vec<String>> = tx
+            let found: rusqlite::Result<Vec<i64>> = tx
                 .prepare(
-                    "SELECT document_id FROM vault_search WHERE vault_search MATCH ?1
-                     ORDER BY bm25(vault_search, 0.0, 10.0, 2.0, 5.0)",
+                    "SELECT rowid FROM vault_fts WHERE vault_fts MATCH ?1
+                     ORDER BY bm25(vault_fts, 10.0, 2.0, 5.0)",
                 )
                 .and_then(|mut s| s.query_map([&expr], |r| r.get(0))?.collect());
             match found {
                 Ok(rows) => assert!(
-                    rows.iter().any(|d| d == "d2"),
+                    rows.contains(&2),
                     "{text:?} does not find itself in the vault"
                 ),
                 Err(e) => panic!("vault search {text:?} fails in SQLite: {e}"),

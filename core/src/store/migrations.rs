@@ -25,6 +25,10 @@ pub(crate) const MIGRATIONS: &[(&str, &str)] = &[
         "0007_erase_deleted_text",
         include_str!("migrations/0007_erase_deleted_text.sql"),
     ),
+    (
+        "0008_vault_index_by_record",
+        include_str!("migrations/0008_vault_index_by_record.sql"),
+    ),
 ];
 
 /// The schema version this build writes.

@@ -356,6 +356,56 @@ fn error_text_carries_no_patient_data() {
 }
 
 #[test]
+fn version_7_documents_are_found_by_search_after_the_index_moves_to_record_and_mark_no_file_unwanted()
+ {
+    let conn = Connection::open_in_memory().unwrap();
+    migrations::migrate_to(&conn, 7).unwrap();
+    conn.execute_batch(
+        r#"
+        INSERT INTO vault_documents(id, title, kind, tags, notes, size, imported_at, content_file,
+                                    content_key)
+        VALUES ('d1', 'Résultats sanguins', 'lab_result', '["hématologie"]', 'Avant le cycle 3',
+                10, '2026-01-01T00:00:00Z', 'f1', 'AGE-SECRET-KEY-1'),
+               ('d2', 'MRI report', 'imaging', '[]', '', 20, '2026-01-02T00:00:00Z', 'f2',
+                'AGE-SECRET-KEY-2');
+        "#,
+    )
+    .unwrap();
+    migrations::migrate(&conn).unwrap();
+
+    let found = |query: &str| -> Vec<String> {
+        conn.prepare(
+            "SELECT d.id FROM vault_fts s JOIN vault_documents d ON d.rid = s.rowid
+             WHERE vault_fts MATCH ?1 ORDER BY d.id",
+        )
+        .unwrap()
+        .query_map([query], |r| r.get(0))
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect()
+    };
+    assert_eq!(found("resultats"), ["d1"], "title, accents folded");
+    assert_eq!(found("hematologie"), ["d1"], "tags");
+    assert_eq!(found("cycle"), ["d1"], "notes");
+    assert_eq!(found("mri"), ["d2"]);
+    let pending: i64 = conn
+        .query_row("SELECT count(*) FROM vault_pending_files", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(
+        pending, 0,
+        "moving the rows must not mark their content files unwanted"
+    );
+    let old_index: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE name = 'vault_search'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(old_index, 0);
+}
+
+#[test]
 fn version_4_data_moves_into_each_records_row() {
     let conn = Connection::open_in_memory().unwrap();
     migrations::migrate_to(&conn, 4).unwrap();

@@ -31,7 +31,7 @@ use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
 use crate::ids::new_id;
-use crate::record::EntityDef;
+use crate::record::{EntityDef, SearchIndex};
 use crate::store::{Store, meta_get, meta_set};
 pub use content::Progress;
 use recover::recover;
@@ -53,7 +53,13 @@ pub static DOCUMENT: EntityDef = EntityDef {
         "content_file",
         "content_key",
     ],
-    search: None,
+    search: Some(&DOCUMENT_SEARCH),
+};
+
+/// Full-text search over titles, notes and tags (migration 0008), kept in step by `record/`.
+static DOCUMENT_SEARCH: SearchIndex = SearchIndex {
+    table: "vault_fts",
+    columns: &["title", "notes", "tags"],
 };
 
 /// The vault's synced entities.
@@ -615,10 +621,10 @@ impl Store {
             return Ok(Vec::new());
         };
         let mut stmt = self.conn().prepare(&format!(
-            "SELECT {DOCUMENT_COLUMNS} FROM vault_search s
-             JOIN vault_documents d ON d.id = s.document_id
-             WHERE vault_search MATCH ?1 AND {COMPLETE}
-             ORDER BY bm25(vault_search, 0.0, 10.0, 2.0, 5.0), d.id"
+            "SELECT {DOCUMENT_COLUMNS} FROM vault_fts s
+             JOIN vault_documents d ON d.rid = s.rowid
+             WHERE vault_fts MATCH ?1 AND {COMPLETE}
+             ORDER BY bm25(vault_fts, 10.0, 2.0, 5.0), d.id"
         ))?;
         let rows = stmt.query_map([fts], read_document)?;
         rows.map(|r| r?.parse()).collect()
