@@ -2135,7 +2135,8 @@ fn any_rrule_phase() -> impl Strategy<Value = Phase> {
     ];
     let bound = prop_oneof![
         Just((None, None)),
-        (0i64..500).prop_map(|days| (Some(days), None)),
+        // At least a week, so each weekday a phase names falls inside it at least once.
+        (6i64..500).prop_map(|days| (Some(days), None)),
         (1u32..300).prop_map(|count| (None, Some(count))),
     ];
     (timing, 0i64..730, bound).prop_map(|(timing, start, (end, count))| {
