@@ -377,18 +377,9 @@ impl Batch {
         columns: &[(&str, Value)],
     ) -> &str {
         let mask = field_mask(def, columns.iter().map(|(c, _)| *c));
-        self.inserts.entry((def.table, mask)).or_insert_with(|| {
-            let mut names: Vec<&str> = columns.iter().map(|(c, _)| *c).collect();
-            names.push("sync_state");
-            let placeholders: Vec<String> =
-                (0..names.len()).map(|i| format!("?{}", i + 2)).collect();
-            format!(
-                "INSERT INTO {table}(id, {names}) VALUES (?1, {placeholders})",
-                table = def.table,
-                names = names.join(", "),
-                placeholders = placeholders.join(", "),
-            )
-        })
+        self.inserts
+            .entry((def.table, mask))
+            .or_insert_with(|| row_sql(def, columns, false))
     }
 
     /// The upsert of `columns` (declared fields of `def`, in declaration order) and the merge
@@ -399,24 +390,9 @@ impl Batch {
         columns: &[(&str, Value)],
     ) -> &str {
         let mask = field_mask(def, columns.iter().map(|(c, _)| *c));
-        self.upserts.entry((def.table, mask)).or_insert_with(|| {
-            let mut names: Vec<&str> = columns.iter().map(|(c, _)| *c).collect();
-            names.push("sync_state");
-            let placeholders: Vec<String> =
-                (0..names.len()).map(|i| format!("?{}", i + 2)).collect();
-            let updates: Vec<String> = names
-                .iter()
-                .map(|c| format!("{c} = excluded.{c}"))
-                .collect();
-            format!(
-                "INSERT INTO {table}(id, {names}) VALUES (?1, {placeholders})
-                 ON CONFLICT(id) DO UPDATE SET {updates}",
-                table = def.table,
-                names = names.join(", "),
-                placeholders = placeholders.join(", "),
-                updates = updates.join(", "),
-            )
-        })
+        self.upserts
+            .entry((def.table, mask))
+            .or_insert_with(|| row_sql(def, columns, true))
     }
 }
 /// The bitmask of `fields` (declared fields of `def`): bit `i` for the `i`th declared field.
@@ -437,4 +413,27 @@ pub(super) fn field_mask<'f>(def: &EntityDef, fields: impl IntoIterator<Item = &
 pub(super) fn erase_wal(conn: &Connection) -> Result<()> {
     conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
     Ok(())
+}
+
+/// The statement writing `columns` and the merge state into `def`'s table: `?1` is the id, then
+/// one parameter per column, then the state. With `upsert`, a row that exists is updated.
+fn row_sql(def: &EntityDef, columns: &[(&str, Value)], upsert: bool) -> String {
+    let mut names: Vec<&str> = columns.iter().map(|(c, _)| *c).collect();
+    names.push("sync_state");
+    let placeholders: Vec<String> = (0..names.len()).map(|i| format!("?{}", i + 2)).collect();
+    let mut sql = format!(
+        "INSERT INTO {table}(id, {names}) VALUES (?1, {placeholders})",
+        table = def.table,
+        names = names.join(", "),
+        placeholders = placeholders.join(", "),
+    );
+    if upsert {
+        let updates: Vec<String> = names
+            .iter()
+            .map(|c| format!("{c} = excluded.{c}"))
+            .collect();
+        sql.push_str(" ON CONFLICT(id) DO UPDATE SET ");
+        sql.push_str(&updates.join(", "));
+    }
+    sql
 }

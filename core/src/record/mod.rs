@@ -34,17 +34,20 @@
 //! - `sync.rs`: the half a sync engine attaches to: `apply_remote` (the only place that
 //!   resolves entities by name), the [`Outbox`] and its acknowledgement.
 //! - `dump.rs`: the canonical state dump replicas are compared with.
+//! - `search.rs`: typed search text as a query of those indexes.
 
 mod batch;
 mod change;
 mod dump;
 mod rows;
+mod search;
 mod state;
 mod sync;
 mod writer;
 
 pub use crate::store::{EntityDef, SearchIndex};
 pub use change::{FieldChange, Op};
+pub use search::match_expression;
 pub use sync::Outbox;
 pub use writer::Writer;
 

@@ -9,6 +9,15 @@ use crate::error::Result;
 use crate::hlc::Hlc;
 use crate::store::{EntityDef, Store, meta_set};
 
+/// Whether a write may find its record already there.
+#[derive(Clone, Copy)]
+enum Record {
+    /// The id was just made: nothing can be there, and an existing row is an error.
+    New,
+    /// The record may exist; its fields merge with what is there.
+    MayExist,
+}
+
 /// Local writes in one transaction. Nothing is visible until [`Writer::commit`]; dropping the
 /// writer rolls everything back. The full-text index catches up at commit.
 pub struct Writer<'s> {
@@ -57,26 +66,7 @@ impl<'s> Writer<'s> {
         id: &str,
         fields: impl IntoIterator<Item = (&'f str, Value)>,
     ) -> Result<()> {
-        let values = declared(def, fields)?;
-        if values.is_empty() {
-            return Ok(());
-        }
-        let hlc = self.next_hlc().to_string();
-        let store = self.store;
-        let mask = field_mask(def, values.iter().map(|(f, _)| *f));
-        let writes = values
-            .into_iter()
-            .map(|(field, value)| Write {
-                field,
-                value,
-                hlc: &hlc,
-                author: store.account_id(),
-            })
-            .collect();
-        self.batch
-            .merge(&self.tx, Some(def), def.name, id, writes)?;
-        self.batch.note_local(def, id, Some(mask));
-        Ok(())
+        self.write(def, id, fields, Record::MayExist)
     }
 
     /// Creates record `id` with `fields`, like [`Writer::set_all`] on an id that is certain
@@ -89,14 +79,41 @@ impl<'s> Writer<'s> {
         id: &str,
         fields: impl IntoIterator<Item = (&'f str, Value)>,
     ) -> Result<()> {
+        self.write(def, id, fields, Record::New)
+    }
+
+    /// One local write of several fields of one record, at one hybrid logical time, marked for
+    /// the outbox.
+    fn write<'f>(
+        &mut self,
+        def: &'static EntityDef,
+        id: &str,
+        fields: impl IntoIterator<Item = (&'f str, Value)>,
+        record: Record,
+    ) -> Result<()> {
         let values = declared(def, fields)?;
         if values.is_empty() {
             return Ok(());
         }
         let hlc = self.next_hlc().to_string();
+        let author = self.store.account_id();
         let mask = field_mask(def, values.iter().map(|(f, _)| *f));
-        self.batch
-            .create(&self.tx, def, id, &hlc, self.store.account_id(), values)?;
+        match record {
+            Record::New => self.batch.create(&self.tx, def, id, &hlc, author, values)?,
+            Record::MayExist => {
+                let writes = values
+                    .into_iter()
+                    .map(|(field, value)| Write {
+                        field,
+                        value,
+                        hlc: &hlc,
+                        author,
+                    })
+                    .collect();
+                self.batch
+                    .merge(&self.tx, Some(def), def.name, id, writes)?;
+            }
+        }
         self.batch.note_local(def, id, Some(mask));
         Ok(())
     }

@@ -127,25 +127,10 @@ pub fn group_by_local_day(events: Vec<TimelineEvent>, zone: &TimeZone) -> Vec<Da
     days
 }
 
-/// Turns what a person typed into a safe FTS5 query: each word (split at white space and control
-/// characters, which FTS5 would read as the end of the query: NUL) that has
-/// a letter or digit becomes a quoted prefix phrase, all required. Inside the quotes FTS5 syntax
-/// (`*`, `NEAR`, `-`, `:`; `"` is doubled) is only text, so no input can make the query fail, and
-/// the index's own tokenizer splits and folds the word as it did the indexed text: an accent
-/// typed as a combining mark, or punctuation inside a word (`38.5`), means the same in both.
-/// `None` when there is no word at all.
+/// What a person typed into the timeline's search box as a full-text query (at most 16 words;
+/// see [`crate::record::match_expression`]). `None` when there is no word at all.
 pub fn search_expression(text: &str) -> Option<String> {
-    let terms: Vec<String> = text
-        .split(|c: char| c.is_whitespace() || c.is_control())
-        .filter(|w| w.chars().any(char::is_alphanumeric))
-        .take(16)
-        .map(|w| format!("\"{}\"*", w.replace('"', "\"\"")))
-        .collect();
-    if terms.is_empty() {
-        None
-    } else {
-        Some(terms.join(" "))
-    }
+    crate::record::match_expression(text, 16)
 }
 
 const COLUMNS: &str = "e.id, e.kind, e.occurred_at, e.recorded_zone, e.ends_at, e.title, e.body, \

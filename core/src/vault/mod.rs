@@ -1069,24 +1069,10 @@ fn remove_if_present(path: &Path) -> Result<()> {
     }
 }
 
-/// Turns what a person typed into an FTS5 query: each word (split at white space and control
-/// characters, since FTS5 ends a string at NUL) with a letter
-/// or digit a quoted prefix phrase, all required. Quoting keeps FTS5 operators and punctuation
-/// in the input from being parsed as syntax, and lets the index's tokenizer split and fold the
-/// word as it did the indexed text (combining accents, `38.5`).
+/// What a person typed into the vault's search box as a full-text query, every word of it
+/// (see [`crate::record::match_expression`]).
 pub(crate) fn fts_query(input: &str) -> Option<String> {
-    let terms: Vec<String> = input
-        .split(|c: char| c.is_whitespace() || c.is_control())
-        .filter(|w| w.chars().any(char::is_alphanumeric))
-        .map(|w| format!("\"{}\"*", w.replace('"', "\"\"")))
-        .collect();
-    if terms.is_empty() {
-        None
-    } else {
-        // Side by side, not `AND`: FTS5 then skips a phrase the tokenizer leaves empty (a lone
-        // combining mark), where `AND` would make it match nothing.
-        Some(terms.join(" "))
-    }
+    crate::record::match_expression(input, usize::MAX)
 }
 
 #[cfg(test)]
