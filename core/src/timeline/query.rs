@@ -1,5 +1,5 @@
 //! Reading the timeline: cursor paging both ways over (time, id), filters, full-text search,
-//! upcoming appointments and grouping by local day.
+//! upcoming appointments, grouping by local day, and one symptom term's trend.
 
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
@@ -8,6 +8,7 @@ use rusqlite::types::Value as Sql;
 use serde::Serialize;
 
 use super::model::{EventDetails, EventKind, TimelineEvent};
+use super::symptoms::{SymptomPoint, find_term};
 use crate::error::{Error, Result};
 use crate::store::Store;
 
@@ -421,5 +422,54 @@ impl Store {
             read_row,
         )?;
         rows.map(|r| to_event(r?)).collect()
+    }
+
+    /// One term's reports from `from` (inclusive) until `until` (exclusive), oldest first.
+    ///
+    /// `term` is a vocabulary code, label or alias, or the free text a symptom was logged with
+    /// (matched ignoring ASCII case).
+    pub fn symptom_trend(
+        &self,
+        term: &str,
+        from: Option<Timestamp>,
+        until: Option<Timestamp>,
+    ) -> Result<Vec<SymptomPoint>> {
+        let text = term.trim();
+        if text.is_empty() {
+            return Err(Error::invalid("term", "must not be empty"));
+        }
+        let code = find_term(text).map_or_else(|| text.to_owned(), |t| t.code.to_owned());
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT id, occurred_at, payload, clinician_grade FROM timeline_event
+             WHERE kind = 'symptom' AND occurred_at >= ?1 AND occurred_at < ?2
+               AND title IS NOT NULL AND payload IS NOT NULL
+               AND lower(json_extract(payload, '$.report.term')) = lower(?3)
+             ORDER BY occurred_at, id",
+        )?;
+        let from = from.map_or(i64::MIN, |t| t.as_millisecond());
+        let until = until.map_or(i64::MAX, |t| t.as_millisecond());
+        let rows = stmt.query_map(rusqlite::params![from, until, code], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, Option<i64>>(3)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (event_id, at, payload, grade) = row?;
+            let details = parse_payload(&payload)?;
+            let EventDetails::Symptom { mut report } = details else {
+                return Err(Error::Corrupt("timeline symptom payload".into()));
+            };
+            report.clinician_grade = grade.and_then(|g| u8::try_from(g).ok());
+            out.push(SymptomPoint {
+                event_id,
+                occurred_at: timestamp(at)?,
+                report,
+            });
+        }
+        Ok(out)
     }
 }

@@ -1,5 +1,5 @@
 //! Symptoms the clinic can use: a shipped vocabulary of common PRO-CTCAE terms, the 0–4 verbal
-//! scales, and trends of one term's scores over time.
+//! scales, and the points of a trend (read by `query.rs`, with the other queries).
 //!
 //! PRO-CTCAE (the patient-reported version of the NCI's adverse-event criteria) asks, for each
 //! term, some of *frequency*, *severity* and *interference* with daily activities on five-point
@@ -11,7 +11,6 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::store::Store;
 
 /// What a PRO-CTCAE item asks about a symptom.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -300,55 +299,4 @@ pub struct SymptomPoint {
     pub occurred_at: Timestamp,
     /// The report: scores and the clinician's grade, if given.
     pub report: SymptomReport,
-}
-
-impl Store {
-    /// One term's reports from `from` (inclusive) until `until` (exclusive), oldest first.
-    ///
-    /// `term` is a vocabulary code, label or alias, or the free text a symptom was logged with
-    /// (matched ignoring ASCII case).
-    pub fn symptom_trend(
-        &self,
-        term: &str,
-        from: Option<Timestamp>,
-        until: Option<Timestamp>,
-    ) -> Result<Vec<SymptomPoint>> {
-        let text = term.trim();
-        if text.is_empty() {
-            return Err(Error::invalid("term", "must not be empty"));
-        }
-        let code = find_term(text).map_or_else(|| text.to_owned(), |t| t.code.to_owned());
-        let mut stmt = self.conn().prepare_cached(
-            "SELECT id, occurred_at, payload, clinician_grade FROM timeline_event
-             WHERE kind = 'symptom' AND occurred_at >= ?1 AND occurred_at < ?2
-               AND title IS NOT NULL AND payload IS NOT NULL
-               AND lower(json_extract(payload, '$.report.term')) = lower(?3)
-             ORDER BY occurred_at, id",
-        )?;
-        let from = from.map_or(i64::MIN, |t| t.as_millisecond());
-        let until = until.map_or(i64::MAX, |t| t.as_millisecond());
-        let rows = stmt.query_map(rusqlite::params![from, until, code], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, i64>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, Option<i64>>(3)?,
-            ))
-        })?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (event_id, at, payload, grade) = row?;
-            let details = super::query::parse_payload(&payload)?;
-            let super::EventDetails::Symptom { mut report } = details else {
-                return Err(Error::Corrupt("timeline symptom payload".into()));
-            };
-            report.clinician_grade = grade.and_then(|g| u8::try_from(g).ok());
-            out.push(SymptomPoint {
-                event_id,
-                occurred_at: super::query::timestamp(at)?,
-                report,
-            });
-        }
-        Ok(out)
-    }
 }
