@@ -5,7 +5,7 @@
 #   ios/build-xcframework.sh            (from any directory, on a Mac with Xcode)
 #
 # 1. checks the tools: macOS, xcodebuild, lipo, cargo, rustup and the three iOS Rust targets;
-# 2. cargo build --release -p cairn-ffi for aarch64-apple-ios, aarch64-apple-ios-sim and
+# 2. cargo build --profile mobile -p cairn-ffi for aarch64-apple-ios, aarch64-apple-ios-sim and
 #    x86_64-apple-ios (the staticlib, libcairn_ffi.a);
 # 3. builds the host library (debug, unstripped) and generates the Swift from it in library
 #    mode: uniffi reads its metadata from symbols, so generation never uses a stripped build;
@@ -64,9 +64,9 @@ cd -- "$ROOT"
 # The oldest iOS the app supports (ios/App/project.yml); the C code (SQLCipher) is built for it.
 export IPHONEOS_DEPLOYMENT_TARGET="${IPHONEOS_DEPLOYMENT_TARGET:-17.0}"
 for t in "${TARGETS[@]}"; do
-    log "cargo build --release -p cairn-ffi --target $t"
-    cargo build --release -p cairn-ffi --target "$t"
-    [[ -f "$TARGET_DIR/$t/release/libcairn_ffi.a" ]] || die "cargo did not produce $TARGET_DIR/$t/release/libcairn_ffi.a"
+    log "cargo build --profile mobile -p cairn-ffi --target $t"
+    cargo build --profile mobile -p cairn-ffi --target "$t"
+    [[ -f "$TARGET_DIR/$t/mobile/libcairn_ffi.a" ]] || die "cargo did not produce $TARGET_DIR/$t/mobile/libcairn_ffi.a"
 done
 
 # --- Swift bindings from the unstripped host library --------------------------------------
@@ -107,14 +107,14 @@ SIM_LIB="$STAGE/simulator/libcairn_ffi.a"
 mkdir -p -- "$(dirname -- "$SIM_LIB")"
 log "lipo: one simulator library for arm64 and x86_64"
 lipo -create \
-    "$TARGET_DIR/aarch64-apple-ios-sim/release/libcairn_ffi.a" \
-    "$TARGET_DIR/x86_64-apple-ios/release/libcairn_ffi.a" \
+    "$TARGET_DIR/aarch64-apple-ios-sim/mobile/libcairn_ffi.a" \
+    "$TARGET_DIR/x86_64-apple-ios/mobile/libcairn_ffi.a" \
     -output "$SIM_LIB"
 
 log "xcodebuild -create-xcframework -> $XCFRAMEWORK"
 rm -rf -- "$XCFRAMEWORK"
 xcodebuild -create-xcframework \
-    -library "$TARGET_DIR/aarch64-apple-ios/release/libcairn_ffi.a" -headers "$HEADERS" \
+    -library "$TARGET_DIR/aarch64-apple-ios/mobile/libcairn_ffi.a" -headers "$HEADERS" \
     -library "$SIM_LIB" -headers "$HEADERS" \
     -output "$XCFRAMEWORK"
 

@@ -15,8 +15,9 @@ ABIS=(arm64-v8a armeabi-v7a x86_64)
 RUST_TARGETS=(aarch64-linux-android armv7-linux-androideabi x86_64-linux-android)
 # The app's minSdk (app/build.gradle.kts): the libraries link against this API level.
 MIN_SDK=26
+# The library the app ships is built with the workspace's `mobile` profile (fat LTO, stripped).
 # CAIRN_RUST_PROFILE=debug builds unoptimised (faster to build, much slower key derivation).
-PROFILE="${CAIRN_RUST_PROFILE:-release}"
+PROFILE="${CAIRN_RUST_PROFILE:-mobile}"
 
 log() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
@@ -77,7 +78,7 @@ cd -- "$ROOT"
 # --- the core for each ABI ----------------------------------------------------------------
 
 profile_flag=()
-[[ "$PROFILE" == release ]] && profile_flag=(--release)
+[[ "$PROFILE" == debug ]] || profile_flag=(--profile "$PROFILE")
 ndk_targets=()
 for abi in "${ABIS[@]}"; do ndk_targets+=(-t "$abi"); done
 log "cargo ndk ${ndk_targets[*]} -P $MIN_SDK build ${profile_flag[*]} -p cairn-ffi (NDK: $ANDROID_NDK_HOME)"
