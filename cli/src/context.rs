@@ -9,6 +9,8 @@ use cairn_core::{Clock, Error, FixedClock, Store, SystemClock, Unlock};
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
+use crate::input;
+
 /// What every command needs: where the store is, and what time it is.
 pub(crate) struct Context {
     pub(crate) data_dir: PathBuf,
@@ -49,17 +51,14 @@ impl Clock for CliClock {
 }
 
 /// The clock `--now` and `--tz` describe: the system's instant and zone where one is not given.
+/// A local `--now` is read in the `--tz` zone.
 pub(crate) fn clock(now: Option<&str>, tz: Option<&str>) -> Result<Arc<dyn Clock>, Error> {
     let zone = match tz {
         Some(name) => cairn_core::time::check_time_zone("--tz", name)?,
         None => SystemClock.time_zone(),
     };
     let now = now
-        .map(|s| {
-            s.parse::<Timestamp>().map_err(|_| {
-                Error::invalid("--now", "expected RFC 3339, e.g. 2026-03-08T06:30:00-05:00")
-            })
-        })
+        .map(|s| input::instant("--now", s, &zone, SystemClock.now()))
         .transpose()?;
     Ok(match now {
         Some(now) => Arc::new(FixedClock::new(now, zone)),

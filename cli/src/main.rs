@@ -6,6 +6,7 @@
 //! - `context.rs`: what every command needs: the store's directory, the clock `--now` and
 //!   `--tz` set, the passphrase.
 //! - `store.rs`: the store's own commands (`init`, `status`, `passwd`, `check`).
+//! - `input.rs`: one grammar for instants, dates and ids, shared by every command.
 //! - `timeline/`, `meds/`, `vault/`: one subcommand each, in the same rooms: `mod.rs` the
 //!   subcommands, `args.rs` their flags, `run.rs` what each does, `print.rs` its text and JSON.
 //! - `demo.rs`: the walkthrough in a temporary directory.
@@ -13,6 +14,7 @@
 
 mod context;
 mod demo;
+mod input;
 mod meds;
 mod store;
 mod terminal;

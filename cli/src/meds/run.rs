@@ -5,11 +5,12 @@ use cairn_core::meds::{
     Adherence, DayOfWeek, DoseOccurrence, Medication, Phase, TimeZonePolicy, Timing, rrule,
 };
 use cairn_core::{Error, Store};
-use jiff::civil::{Date, DateTime};
-use jiff::{SignedDuration, Timestamp};
+use jiff::SignedDuration;
+use jiff::civil::Date;
 
 use super::args::{AddArgs, DetailArgs, EditArgs, RegimenArgs};
 use super::print;
+use crate::input;
 use crate::terminal::safe_println;
 
 pub(super) fn add(store: &Store, args: &AddArgs) -> Result<(), Error> {
@@ -55,7 +56,7 @@ pub(super) fn rm(store: &Store, med: &str) -> Result<(), Error> {
 /// last taken.
 pub(crate) fn today(store: &Store, date: Option<&str>, json: bool) -> Result<(), Error> {
     let day = match date {
-        Some(d) => parse_date("--date", d)?,
+        Some(d) => input::date("--date", d)?,
         None => today_date(store),
     };
     let doses = doses_on(store, day)?;
@@ -89,8 +90,12 @@ pub(super) fn take(
     occurrence: Option<&str>,
 ) -> Result<(), Error> {
     let m = find(store, med)?;
-    let at = at.map(|a| parse_instant(store, a)).transpose()?;
-    let logged = store.take_dose(&m.id, at, amount, occurrence)?;
+    let (zone, now) = (store.clock().time_zone(), store.clock().now());
+    let at = at
+        .map(|a| input::instant("--at", a, &zone, now))
+        .transpose()?;
+    let occurrence = occurrence.map(|o| input::id("--for", o)).transpose()?;
+    let logged = store.take_dose(&m.id, at, amount, occurrence.as_deref())?;
     print::taken(store, &m, &logged);
     Ok(())
 }
@@ -102,7 +107,8 @@ pub(super) fn skip(
     reason: Option<&str>,
 ) -> Result<(), Error> {
     let m = find(store, med)?;
-    let logged = store.skip_dose(&m.id, occurrence, reason)?;
+    let occurrence = occurrence.map(|o| input::id("--for", o)).transpose()?;
+    let logged = store.skip_dose(&m.id, occurrence.as_deref(), reason)?;
     print::skipped(store, &m, &logged);
     Ok(())
 }
@@ -114,13 +120,14 @@ pub(super) fn snooze(
     minutes: u32,
 ) -> Result<(), Error> {
     let m = find(store, med)?;
-    let logged = store.snooze_dose(&m.id, occurrence, minutes)?;
+    let occurrence = occurrence.map(|o| input::id("--for", o)).transpose()?;
+    let logged = store.snooze_dose(&m.id, occurrence.as_deref(), minutes)?;
     print::snoozed(store, &m, &logged, minutes);
     Ok(())
 }
 
 pub(super) fn undo(store: &Store, dose_id: &str) -> Result<(), Error> {
-    store.undo_dose(dose_id.trim())?;
+    store.undo_dose(&input::id("DOSE_ID", dose_id)?)?;
     safe_println!("undone");
     Ok(())
 }
@@ -149,11 +156,11 @@ pub(super) fn adherence(
     json: bool,
 ) -> Result<(), Error> {
     let to = match to {
-        Some(t) => parse_date("--to", t)?,
+        Some(t) => input::date("--to", t)?,
         None => today_date(store),
     };
     let from = match from {
-        Some(f) => parse_date("--from", f)?,
+        Some(f) => input::date("--from", f)?,
         None => to
             .checked_sub(SignedDuration::from_hours(24 * 29))
             .map_err(|_| Error::invalid("--to", "out of range"))?,
@@ -207,12 +214,6 @@ pub(super) fn find(store: &Store, text: &str) -> Result<Medication, Error> {
     }
 }
 
-fn parse_date(field: &'static str, text: &str) -> Result<Date, Error> {
-    text.trim()
-        .parse::<Date>()
-        .map_err(|_| Error::invalid(field, "dates are YYYY-MM-DD"))
-}
-
 /// The device's today.
 pub(crate) fn today_date(store: &Store) -> Date {
     store
@@ -220,30 +221,6 @@ pub(crate) fn today_date(store: &Store) -> Date {
         .now()
         .to_zoned_datetime(store.clock().time_zone())
         .date()
-}
-
-/// RFC 3339, a local date-time in the device's zone, or a time of day today.
-fn parse_instant(store: &Store, text: &str) -> Result<Timestamp, Error> {
-    let t = text.trim();
-    if let Ok(ts) = t.parse::<Timestamp>() {
-        return Ok(ts);
-    }
-    let zone = store.clock().time_zone();
-    let local = if let Ok(dt) = t.parse::<DateTime>() {
-        dt
-    } else {
-        let time = cairn_core::meds::regimen::parse_time("--at", t).map_err(|_| {
-            Error::invalid(
-                "--at",
-                "expected RFC 3339, a local 2026-03-08T22:00, or 22:00",
-            )
-        })?;
-        today_date(store).to_datetime(time)
-    };
-    local
-        .to_zoned_datetime(zone)
-        .map(|z| z.timestamp())
-        .map_err(|_| Error::invalid("--at", "not a time in this zone"))
 }
 
 /// `8h`, `90m` or a number of minutes.
@@ -280,7 +257,7 @@ fn regimen(store: &Store, r: &RegimenArgs) -> Result<(Vec<Phase>, Option<TimeZon
     let dose = r.dose.unwrap_or(1.0);
     let unit = r.unit.clone().unwrap_or_else(|| "tablet".to_owned());
     let start = match &r.start {
-        Some(s) => parse_date("--start", s)?.to_string(),
+        Some(s) => input::date("--start", s)?.to_string(),
         None => today_date(store).to_string(),
     };
     if let Some(rule) = &r.rrule {
@@ -352,7 +329,7 @@ fn regimen(store: &Store, r: &RegimenArgs) -> Result<(Vec<Phase>, Option<TimeZon
                 end: r
                     .end
                     .as_deref()
-                    .map(|e| parse_date("--end", e).map(|d| d.to_string()))
+                    .map(|e| input::date("--end", e).map(|d| d.to_string()))
                     .transpose()?,
                 count: r.count,
             }],
@@ -362,7 +339,7 @@ fn regimen(store: &Store, r: &RegimenArgs) -> Result<(Vec<Phase>, Option<TimeZon
     let bad = || Error::invalid("--taper", "expected dose:days phases, e.g. 4:3,2:3,1:3");
     let too_long = || Error::invalid("--taper", "the taper runs past the calendar's end");
     let mut phases = Vec::new();
-    let mut next = Some(parse_date("--start", &start)?);
+    let mut next = Some(input::date("--start", &start)?);
     for step in taper.split(',') {
         let day = next.ok_or_else(too_long)?;
         let (d, days) = step.split_once(':').ok_or_else(bad)?;
@@ -451,7 +428,8 @@ pub(super) fn edit(store: &Store, args: EditArgs) -> Result<(), Error> {
             .iter()
             .position(|p| matches!(p.timing, Timing::Cycle { .. }))
             .ok_or_else(|| Error::invalid("--postpone-cycle", "this regimen has no cycles"))?;
-        store.postpone_cycle(&m.id, phase as u32, cycle - 1, to)?;
+        let to = input::date("--to", to)?.to_string();
+        store.postpone_cycle(&m.id, phase as u32, cycle - 1, &to)?;
         m = store.medication(&m.id)?;
     }
     if args.regimen.given() {

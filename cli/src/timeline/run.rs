@@ -5,12 +5,11 @@ use cairn_core::timeline::{
     TimelineQuery, TreatmentKind,
 };
 use cairn_core::{Error, Store};
-use jiff::civil::DateTime;
 use jiff::tz::TimeZone;
-use jiff::{Timestamp, ZonedDateTime};
 
 use super::args::{AddArgs, DetailArgs, EditArgs, ListArgs, PageArgs, SearchArgs};
 use super::print;
+use crate::input;
 use crate::terminal::safe_println;
 
 impl PageArgs {
@@ -28,14 +27,15 @@ pub(super) fn add(store: &Store, zone: &TimeZone, args: AddArgs) -> Result<(), E
         None => zone.clone(),
     };
     let kind = EventKind::parse(&args.kind)?;
+    let now = store.clock().now();
     let at = match &args.at {
-        Some(s) => parse_instant("--at", s, &event_zone)?,
-        None => store.clock().now(),
+        Some(s) => input::instant("--at", s, &event_zone, now)?,
+        None => now,
     };
     let ends_at = args
         .end
         .as_deref()
-        .map(|s| parse_instant("--end", s, &event_zone))
+        .map(|s| input::instant("--end", s, &event_zone, now))
         .transpose()?;
     let details = details(base_details(kind, &args.details)?, &args.details)?;
     let event = NewEvent {
@@ -46,8 +46,8 @@ pub(super) fn add(store: &Store, zone: &TimeZone, args: AddArgs) -> Result<(), E
         body: args.body,
         tags: args.tags,
         details,
-        medication_ids: args.medication_ids,
-        document_ids: args.document_ids,
+        medication_ids: input::ids("--med", &args.medication_ids)?,
+        document_ids: input::ids("--doc", &args.document_ids)?,
     };
     let id = store.add_event(&event)?;
     let event = store.event(&id)?;
@@ -56,16 +56,17 @@ pub(super) fn add(store: &Store, zone: &TimeZone, args: AddArgs) -> Result<(), E
 }
 
 pub(super) fn list(store: &Store, zone: &TimeZone, args: ListArgs) -> Result<(), Error> {
+    let now = store.clock().now();
     let query = TimelineQuery {
         from: args
             .from
             .as_deref()
-            .map(|s| parse_instant("--from", s, zone))
+            .map(|s| input::instant("--from", s, zone, now))
             .transpose()?,
         until: args
             .until
             .as_deref()
-            .map(|s| parse_instant("--until", s, zone))
+            .map(|s| input::instant("--until", s, zone, now))
             .transpose()?,
         kinds: args
             .kinds
@@ -73,8 +74,16 @@ pub(super) fn list(store: &Store, zone: &TimeZone, args: ListArgs) -> Result<(),
             .map(|k| EventKind::parse(k))
             .collect::<Result<_, _>>()?,
         tags: args.tags,
-        medication_id: args.medication_id,
-        document_id: args.document_id,
+        medication_id: args
+            .medication_id
+            .as_deref()
+            .map(|m| input::id("--med", m))
+            .transpose()?,
+        document_id: args
+            .document_id
+            .as_deref()
+            .map(|d| input::id("--doc", d))
+            .transpose()?,
         text: None,
     };
     args.page.show(store, &query, zone)
@@ -89,20 +98,22 @@ pub(super) fn search(store: &Store, zone: &TimeZone, args: &SearchArgs) -> Resul
 }
 
 pub(super) fn show(store: &Store, zone: &TimeZone, id: &str, json: bool) -> Result<(), Error> {
-    let event = store.event(id)?;
+    let event = store.event(&input::id("ID", id)?)?;
     print::event(&event, zone, json);
     Ok(())
 }
 
 pub(super) fn edit(store: &Store, zone: &TimeZone, args: EditArgs) -> Result<(), Error> {
-    let current = store.event(&args.id)?;
+    let id = input::id("ID", &args.id)?;
+    let current = store.event(&id)?;
     let event_zone = match &args.zone {
         Some(z) => cairn_core::time::check_time_zone("--zone", z)?,
         None => TimeZone::get(&current.recorded_zone).unwrap_or(zone.clone()),
     };
+    let now = store.clock().now();
     let instant = |flag: &'static str, s: &Option<String>| {
         s.as_deref()
-            .map(|s| parse_instant(flag, s, &event_zone))
+            .map(|s| input::instant(flag, s, &event_zone, now))
             .transpose()
     };
     let edit = EventEdit {
@@ -125,17 +136,22 @@ pub(super) fn edit(store: &Store, zone: &TimeZone, args: EditArgs) -> Result<(),
         } else {
             None
         },
-        medication_ids: (!args.medication_ids.is_empty()).then_some(args.medication_ids),
-        document_ids: (!args.document_ids.is_empty()).then_some(args.document_ids),
+        medication_ids: (!args.medication_ids.is_empty())
+            .then(|| input::ids("--med", &args.medication_ids))
+            .transpose()?,
+        document_ids: (!args.document_ids.is_empty())
+            .then(|| input::ids("--doc", &args.document_ids))
+            .transpose()?,
     };
-    store.edit_event(&args.id, &edit)?;
-    let event = store.event(&args.id)?;
+    store.edit_event(&id, &edit)?;
+    let event = store.event(&id)?;
     print::edited(&event, zone, args.json);
     Ok(())
 }
 
 pub(super) fn rm(store: &Store, id: &str) -> Result<(), Error> {
-    store.delete_event(id)?;
+    let id = input::id("ID", id)?;
+    store.delete_event(&id)?;
     safe_println!("Deleted {id}");
     Ok(())
 }
@@ -158,45 +174,16 @@ pub(super) fn trend(
     until: Option<&str>,
     json: bool,
 ) -> Result<(), Error> {
-    let zone = store.clock().time_zone();
+    let (zone, now) = (store.clock().time_zone(), store.clock().now());
     let from = from
-        .map(|s| parse_instant("--from", s, &zone))
+        .map(|s| input::instant("--from", s, &zone, now))
         .transpose()?;
     let until = until
-        .map(|s| parse_instant("--until", s, &zone))
+        .map(|s| input::instant("--until", s, &zone, now))
         .transpose()?;
     let points = store.symptom_trend(term, from, until)?;
     print::trend(term, &points, &zone, json);
     Ok(())
-}
-
-/// Parses an instant: RFC 3339 / RFC 9557, or a local date-time (or date, at midnight) in `zone`.
-pub(crate) fn parse_instant(
-    flag: &'static str,
-    s: &str,
-    zone: &TimeZone,
-) -> Result<Timestamp, Error> {
-    let s = s.trim();
-    if let Ok(z) = s.parse::<ZonedDateTime>() {
-        return Ok(z.timestamp());
-    }
-    if let Ok(t) = s.parse::<Timestamp>() {
-        return Ok(t);
-    }
-    let civil = s
-        .replacen(' ', "T", 1)
-        .parse::<DateTime>()
-        .or_else(|_| s.parse::<jiff::civil::Date>().map(|d| d.at(0, 0, 0, 0)))
-        .map_err(|_| {
-            Error::invalid(
-                flag,
-                "expected 2026-10-21T08:00:00+01:00, 2026-10-21T08:00 or 2026-10-21",
-            )
-        })?;
-    civil
-        .to_zoned_datetime(zone.clone())
-        .map(|z| z.timestamp())
-        .map_err(|_| Error::invalid(flag, "out of range"))
 }
 
 fn base_details(kind: EventKind, a: &DetailArgs) -> Result<EventDetails, Error> {

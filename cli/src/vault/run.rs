@@ -4,10 +4,10 @@ use std::path::Path;
 
 use cairn_core::vault::{DocumentFilter, DocumentKind, DocumentMeta, ImportOutcome};
 use cairn_core::{Error, Store};
-use jiff::civil::Date;
 
 use super::args::{AddArgs, ListArgs};
 use super::print::{self, progress_bar};
+use crate::input;
 use crate::terminal::safe_println;
 
 pub(super) fn add(store: &Store, args: AddArgs) -> Result<(), Error> {
@@ -33,12 +33,12 @@ pub(super) fn add(store: &Store, args: AddArgs) -> Result<(), Error> {
         kind: DocumentKind::parse(&kind)?,
         document_date: date
             .as_deref()
-            .map(|d| parse_date("--date", d))
+            .map(|d| input::date("--date", d))
             .transpose()?,
         tags,
         notes,
         content_type: content_type.unwrap_or_else(|| guess_content_type(&path).into()),
-        linked_events: events,
+        linked_events: input::ids("--event", &events)?,
     };
     let bar = progress_bar("importing");
     let outcome = store.import_document(&path, &meta, &mut |done, total| bar.update(done, total));
@@ -63,12 +63,12 @@ pub(super) fn list(store: &Store, args: ListArgs) -> Result<(), Error> {
         from: args
             .from
             .as_deref()
-            .map(|d| parse_date("--from", d))
+            .map(|d| input::date("--from", d))
             .transpose()?,
         to: args
             .to
             .as_deref()
-            .map(|d| parse_date("--to", d))
+            .map(|d| input::date("--to", d))
             .transpose()?,
     };
     print::list(&store.documents(&filter)?, args.json);
@@ -81,11 +81,13 @@ pub(super) fn search(store: &Store, words: &[String], json: bool) -> Result<(), 
 }
 
 pub(super) fn show(store: &Store, id: &str, json: bool) -> Result<(), Error> {
+    let id = &input::id("ID", id)?;
     print::document(&store.document(id)?, json);
     Ok(())
 }
 
 pub(super) fn export(store: &Store, id: &str, dest: &Path) -> Result<(), Error> {
+    let id = &input::id("ID", id)?;
     let bar = progress_bar("exporting");
     let result = store.export_document(id, dest, &mut |d, t| bar.update(d, t));
     bar.finish();
@@ -95,6 +97,7 @@ pub(super) fn export(store: &Store, id: &str, dest: &Path) -> Result<(), Error> 
 }
 
 pub(super) fn replace(store: &Store, id: &str, path: &Path) -> Result<(), Error> {
+    let id = &input::id("ID", id)?;
     let bar = progress_bar("importing");
     let result = store.replace_document_content(id, path, &mut |d, t| bar.update(d, t));
     bar.finish();
@@ -105,6 +108,7 @@ pub(super) fn replace(store: &Store, id: &str, path: &Path) -> Result<(), Error>
 }
 
 pub(super) fn key(store: &Store, id: &str, out: &Path) -> Result<(), Error> {
+    let id = &input::id("ID", id)?;
     let key = store.document_key(id)?;
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
@@ -131,6 +135,7 @@ pub(super) fn key(store: &Store, id: &str, out: &Path) -> Result<(), Error> {
 }
 
 pub(super) fn rm(store: &Store, id: &str) -> Result<(), Error> {
+    let id = &input::id("ID", id)?;
     store.delete_document(id)?;
     safe_println!("deleted {id}; its key is destroyed");
     Ok(())
@@ -145,11 +150,6 @@ pub(super) fn verify(store: &Store) -> Result<(), Error> {
         )));
     }
     Ok(())
-}
-
-fn parse_date(field: &'static str, text: &str) -> Result<Date, Error> {
-    text.parse()
-        .map_err(|_| Error::invalid(field, "expected a date such as 2026-03-08"))
 }
 
 fn guess_content_type(path: &Path) -> &'static str {
