@@ -24,10 +24,12 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::deadline::{Finished, run};
-use crate::vault::{Lcg, sample};
+use cairn_tests::sample;
 
-const PASS: &str = "tulip-gravel-93-orbit-canyon";
+use crate::deadline::{Finished, run};
+use crate::fixture::PASS;
+use crate::vault::Lcg;
+
 const NEW_PASS: &str = "amber-lantern-71-quiet-meadow";
 /// Every command runs at the same instant, so listings of different runs compare equal.
 const NOW: &str = "2026-12-02T21:05:00Z";

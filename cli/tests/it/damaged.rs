@@ -13,10 +13,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use crate::deadline::{Finished, run};
-use crate::vault::sample;
+use cairn_tests::sample;
 
-const PASS: &str = "tulip-gravel-93-orbit-canyon";
+use crate::deadline::{Finished, run};
+use crate::fixture::{self, PASS};
+
 /// Longer than any healthy command takes here: a damaged file must be refused, not waited on.
 const LIMIT: Duration = Duration::from_secs(10);
 const PAGE: usize = 4096;
@@ -52,13 +53,8 @@ const READ_ONLY: &[&str] = &["read-only", "read only", "readonly", "permission"]
 const FULL: &[&str] = &["full", "no space", "too large"];
 
 fn cairn(store: &Path, args: &[&str]) -> Finished {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cairn"));
-    cmd.arg("--data-dir")
-        .arg(store)
-        .args(args)
-        .env("CAIRN_PASSPHRASE", PASS)
-        .env_remove("CAIRN_NEW_PASSPHRASE")
-        .env_remove("RUST_BACKTRACE");
+    let mut cmd = fixture::command(store, PASS);
+    cmd.args(args).env_remove("RUST_BACKTRACE");
     run(cmd, None, LIMIT)
 }
 

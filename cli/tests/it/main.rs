@@ -3,6 +3,7 @@
 mod crash;
 mod damaged;
 mod deadline;
+mod fixture;
 mod meds;
 mod store;
 mod terminal;

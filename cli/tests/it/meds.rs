@@ -4,19 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use crate::store::cairn;
-
-const PASS: &str = "tulip-gravel-93-orbit-canyon";
-
-fn ok(out: &Output) -> String {
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "stdout: {stdout}\nstderr: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
-}
+use crate::fixture::{PASS, cairn, cairn_at, new_store, ok, store_in};
 
 struct Cli {
     _dir: tempfile::TempDir,
@@ -25,9 +13,8 @@ struct Cli {
 
 impl Cli {
     fn new() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let store = dir.path().join("store");
-        ok(&cairn(&store, PASS, &["init"]));
+        let dir = new_store();
+        let store = store_in(&dir);
         Cli { _dir: dir, store }
     }
 
@@ -44,9 +31,9 @@ impl Cli {
 
     /// Runs `cairn --now <now> --tz <tz> meds <args>`.
     fn meds(&self, now: &str, tz: &str, args: &[&str]) -> Output {
-        let mut all = vec!["--now", now, "--tz", tz, "meds"];
+        let mut all = vec!["meds"];
         all.extend_from_slice(args);
-        cairn(self.path(), PASS, &all)
+        cairn_at(self.path(), now, tz, &all)
     }
 
     fn path(&self) -> &Path {

@@ -4,18 +4,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::{Command, Output};
 
-const PASS: &str = "tulip-gravel-93-orbit-canyon";
-
-pub(crate) fn cairn(dir: &Path, pass: &str, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cairn"))
-        .arg("--data-dir")
-        .arg(dir)
-        .args(args)
-        .env("CAIRN_PASSPHRASE", pass)
-        .env_remove("CAIRN_NEW_PASSPHRASE")
-        .output()
-        .expect("run cairn")
-}
+use crate::fixture::{PASS, cairn};
 
 fn text(out: &Output) -> (String, String) {
     (

@@ -2,24 +2,14 @@
 //! every listing prints them neutralised, and `--json` still gives back the exact text.
 
 use std::path::Path;
-use std::process::Output;
 
 use serde_json::Value;
 
-use crate::store::cairn;
-
-const PASS: &str = "tulip-gravel-93-orbit-canyon";
-const NOW: &str = "2026-10-23T09:00:00+01:00";
+use crate::fixture::{PASS, cairn, in_london as run};
 
 /// Retitles the window, clears the screen, returns to the start of the line, then reverses
 /// what follows.
 const HOSTILE: &str = "Fever\x1b]0;pwned\x07 \x1b[2J\rall fine\u{202e}fdp.exe";
-
-fn run(dir: &Path, args: &[&str]) -> Output {
-    let mut all = vec!["--now", NOW, "--tz", "Europe/London"];
-    all.extend_from_slice(args);
-    cairn(dir, PASS, &all)
-}
 
 fn ok(dir: &Path, args: &[&str]) -> String {
     let out = run(dir, args);

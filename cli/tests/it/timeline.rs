@@ -1,21 +1,10 @@
 //! `cairn timeline` and `cairn symptoms` as a patient or a QA script runs them.
 
 use std::path::Path;
-use std::process::Output;
 
 use serde_json::Value;
 
-use crate::store::cairn;
-
-const PASS: &str = "tulip-gravel-93-orbit-canyon";
-/// The Friday morning before the clocks go back in London.
-const NOW: &str = "2026-10-23T09:00:00+01:00";
-
-fn run(dir: &Path, args: &[&str]) -> Output {
-    let mut all = vec!["--now", NOW, "--tz", "Europe/London"];
-    all.extend_from_slice(args);
-    cairn(dir, PASS, &all)
-}
+use crate::fixture::in_london as run;
 
 fn ok(dir: &Path, args: &[&str]) -> String {
     let out = run(dir, args);

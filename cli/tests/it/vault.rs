@@ -1,32 +1,12 @@
 //! `cairn vault` as a person and a QA script use it, and a crash test that kills imports.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::store::cairn;
+use cairn_tests::sample;
 
-const PASS: &str = "tulip-gravel-93-orbit-canyon";
-
-fn ok(out: &Output) -> String {
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "stdout: {stdout}\nstderr: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
-}
-
-fn new_store() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    ok(&cairn(&dir.path().join("store"), PASS, &["init"]));
-    dir
-}
-
-fn store(dir: &tempfile::TempDir) -> PathBuf {
-    dir.path().join("store")
-}
+use crate::fixture::{PASS, cairn, new_store, ok, store_in as store};
 
 /// The id printed on the line after `added <id>`.
 fn added_id(stdout: &str) -> String {
@@ -36,20 +16,6 @@ fn added_id(stdout: &str) -> String {
         .unwrap_or_else(|| panic!("no `added` line in {stdout}"))
         .trim()
         .to_owned()
-}
-
-/// Deterministic bytes that differ per `seed`.
-pub(crate) fn sample(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    let mut out = Vec::with_capacity(len);
-    while out.len() < len {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        out.extend_from_slice(&x.to_le_bytes());
-    }
-    out.truncate(len);
-    out
 }
 
 fn files(dir: &Path, suffix: &str) -> Vec<String> {

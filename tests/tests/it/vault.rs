@@ -5,22 +5,9 @@ use std::path::Path;
 use std::process::Command;
 
 use cairn_core::vault::{DocumentFilter, DocumentHealth, DocumentKind, DocumentMeta};
+use cairn_tests::sample;
 
 use crate::devices::TestDevice;
-
-/// Deterministic bytes that look random.
-fn sample(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    let mut out = Vec::with_capacity(len + 8);
-    while out.len() < len {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        out.extend_from_slice(&x.to_le_bytes());
-    }
-    out.truncate(len);
-    out
-}
 
 fn scan_meta(title: &str) -> DocumentMeta {
     let mut meta = DocumentMeta::new(title, DocumentKind::Imaging);
