@@ -36,7 +36,7 @@ struct Cli {
     /// Where the encrypted store lives (default: the per-user data directory).
     #[arg(long, global = true, env = "CAIRN_DATA_DIR")]
     data_dir: Option<PathBuf>,
-    /// Pretend it is this instant (RFC 3339, e.g. 2026-03-08T06:30:00-05:00). For QA.
+    /// Pretend it is this instant (RFC 3339 or RFC 9557, or local in --tz, as --at). For QA.
     #[arg(long, global = true)]
     now: Option<String>,
     /// Pretend the device is in this IANA time zone (e.g. America/New_York). For QA.

@@ -58,7 +58,7 @@ pub(crate) enum Command {
     Take {
         /// The medication (id, id prefix or name).
         med: String,
-        /// When it was taken: RFC 3339, local `2026-03-08T22:00` or `22:00` today (default: now).
+        /// When it was taken: RFC 3339 or RFC 9557, a local date-time, a date, or `22:00` today (default: now).
         #[arg(long)]
         at: Option<String>,
         /// The amount, if not the scheduled one.

@@ -11,7 +11,7 @@ pub(crate) struct AddArgs {
     /// The title (other kinds than note and milestone get one from their details if left out).
     #[arg(long, default_value = "")]
     pub(super) title: String,
-    /// When: RFC 3339 (2026-10-21T08:00:00+01:00) or local (2026-10-21T08:00, in --zone). Default: now.
+    /// When: RFC 3339 or RFC 9557, local (2026-10-21T08:00, in --zone), a date or a time today. Default: now.
     #[arg(long)]
     pub(super) at: Option<String>,
     /// The IANA zone it happened in (default: the device's).
