@@ -18,21 +18,29 @@ pub const MAX_SEARCH_CHARS: usize = 1_000;
 
 /// What to show: every filter narrows; an empty query is the whole timeline.
 #[derive(Debug, Clone, Default, PartialEq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct TimelineQuery {
     /// Events at or after this instant.
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
     pub from: Option<Timestamp>,
     /// Events before this instant.
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
     pub until: Option<Timestamp>,
     /// Only these kinds (any of them); empty for all.
+    #[cfg_attr(feature = "uniffi", uniffi(default = []))]
     pub kinds: Vec<EventKind>,
     /// Only events carrying every one of these tags.
+    #[cfg_attr(feature = "uniffi", uniffi(default = []))]
     pub tags: Vec<String>,
     /// Only events linked to this medication.
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
     pub medication_id: Option<String>,
     /// Only events linked to this document.
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
     pub document_id: Option<String>,
     /// Only events whose title, text or tags contain these words (case and accents ignored; the
     /// last letters of each word may be missing: "chem" finds "chemotherapy").
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
     pub text: Option<String>,
 }
 
@@ -90,6 +98,7 @@ impl Cursor {
 
 /// One page of events, newest first, with cursors to the neighbouring pages.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct TimelinePage {
     /// The events, newest first; ties at the same instant in descending id order.
     pub events: Vec<TimelineEvent>,
@@ -102,6 +111,7 @@ pub struct TimelinePage {
 
 /// Events of one local calendar day.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct DayGroup {
     /// The day, in the zone the grouping was asked for.
     pub date: Date,

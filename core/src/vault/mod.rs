@@ -142,6 +142,7 @@ impl DocumentKind {
 
 /// The metadata a person gives a document, on import or edit.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct DocumentMeta {
     /// What the person calls it ("CT chest, March").
     pub title: String,
@@ -258,6 +259,7 @@ fn is_mime_type(text: &str) -> bool {
 
 /// A document in the vault, as lists and detail screens show it (and `--json` prints it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Document {
     /// The document's id.
     pub id: String,
@@ -283,6 +285,7 @@ pub struct Document {
 
 /// What an import did.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum ImportOutcome {
     /// The document was added.
     Added(Document),
@@ -301,6 +304,7 @@ impl ImportOutcome {
 
 /// Which documents to list. Empty fields match everything.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct DocumentFilter {
     /// Only this kind.
     pub kind: Option<DocumentKind>,
@@ -343,6 +347,7 @@ impl DocumentHealth {
 
 /// One line of a [`Store::verify_vault`] report.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct DocumentCheck {
     /// The document's id.
     pub id: String,

@@ -10,6 +10,11 @@ func date(fromEpochMs ms: Int64) -> Date {
 }
 
 /// "08:00" in the device's locale and zone.
+func timeText(_ instant: Date) -> String {
+    instant.formatted(date: .omitted, time: .shortened)
+}
+
+/// "08:00" in the device's locale and zone.
 func timeText(_ ms: Int64) -> String {
     date(fromEpochMs: ms).formatted(date: .omitted, time: .shortened)
 }
