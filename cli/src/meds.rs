@@ -305,7 +305,7 @@ fn run_on(store: &Store, cmd: Command) -> Result<(), Error> {
             let m = find(store, &med)?;
             let at = at.map(|a| parse_instant(store, &a)).transpose()?;
             let logged = store.take_dose(&m.id, at, amount, occurrence.as_deref())?;
-            match logged.scheduled_at_ms {
+            match logged.scheduled_at.map(|t| t.as_millisecond()) {
                 Some(ms) => safe_println!(
                     "taken: {} for the dose of {} ({})",
                     m.name,
@@ -329,7 +329,7 @@ fn run_on(store: &Store, cmd: Command) -> Result<(), Error> {
             safe_println!(
                 "skipped: {} at {}",
                 m.name,
-                local(store, logged.scheduled_at_ms.unwrap_or(0))
+                local(store, logged.scheduled_at.map_or(0, |t| t.as_millisecond()))
             );
             Ok(())
         }
@@ -343,7 +343,7 @@ fn run_on(store: &Store, cmd: Command) -> Result<(), Error> {
             safe_println!(
                 "snoozed: {} ({}) for {minutes} minutes",
                 m.name,
-                local(store, logged.scheduled_at_ms.unwrap_or(0))
+                local(store, logged.scheduled_at.map_or(0, |t| t.as_millisecond()))
             );
             Ok(())
         }
@@ -359,7 +359,7 @@ fn run_on(store: &Store, cmd: Command) -> Result<(), Error> {
                     "schedule": plan.schedule.iter().map(notification_json).collect::<Vec<_>>(),
                     "cancel": plan.cancel,
                     "planned": plan.planned.iter().map(notification_json).collect::<Vec<_>>(),
-                    "reaches_until": zoned(store, plan.reaches_until_ms).map(|z| z.to_string()),
+                    "reaches_until": zoned(store, plan.reaches_until.as_millisecond()).map(|z| z.to_string()),
                     "runs_dry": plan.runs_dry,
                 });
                 println!("{}", terminal::json_text(v.to_string()));
@@ -896,10 +896,10 @@ fn hm(store: &Store, ms: i64) -> String {
 fn warning_text(store: &Store, w: &AsNeededWarning) -> String {
     match w {
         AsNeededWarning::TooSoon {
-            next_allowed_at_ms, ..
+            next_allowed_at, ..
         } => format!(
             "sooner than the minimum gap; the next dose was due no earlier than {}",
-            local(store, *next_allowed_at_ms)
+            local(store, next_allowed_at.as_millisecond())
         ),
         AsNeededWarning::OverCap {
             doses_in_period,
@@ -922,8 +922,8 @@ fn occurrence_json(d: &DoseOccurrence) -> Value {
         "dose": d.dose,
         "unit": d.unit,
         "status": status_word(d.status),
-        "taken_at_ms": d.taken_at_ms,
-        "snoozed_until_ms": d.snoozed_until_ms,
+        "taken_at_ms": d.taken_at.map(|t| t.as_millisecond()),
+        "snoozed_until_ms": d.snoozed_until.map(|t| t.as_millisecond()),
     })
 }
 
@@ -948,10 +948,14 @@ fn today(store: &Store, date: Option<&str>, json: bool) -> Result<(), Error> {
         safe_println!("  no scheduled doses");
     }
     for d in &doses {
-        let when = zoned(store, d.scheduled_at_ms)
+        let when = zoned(store, d.scheduled_at.as_millisecond())
             .map(|z| z.strftime("%H:%M %Z").to_string())
             .unwrap_or_default();
-        let extra = match (d.status, d.taken_at_ms, d.snoozed_until_ms) {
+        let extra = match (
+            d.status,
+            d.taken_at.map(|t| t.as_millisecond()),
+            d.snoozed_until.map(|t| t.as_millisecond()),
+        ) {
             (DoseStatus::Taken | DoseStatus::TakenLate, Some(t), _) => {
                 format!(" at {}", hm(store, t))
             }
@@ -983,8 +987,8 @@ fn today(store: &Store, date: Option<&str>, json: bool) -> Result<(), Error> {
 
 /// How far the plan reaches, and whether reminders stop there unless Cairn runs again.
 fn reach_text(store: &Store, plan: &NotificationPlan) -> String {
-    let until = zoned(store, plan.reaches_until_ms).map_or_else(
-        || plan.reaches_until_ms.to_string(),
+    let until = zoned(store, plan.reaches_until.as_millisecond()).map_or_else(
+        || plan.reaches_until.as_millisecond().to_string(),
         |z| z.strftime("%a %d %b %Y %H:%M %Z").to_string(),
     );
     if plan.runs_dry {

@@ -50,8 +50,8 @@ pub struct TimelineQuery {
 pub struct Cursor {
     /// Towards older events (true) or newer ones (false).
     pub older: bool,
-    /// The boundary event's time, Unix epoch milliseconds.
-    pub at_ms: i64,
+    /// The boundary event's time (whole milliseconds, as events are stored).
+    pub at: Timestamp,
     /// The boundary event's id (the tie-break between events at the same millisecond).
     pub id: String,
 }
@@ -62,7 +62,7 @@ impl Cursor {
     /// The opaque text form.
     pub fn encode(&self) -> String {
         let dir = if self.older { 'o' } else { 'n' };
-        let inner = format!("{dir}{}:{}", self.at_ms, self.id);
+        let inner = format!("{dir}{}:{}", self.at.as_millisecond(), self.id);
         format!("{CURSOR_PREFIX}{}", hex::encode(inner.as_bytes()))
     }
 
@@ -79,12 +79,13 @@ impl Cursor {
         };
         let (at, id) = inner[1..].split_once(':').ok_or_else(bad)?;
         let at_ms: i64 = at.parse().map_err(|_| bad())?;
+        let at = Timestamp::from_millisecond(at_ms).map_err(|_| bad())?;
         if id.is_empty() {
             return Err(bad());
         }
         let cursor = Cursor {
             older,
-            at_ms,
+            at,
             id: id.to_owned(),
         };
         // One cursor, one text: upper-case hex, a `+` or leading zeros would name the same
@@ -308,7 +309,7 @@ pub(crate) fn page_sql(
         } else {
             " AND (e.occurred_at, e.id) > (?, ?)"
         });
-        params.push(Sql::Integer(c.at_ms));
+        params.push(Sql::Integer(c.at.as_millisecond()));
         params.push(Sql::Text(c.id.clone()));
     }
     sql.push_str(if older {
@@ -368,7 +369,7 @@ impl Store {
         let cursor_at = |e: &TimelineEvent, older: bool| {
             Cursor {
                 older,
-                at_ms: e.occurred_at.as_millisecond(),
+                at: e.occurred_at,
                 id: e.id.clone(),
             }
             .encode()

@@ -128,7 +128,7 @@ private fun EntryRow(entry: TimelineEvent) {
         },
         headlineContent = { Text(entry.title.ifEmpty { entry.kind.label }) },
         supportingContent = entry.body.takeIf { it.isNotEmpty() }?.let { body -> @Composable { Text(body, maxLines = 2) } },
-        trailingContent = { Text(timeText(entry.occurredAt.toEpochMilli()), style = MaterialTheme.typography.labelMedium) },
+        trailingContent = { Text(timeText(entry.occurredAt), style = MaterialTheme.typography.labelMedium) },
     )
 }
 
