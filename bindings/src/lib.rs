@@ -4,12 +4,17 @@
 //!
 //! - [`error`]: the flat [`CairnError`] the apps switch on, converted from the core's error.
 //! - [`store`]: [`CairnStore`], the open encrypted store, and the [`KeyStore`] the app implements.
-//! - [`timeline`], [`meds`], [`vault`]: each feature's methods on [`CairnStore`] and its records.
+//! - [`timeline`], [`meds`], [`vault`]: each feature's methods on [`CairnStore`]; the values
+//!   they take and return are the core's own records.
 //!
 //! Objects wrap core types and delegate; no logic lives here. Errors never panic across the FFI:
 //! every exported function returns `Result<_, CairnError>`.
 
 uniffi::setup_scaffolding!();
+
+// Instants cross as the core declares them (`cairn_core`'s `uniffi_support`): the platform's
+// instant type.
+uniffi::use_remote_type!(cairn_core::jiff::Timestamp);
 
 pub mod error;
 pub mod meds;

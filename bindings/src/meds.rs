@@ -2,7 +2,7 @@
 //! the notification plan handed to the platform's scheduler.
 //!
 //! The store runs on the system clock. For QA, every planning call also comes in an `_at` form
-//! taking an explicit instant (`now_epoch_ms`) and device zone (`time_zone`, IANA), so a test can
+//! taking an explicit instant (`now`) and device zone (`time_zone`, IANA), so a test can
 //! stand on either side of a DST change or a flight.
 
 use std::sync::Arc;
@@ -12,6 +12,7 @@ use cairn_core::meds::{
     NotificationPlan, Phase, RefillStatus, StoreAccess, SyncMode, TimeZonePolicy,
 };
 use cairn_core::Store;
+use jiff::Timestamp;
 
 use crate::error::CairnError;
 use crate::store::CairnStore;
@@ -90,11 +91,15 @@ impl CairnStore {
     fn sync_with(
         &self,
         scheduler: &dyn NotificationScheduler,
-        at: Option<(i64, &str)>,
+        at: Option<(Timestamp, &str)>,
         max: u32,
         mode: SyncMode,
     ) -> Result<NotificationPlan, CairnError> {
-        let at = at.map(|(ms, zone)| instant_in_zone(ms, zone)).transpose()?;
+        let at = at
+            .map(|(now, zone)| {
+                Ok::<_, cairn_core::Error>((now, check_time_zone("time_zone", zone)?))
+            })
+            .transpose()?;
         Ok(sync_notifications_through(
             self,
             &ForeignScheduler(scheduler),
@@ -105,9 +110,9 @@ impl CairnStore {
     }
 }
 
-use cairn_core::meds::instant_in_zone;
 use cairn_core::meds::regimen::parse_date;
 use cairn_core::meds::rrule::ImportedPhase;
+use cairn_core::time::check_time_zone;
 
 /// A phase as one RRULE (with its `DTSTART` line), or nothing when one RRULE cannot express it
 /// (cycles, as-needed).
@@ -199,56 +204,48 @@ impl CairnStore {
         self.with(|s| s.doses_today())
     }
 
-    /// The doses of `date` (`YYYY-MM-DD`) in `time_zone`, with their status at `now_epoch_ms`.
+    /// The doses of `date` (`YYYY-MM-DD`) in `time_zone`, with their status at `now`.
     pub fn doses_on_at(
         &self,
-        now_epoch_ms: i64,
+        now: Timestamp,
         time_zone: String,
         date: String,
     ) -> Result<Vec<DoseOccurrence>, CairnError> {
         self.with(|s| {
-            let (now, zone) = instant_in_zone(now_epoch_ms, &time_zone)?;
+            let zone = check_time_zone("time_zone", &time_zone)?;
             s.doses_on_at(now, &zone, parse_date("date", &date)?)
         })
     }
 
-    /// Logs a dose taken at `taken_at_ms` (default: now), matched to the dose it was meant for,
+    /// Logs a dose taken at `taken_at` (default: now), matched to the dose it was meant for,
     /// or to `occurrence_id` when given.
     pub fn take_dose(
         &self,
         medication_id: String,
-        taken_at_ms: Option<i64>,
+        taken_at: Option<Timestamp>,
         amount: Option<f64>,
         occurrence_id: Option<String>,
     ) -> Result<LoggedDose, CairnError> {
-        self.with(|s| {
-            let at = taken_at_ms
-                .map(|ms| cairn_core::time::instant_from_ms("taken_at_ms", ms))
-                .transpose()?;
-            s.take_dose(&medication_id, at, amount, occurrence_id.as_deref())
-        })
+        self.with(|s| s.take_dose(&medication_id, taken_at, amount, occurrence_id.as_deref()))
     }
 
     /// [`CairnStore::take_dose`] at an explicit instant and device zone.
     pub fn take_dose_at(
         &self,
-        now_epoch_ms: i64,
+        now: Timestamp,
         time_zone: String,
         medication_id: String,
-        taken_at_ms: Option<i64>,
+        taken_at: Option<Timestamp>,
         amount: Option<f64>,
         occurrence_id: Option<String>,
     ) -> Result<LoggedDose, CairnError> {
         self.with(|s| {
-            let (now, zone) = instant_in_zone(now_epoch_ms, &time_zone)?;
-            let at = taken_at_ms
-                .map(|ms| cairn_core::time::instant_from_ms("taken_at_ms", ms))
-                .transpose()?;
+            let zone = check_time_zone("time_zone", &time_zone)?;
             s.take_dose_at(
                 now,
                 &zone,
                 &medication_id,
-                at,
+                taken_at,
                 amount,
                 occurrence_id.as_deref(),
             )
@@ -268,14 +265,14 @@ impl CairnStore {
     /// [`CairnStore::skip_dose`] at an explicit instant and device zone.
     pub fn skip_dose_at(
         &self,
-        now_epoch_ms: i64,
+        now: Timestamp,
         time_zone: String,
         medication_id: String,
         occurrence_id: Option<String>,
         reason: Option<String>,
     ) -> Result<LoggedDose, CairnError> {
         self.with(|s| {
-            let (now, zone) = instant_in_zone(now_epoch_ms, &time_zone)?;
+            let zone = check_time_zone("time_zone", &time_zone)?;
             s.skip_dose_at(
                 now,
                 &zone,
@@ -301,15 +298,15 @@ impl CairnStore {
         self.with(|s| s.undo_dose(&dose_id))
     }
 
-    /// What logging an as-needed dose at `now_epoch_ms` would warn about, without logging it.
+    /// What logging an as-needed dose at `now` would warn about, without logging it.
     pub fn check_as_needed_at(
         &self,
-        now_epoch_ms: i64,
+        now: Timestamp,
         time_zone: String,
         medication_id: String,
     ) -> Result<Vec<AsNeededWarning>, CairnError> {
         self.with(|s| {
-            let (now, zone) = instant_in_zone(now_epoch_ms, &time_zone)?;
+            let zone = check_time_zone("time_zone", &time_zone)?;
             s.check_as_needed_at(&zone, &medication_id, now)
         })
     }
@@ -322,13 +319,13 @@ impl CairnStore {
     /// [`CairnStore::adherence`] as of an explicit instant, in an explicit zone.
     pub fn adherence_at(
         &self,
-        now_epoch_ms: i64,
+        now: Timestamp,
         time_zone: String,
         from: String,
         to: String,
     ) -> Result<Adherence, CairnError> {
         self.with(|s| {
-            let (now, zone) = instant_in_zone(now_epoch_ms, &time_zone)?;
+            let zone = check_time_zone("time_zone", &time_zone)?;
             s.adherence_at(
                 now,
                 &zone,
@@ -351,12 +348,12 @@ impl CairnStore {
     /// [`CairnStore::plan_notifications`] at an explicit instant and device zone.
     pub fn plan_notifications_at(
         &self,
-        now_epoch_ms: i64,
+        now: Timestamp,
         time_zone: String,
         max: u32,
     ) -> Result<NotificationPlan, CairnError> {
         self.with(|s| {
-            let (now, zone) = instant_in_zone(now_epoch_ms, &time_zone)?;
+            let zone = check_time_zone("time_zone", &time_zone)?;
             s.plan_notifications_at(now, &zone, max)
         })
     }
@@ -382,13 +379,13 @@ impl CairnStore {
     pub fn sync_notifications_at(
         &self,
         scheduler: Arc<dyn NotificationScheduler>,
-        now_epoch_ms: i64,
+        now: Timestamp,
         time_zone: String,
         max: u32,
     ) -> Result<NotificationPlan, CairnError> {
         self.sync_with(
             scheduler.as_ref(),
-            Some((now_epoch_ms, &time_zone)),
+            Some((now, &time_zone)),
             max,
             SyncMode::Reconcile,
         )
@@ -408,13 +405,13 @@ impl CairnStore {
     pub fn rearm_notifications_at(
         &self,
         scheduler: Arc<dyn NotificationScheduler>,
-        now_epoch_ms: i64,
+        now: Timestamp,
         time_zone: String,
         max: u32,
     ) -> Result<NotificationPlan, CairnError> {
         self.sync_with(
             scheduler.as_ref(),
-            Some((now_epoch_ms, &time_zone)),
+            Some((now, &time_zone)),
             max,
             SyncMode::Rearm,
         )
@@ -445,7 +442,7 @@ mod tests {
     #[derive(Default)]
     struct Recorder {
         plans: Mutex<Vec<NotificationPlan>>,
-        held: Mutex<BTreeMap<String, i64>>,
+        held: Mutex<BTreeMap<String, Timestamp>>,
         refuse: bool,
     }
 
@@ -464,16 +461,16 @@ mod tests {
             for id in &plan.cancel {
                 held.remove(id);
             }
-            held.extend(plan.schedule.iter().map(|n| (n.id.clone(), n.fire_at_ms)));
+            held.extend(plan.schedule.iter().map(|n| (n.id.clone(), n.fire_at)));
             self.plans.lock().unwrap().push(plan);
             Ok(())
         }
     }
 
     impl Recorder {
-        /// The notifications due before `ms` fire and leave the platform.
-        fn fire_until(&self, ms: i64) {
-            self.held.lock().unwrap().retain(|_, at| *at >= ms);
+        /// The notifications due before `until` fire and leave the platform.
+        fn fire_until(&self, until: Timestamp) {
+            self.held.lock().unwrap().retain(|_, at| *at >= until);
         }
 
         fn holds(&self) -> BTreeSet<String> {
@@ -485,7 +482,7 @@ mod tests {
         plan.iter().map(|n| n.id.clone()).collect()
     }
 
-    fn ms(text: &str) -> i64 {
+    fn ms(text: &str) -> Timestamp {
         let (hms, offset) = text.split_at(19);
         let local: Vec<i64> = hms
             .split(['-', 'T', ':'])
@@ -493,7 +490,8 @@ mod tests {
             .collect();
         let offset_hours: i64 = offset[..3].parse().unwrap();
         let days = days_from_civil(local[0], local[1], local[2]);
-        ((days * 24 + local[3] - offset_hours) * 60 + local[4]) * 60_000 + local[5] * 1000
+        let ms = ((days * 24 + local[3] - offset_hours) * 60 + local[4]) * 60_000 + local[5] * 1000;
+        Timestamp::from_millisecond(ms).unwrap()
     }
 
     /// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
@@ -723,7 +721,7 @@ mod tests {
     fn bad_qa_input_is_invalid() {
         let (_dir, store) = new_store();
         assert!(matches!(
-            store.plan_notifications_at(0, "Not/AZone".into(), 64),
+            store.plan_notifications_at(Timestamp::UNIX_EPOCH, "Not/AZone".into(), 64),
             Err(CairnError::Invalid(_))
         ));
         let mut bad = capecitabine();

@@ -6,125 +6,10 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use cairn_core::vault::{
-    parse_document_date, Document, DocumentFilter, DocumentHealth, DocumentKind, DocumentMeta,
-    ImportOutcome,
-};
+use cairn_core::vault::{Document, DocumentCheck, DocumentFilter, DocumentMeta, ImportOutcome};
 
 use crate::error::CairnError;
 use crate::store::CairnStore;
-
-/// A document as lists and detail screens show it.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
-pub struct VaultDocument {
-    /// The document's id.
-    pub id: String,
-    /// Its title.
-    pub title: String,
-    /// What kind of paper it is.
-    pub kind: DocumentKind,
-    /// The date on the document (`YYYY-MM-DD`), if known.
-    pub document_date: Option<String>,
-    /// Tags, sorted.
-    pub tags: Vec<String>,
-    /// Notes.
-    pub notes: String,
-    /// The MIME type.
-    pub content_type: String,
-    /// The plaintext size in bytes.
-    pub size: u64,
-    /// Linked timeline event ids.
-    pub linked_events: Vec<String>,
-    /// When it was imported, in milliseconds since the Unix epoch.
-    pub imported_at_ms: i64,
-}
-
-impl From<Document> for VaultDocument {
-    fn from(d: Document) -> Self {
-        Self {
-            id: d.id,
-            title: d.title,
-            kind: d.kind,
-            document_date: d.document_date.map(|date| date.to_string()),
-            tags: d.tags,
-            notes: d.notes,
-            content_type: d.content_type,
-            size: d.size,
-            linked_events: d.linked_events,
-            imported_at_ms: d.imported_at.as_millisecond(),
-        }
-    }
-}
-
-/// The metadata the person gives a document on import or edit.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
-pub struct VaultDocumentMeta {
-    /// The title.
-    pub title: String,
-    /// What kind of paper it is.
-    pub kind: DocumentKind,
-    /// The date on the document (`YYYY-MM-DD`), if known.
-    pub document_date: Option<String>,
-    /// Tags.
-    pub tags: Vec<String>,
-    /// Notes.
-    pub notes: String,
-    /// The MIME type, e.g. `application/pdf`.
-    pub content_type: String,
-    /// Linked timeline event ids.
-    pub linked_events: Vec<String>,
-}
-
-impl VaultDocumentMeta {
-    fn to_core(&self) -> cairn_core::Result<DocumentMeta> {
-        Ok(DocumentMeta {
-            title: self.title.clone(),
-            kind: self.kind,
-            document_date: self
-                .document_date
-                .as_deref()
-                .map(|d| parse_document_date("document_date", d))
-                .transpose()?,
-            tags: self.tags.clone(),
-            notes: self.notes.clone(),
-            content_type: self.content_type.clone(),
-            linked_events: self.linked_events.clone(),
-        })
-    }
-}
-
-/// What an import did.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
-pub struct VaultImport {
-    /// The new document, or the one already holding the same content.
-    pub document: VaultDocument,
-    /// True when the same content was already in the vault and nothing was added.
-    pub already_in_vault: bool,
-}
-
-/// Which documents to list; empty fields match everything.
-#[derive(Debug, Clone, Default, PartialEq, Eq, uniffi::Record)]
-pub struct VaultFilter {
-    /// Only this kind.
-    pub kind: Option<DocumentKind>,
-    /// Only documents with this tag.
-    pub tag: Option<String>,
-    /// Only documents dated on or after this day (`YYYY-MM-DD`).
-    pub from: Option<String>,
-    /// Only documents dated on or before this day (`YYYY-MM-DD`).
-    pub to: Option<String>,
-}
-
-/// One document's line in a vault check.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
-pub struct VaultCheck {
-    /// The document's id.
-    pub id: String,
-    /// Its title.
-    pub title: String,
-    /// What was found.
-    pub health: DocumentHealth,
-}
 
 /// Receives progress of long imports and exports, for a progress bar.
 #[uniffi::export(with_foreign)]
@@ -156,72 +41,33 @@ impl CairnStore {
     pub async fn vault_import(
         self: Arc<Self>,
         path: String,
-        meta: VaultDocumentMeta,
+        meta: DocumentMeta,
         progress: Option<Arc<dyn VaultProgress>>,
-    ) -> Result<VaultImport, CairnError> {
+    ) -> Result<ImportOutcome, CairnError> {
         blocking(move || {
-            self.with(|s| {
-                let meta = meta.to_core()?;
-                let outcome =
-                    s.import_document(&PathBuf::from(path), &meta, &mut reporter(progress))?;
-                Ok(match outcome {
-                    ImportOutcome::Added(d) => VaultImport {
-                        document: d.into(),
-                        already_in_vault: false,
-                    },
-                    ImportOutcome::AlreadyInVault(d) => VaultImport {
-                        document: d.into(),
-                        already_in_vault: true,
-                    },
-                })
-            })
+            self.with(|s| s.import_document(&PathBuf::from(path), &meta, &mut reporter(progress)))
         })
         .await
     }
 
     /// Documents matching `filter`, newest document date first.
-    pub fn vault_list(&self, filter: VaultFilter) -> Result<Vec<VaultDocument>, CairnError> {
-        self.with(|s| {
-            let filter = DocumentFilter {
-                kind: filter.kind,
-                tag: filter.tag,
-                from: filter
-                    .from
-                    .as_deref()
-                    .map(|d| parse_document_date("from", d))
-                    .transpose()?,
-                to: filter
-                    .to
-                    .as_deref()
-                    .map(|d| parse_document_date("to", d))
-                    .transpose()?,
-            };
-            Ok(s.documents(&filter)?.into_iter().map(Into::into).collect())
-        })
+    pub fn vault_list(&self, filter: DocumentFilter) -> Result<Vec<Document>, CairnError> {
+        self.with(|s| s.documents(&filter))
     }
 
     /// Full-text search over titles, notes and tags.
-    pub fn vault_search(&self, query: String) -> Result<Vec<VaultDocument>, CairnError> {
-        self.with(|s| {
-            Ok(s.search_documents(&query)?
-                .into_iter()
-                .map(Into::into)
-                .collect())
-        })
+    pub fn vault_search(&self, query: String) -> Result<Vec<Document>, CairnError> {
+        self.with(|s| s.search_documents(&query))
     }
 
     /// One document.
-    pub fn vault_document(&self, id: String) -> Result<VaultDocument, CairnError> {
-        self.with(|s| s.document(&id).map(Into::into))
+    pub fn vault_document(&self, id: String) -> Result<Document, CairnError> {
+        self.with(|s| s.document(&id))
     }
 
     /// Replaces a document's metadata.
-    pub fn vault_edit(
-        &self,
-        id: String,
-        meta: VaultDocumentMeta,
-    ) -> Result<VaultDocument, CairnError> {
-        self.with(|s| s.edit_document(&id, &meta.to_core()?).map(Into::into))
+    pub fn vault_edit(&self, id: String, meta: DocumentMeta) -> Result<Document, CairnError> {
+        self.with(|s| s.edit_document(&id, &meta))
     }
 
     /// Decrypts a document to `dest_path` (exactly that path; replaced if it exists). A damaged
@@ -246,11 +92,10 @@ impl CairnStore {
         id: String,
         path: String,
         progress: Option<Arc<dyn VaultProgress>>,
-    ) -> Result<VaultDocument, CairnError> {
+    ) -> Result<Document, CairnError> {
         blocking(move || {
             self.with(|s| {
                 s.replace_document_content(&id, &PathBuf::from(path), &mut reporter(progress))
-                    .map(Into::into)
             })
         })
         .await
@@ -262,20 +107,8 @@ impl CairnStore {
     }
 
     /// Checks every document's content file against its metadata.
-    pub async fn vault_verify(self: Arc<Self>) -> Result<Vec<VaultCheck>, CairnError> {
-        blocking(move || {
-            self.with(|s| {
-                Ok(s.verify_vault()?
-                    .into_iter()
-                    .map(|c| VaultCheck {
-                        id: c.id,
-                        title: c.title,
-                        health: c.health,
-                    })
-                    .collect())
-            })
-        })
-        .await
+    pub async fn vault_verify(self: Arc<Self>) -> Result<Vec<DocumentCheck>, CairnError> {
+        blocking(move || self.with(|s| s.verify_vault())).await
     }
 
     /// The path of a document's encrypted content file (for backup tools and tests).

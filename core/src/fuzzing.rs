@@ -267,12 +267,17 @@ pub fn cursor(data: &[u8]) {
     {
         let (at, id) = rest.split_at(8);
         let id = String::from_utf8_lossy(id).into_owned();
+        let ms = i64::from_le_bytes(at.try_into().expect("8 bytes"));
+        // A cursor names an event's instant, so only milliseconds on the calendar.
+        let Ok(at) = jiff::Timestamp::from_millisecond(ms) else {
+            return;
+        };
         if id.is_empty() {
             return;
         }
         let c = Cursor {
             older: dir & 1 == 1,
-            at_ms: i64::from_le_bytes(at.try_into().expect("8 bytes")),
+            at,
             id,
         };
         assert_eq!(

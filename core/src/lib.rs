@@ -8,7 +8,8 @@
 //! 1. [`error`]: the one [`Error`] type and [`Result`] alias.
 //! 2. The ground: [`clock`] (injected time; nothing else reads the system clock or zone),
 //!    [`hlc`] (the hybrid logical clock), [`ids`] (random and derived record ids), [`time`]
-//!    (checked zone names and epoch milliseconds).
+//!    (checked zone names and epoch milliseconds), and `uniffi_support` (feature `uniffi`: how
+//!    instants and dates cross the FFI, as the platform's instant type and ISO `YYYY-MM-DD` text).
 //! 3. [`store`]: the SQLCipher database — keying (platform key store or Argon2id passphrase),
 //!    what a store directory holds, pragmas, numbered migrations, key rotation, the page check —
 //!    and the entity definitions it is handed as data.
@@ -40,6 +41,8 @@ pub mod record;
 pub mod store;
 pub mod time;
 pub mod timeline;
+#[cfg(feature = "uniffi")]
+mod uniffi_support;
 pub mod vault;
 
 pub use clock::{Clock, FixedClock, SteppableClock, SystemClock};

@@ -13,7 +13,7 @@ use std::path::Path;
 /// floor, none on its own floor but itself, and none above.
 const FLOORS: &[&[&str]] = &[
     &["error"],
-    &["clock", "hlc", "ids", "time"],
+    &["clock", "hlc", "ids", "time", "uniffi_support"],
     &["store"],
     &["record"],
     &["profile", "timeline", "meds", "vault"],

@@ -16,13 +16,14 @@ import app.cairn.core.model.TimeZonePolicy
 import app.cairn.core.model.Timing
 import app.cairn.core.phaseToRrule
 import java.io.File
+import java.time.Instant
 import java.time.OffsetDateTime
 import java.util.concurrent.ConcurrentHashMap
 import java.util.concurrent.CopyOnWriteArrayList
 
 const val NEW_YORK = "America/New_York"
 
-fun epochMs(rfc3339: String): Long = OffsetDateTime.parse(rfc3339).toInstant().toEpochMilli()
+fun instant(rfc3339: String): Instant = OffsetDateTime.parse(rfc3339).toInstant()
 
 /** Capecitabine, 3 tablets at 08:00 and 20:00, 14 days on and 7 off from 2 March 2026. */
 fun capecitabine(): Medication = Medication(
@@ -37,7 +38,7 @@ fun capecitabine(): Medication = Medication(
     timeZonePolicy = TimeZonePolicy.WallClock,
     lateWindowMinutes = 180u,
     stock = 84.0,
-    stockCountedAtMs = null,
+    stockCountedAt = null,
     refillThresholdDays = 7u,
     phases = listOf(
         Phase(
@@ -58,20 +59,20 @@ fun capecitabine(): Medication = Medication(
  */
 class RecordingScheduler(private val refuse: Boolean = false) : NotificationScheduler {
     val plans = CopyOnWriteArrayList<NotificationPlan>()
-    val held = ConcurrentHashMap<String, Long>()
+    val held = ConcurrentHashMap<String, Instant>()
 
     override fun pending(): List<String> = held.keys.toList()
 
     override fun apply(plan: NotificationPlan) {
         if (refuse) throw NotificationSchedulerException.Unavailable("exact alarms are not allowed")
         plan.cancel.forEach { held.remove(it) }
-        plan.schedule.forEach { held[it.id] = it.fireAtMs }
+        plan.schedule.forEach { held[it.id] = it.fireAt }
         plans += plan
     }
 
-    /** The reminders due before [epochMs] fire and leave the platform. */
-    fun fireUntil(epochMs: Long) {
-        held.entries.removeIf { it.value < epochMs }
+    /** The reminders due before [until] fire and leave the platform. */
+    fun fireUntil(until: Instant) {
+        held.entries.removeIf { it.value < until }
     }
 }
 
@@ -82,10 +83,10 @@ val medsTests = listOf(
                 val id = store.addMedication(capecitabine())
                 val saved = store.medication(id)
                 assertEquals("Capecitabine", saved.name, "name")
-                assertTrue(saved.stockCountedAtMs != null) { "stock is counted when added" }
+                assertTrue(saved.stockCountedAt != null) { "stock is counted when added" }
 
                 val scheduler = RecordingScheduler()
-                val plan = store.syncNotificationsAt(scheduler, epochMs("2026-03-07T12:00:00-05:00"), NEW_YORK, 64u)
+                val plan = store.syncNotificationsAt(scheduler, instant("2026-03-07T12:00:00-05:00"), NEW_YORK, 64u)
                 assertEquals(64, plan.planned.size, "planned")
                 assertEquals(1, scheduler.plans.size, "the scheduler got the diff")
                 assertEquals(64, scheduler.plans[0].schedule.size, "all new")
@@ -100,12 +101,12 @@ val medsTests = listOf(
                 assertTrue(plan.planned.none { it.fireAtLocal.startsWith("2026-03-17") }) { "no doses on rest days" }
                 assertTrue(plan.planned.any { it.fireAtLocal.startsWith("2026-03-23T08:00") }) { "cycle 2 starts 23 March" }
 
-                val logged = store.takeDoseAt(epochMs("2026-03-07T20:40:00-05:00"), NEW_YORK, id, null, null, null)
+                val logged = store.takeDoseAt(instant("2026-03-07T20:40:00-05:00"), NEW_YORK, id, null, null, null)
                 assertEquals(DoseStatus.TAKEN, logged.status, "taken within the hour is on time")
-                assertEquals(epochMs("2026-03-07T20:00:00-05:00"), logged.scheduledAtMs, "matched to 20:00")
+                assertEquals(instant("2026-03-07T20:00:00-05:00"), logged.scheduledAt, "matched to 20:00")
 
-                scheduler.fireUntil(epochMs("2026-03-07T20:41:00-05:00"))
-                val next = store.syncNotificationsAt(scheduler, epochMs("2026-03-07T20:41:00-05:00"), NEW_YORK, 64u)
+                scheduler.fireUntil(instant("2026-03-07T20:41:00-05:00"))
+                val next = store.syncNotificationsAt(scheduler, instant("2026-03-07T20:41:00-05:00"), NEW_YORK, 64u)
                 // The 20:00 reminder has fired, so no dose reminder is cancelled but the old last
                 // slot, which loses its runs-dry note. (The stock was counted by the store's real
                 // clock, months after this QA instant, so the refill projection may move: a
@@ -117,12 +118,12 @@ val medsTests = listOf(
                 assertEquals(2, next.schedule.count { it.kind == NotificationKind.DOSE }, "the old last slot again, and one more dose reminder at the end of the window")
                 assertEquals(next.planned.map { it.id }.toSet(), scheduler.held.keys.toSet(), "the platform holds the plan")
 
-                val day = store.dosesOnAt(epochMs("2026-03-07T21:00:00-05:00"), NEW_YORK, "2026-03-07")
+                val day = store.dosesOnAt(instant("2026-03-07T21:00:00-05:00"), NEW_YORK, "2026-03-07")
                 // The store runs on the system clock, so the medication was added after March:
                 // doses nobody logged before then are not tracked; the one logged counts.
                 assertEquals(listOf(DoseStatus.TAKEN), day.map { it.status }, "7 March")
 
-                val adherence = store.adherenceAt(epochMs("2026-03-08T00:00:00-05:00"), NEW_YORK, "2026-03-02", "2026-03-07")
+                val adherence = store.adherenceAt(instant("2026-03-08T00:00:00-05:00"), NEW_YORK, "2026-03-02", "2026-03-07")
                 assertEquals(1u, adherence.overall.scheduled, "scheduled")
                 assertEquals(1u, adherence.overall.takenOnTime, "taken on time")
                 assertEquals(0u, adherence.overall.missed, "missed")
@@ -136,7 +137,7 @@ val medsTests = listOf(
         withTempDir { dir ->
             CairnStore.openWithKeyStore(File(dir, "store").path, MemoryKeyStore()).using { store ->
                 store.addMedication(capecitabine())
-                val now = epochMs("2026-03-07T12:00:00-05:00")
+                val now = instant("2026-03-07T12:00:00-05:00")
                 assertThrows<CairnException.Scheduler>("a refusing scheduler") {
                     store.syncNotificationsAt(RecordingScheduler(refuse = true), now, NEW_YORK, 8u)
                 }
@@ -157,7 +158,7 @@ val medsTests = listOf(
         withTempDir { dir ->
             CairnStore.openWithKeyStore(File(dir, "store").path, MemoryKeyStore()).using { store ->
                 store.addMedication(capecitabine().copy(stock = null, refillThresholdDays = null))
-                val now = epochMs("2026-03-07T12:00:00-05:00")
+                val now = instant("2026-03-07T12:00:00-05:00")
                 val before = RecordingScheduler()
                 val first = store.syncNotificationsAt(before, now, NEW_YORK, 8u)
                 assertEquals(first.planned.map { it.id }.toSet(), before.held.keys.toSet(), "held")
@@ -174,7 +175,7 @@ val medsTests = listOf(
                 assertEquals(rearm.planned, rearm.schedule, "and schedules the whole plan")
                 assertEquals(rearm.planned.map { it.id }.toSet(), restored.held.keys.toSet(), "held after the re-arm")
                 assertTrue(rearm.runsDry && rearm.planned.last().lastInWindow) { "8 slots run dry" }
-                assertEquals(rearm.planned.last().fireAtMs, rearm.reachesUntilMs, "reaches its last slot")
+                assertEquals(rearm.planned.last().fireAt, rearm.reachesUntil, "reaches its last slot")
             }
         }
     },

@@ -4,29 +4,30 @@ package app.cairn.core.test
 
 import app.cairn.core.CairnException
 import app.cairn.core.CairnStore
-import app.cairn.core.NewTimelineEntry
-import app.cairn.core.TimelineEntryEdit
-import app.cairn.core.TimelineFilter
 import app.cairn.core.convertMeasurement
 import app.cairn.core.proCtcaeTerms
 import app.cairn.core.symptomScoreLabel
 import app.cairn.core.model.EventDetails
+import app.cairn.core.model.EventEdit
 import app.cairn.core.model.EventFlag
 import app.cairn.core.model.EventKind
 import app.cairn.core.model.Measurement
+import app.cairn.core.model.NewEvent
 import app.cairn.core.model.Quantity
 import app.cairn.core.model.SymptomAttribute
 import app.cairn.core.model.SymptomReport
+import app.cairn.core.model.TimelineQuery
 import java.io.File
+import java.time.Instant
 
 /** 2026-10-20T08:00:00Z, a Tuesday morning in London (BST). */
 const val TUESDAY_MS = 1_792_483_200_000L
 const val HOUR_MS = 3_600_000L
 
-fun note(atMs: Long, title: String, body: String = "", tags: List<String> = emptyList()) = NewTimelineEntry(
-    occurredAtMs = atMs,
+fun note(atMs: Long, title: String, body: String = "", tags: List<String> = emptyList()) = NewEvent(
+    occurredAt = Instant.ofEpochMilli(atMs),
     recordedZone = "Europe/London",
-    endsAtMs = null,
+    endsAt = null,
     title = title,
     body = body,
     tags = tags,
@@ -35,10 +36,10 @@ fun note(atMs: Long, title: String, body: String = "", tags: List<String> = empt
     documentIds = emptyList(),
 )
 
-fun symptom(atMs: Long, term: String, frequency: UByte?, severity: UByte?, grade: UByte? = null) = NewTimelineEntry(
-    occurredAtMs = atMs,
+fun symptom(atMs: Long, term: String, frequency: UByte?, severity: UByte?, grade: UByte? = null) = NewEvent(
+    occurredAt = Instant.ofEpochMilli(atMs),
     recordedZone = "Europe/London",
-    endsAtMs = null,
+    endsAt = null,
     title = "",
     body = "",
     tags = emptyList(),
@@ -56,10 +57,10 @@ fun symptom(atMs: Long, term: String, frequency: UByte?, severity: UByte?, grade
     documentIds = emptyList(),
 )
 
-fun temperature(atMs: Long, value: Double, unit: String) = NewTimelineEntry(
-    occurredAtMs = atMs,
+fun temperature(atMs: Long, value: Double, unit: String) = NewEvent(
+    occurredAt = Instant.ofEpochMilli(atMs),
     recordedZone = "Europe/London",
-    endsAtMs = null,
+    endsAt = null,
     title = "",
     body = "",
     tags = emptyList(),
@@ -99,24 +100,24 @@ val timelineTests = listOf(
                 store.addTimelineEntry(note(at, "day note $i"))
             }
             val down = mutableListOf<String>()
-            var page = store.timelinePage(TimelineFilter(), null, 10u)
+            var page = store.timelinePage(TimelineQuery(), null, 10u)
             assertTrue(page.newer == null) { "the first page is the newest" }
             val pages = mutableListOf(page)
             down += page.events.map { it.id }
             while (page.older != null) {
-                page = store.timelinePage(TimelineFilter(), page.older, 10u)
+                page = store.timelinePage(TimelineQuery(), page.older, 10u)
                 pages += page
                 down += page.events.map { it.id }
             }
             assertEquals(3, pages.size, "pages of 10, 10 and 5")
             assertEquals(25, down.toSet().size, "every event exactly once")
-            val times = pages.flatMap { p -> p.events.map { it.occurredAtMs } }
+            val times = pages.flatMap { p -> p.events.map { it.occurredAt } }
             assertEquals(times.sortedDescending(), times, "newest first")
 
-            val back = store.timelinePage(TimelineFilter(), pages[2].newer, 10u)
+            val back = store.timelinePage(TimelineQuery(), pages[2].newer, 10u)
             assertEquals(pages[1].events.map { it.id }, back.events.map { it.id }, "one page newer is the middle page")
             val bad = assertThrows<CairnException.Invalid>("a made-up cursor") {
-                store.timelinePage(TimelineFilter(), "page-2", 10u)
+                store.timelinePage(TimelineQuery(), "page-2", 10u)
             }
             assertTrue(bad.message!!.contains("cursor")) { "names the cursor: ${bad.message}" }
         }
@@ -129,7 +130,7 @@ val timelineTests = listOf(
             assertEquals(listOf(id), store.searchTimeline("FIEVRE", 20u).events.map { it.id }, "case and accents")
             assertEquals(listOf(id), store.searchTimeline("hopit", 20u).events.map { it.id }, "prefix")
             assertEquals(listOf("chemo"), store.timelineEntry(id).tags, "tags normalised")
-            val filtered = store.timelinePage(TimelineFilter(text = "chimio", kinds = listOf(EventKind.NOTE)), null, 20u)
+            val filtered = store.timelinePage(TimelineQuery(text = "chimio", kinds = listOf(EventKind.NOTE)), null, 20u)
             assertEquals(listOf(id), filtered.events.map { it.id }, "search with a kind filter")
             // Punctuation and FTS syntax never raise a storage error.
             store.searchTimeline("\"fièvre\" OR (", 20u)
@@ -143,17 +144,17 @@ val timelineTests = listOf(
     TestCase("timeline: field-level edit, local days, and the end before the start refused") {
         withTimelineStore { store ->
             val id = store.addTimelineEntry(note(TUESDAY_MS + 14 * HOUR_MS + 30 * 60_000L, "Scan", "CT chest"))
-            store.editTimelineEntry(id, TimelineEntryEdit(title = "CT scan", tags = listOf("scan")))
+            store.editTimelineEntry(id, EventEdit(title = "CT scan", tags = listOf("scan")))
             val e = store.timelineEntry(id)
             assertEquals("CT scan", e.title, "title edited")
             assertEquals("CT chest", e.body, "body untouched")
-            assertEquals("2026-10-20T23:30:00+01:00[Europe/London]", e.localStart, "local start in the recorded zone")
-            val london = store.timelineDays(TimelineFilter(), null, 50u, "Europe/London")
+            assertEquals("2026-10-20T23:30:00+01:00[Europe/London]", store.localStart(e), "local start in the recorded zone")
+            val london = store.timelineDays(TimelineQuery(), null, 50u, "Europe/London")
             assertEquals("2026-10-20", london.days.single().date, "London day")
-            val tokyo = store.timelineDays(TimelineFilter(), null, 50u, "Asia/Tokyo")
+            val tokyo = store.timelineDays(TimelineQuery(), null, 50u, "Asia/Tokyo")
             assertEquals("2026-10-21", tokyo.days.single().date, "Tokyo day")
             val err = assertThrows<CairnException.Invalid>("end before start") {
-                store.editTimelineEntry(id, TimelineEntryEdit(endsAtMs = TUESDAY_MS))
+                store.editTimelineEntry(id, EventEdit(endsAt = Instant.ofEpochMilli(TUESDAY_MS)))
             }
             assertTrue(err.message!!.contains("ends_at")) { "names the field: ${err.message}" }
             assertTrue(!err.message!!.contains("CT")) { "no patient text in errors: ${err.message}" }
@@ -169,7 +170,7 @@ val timelineTests = listOf(
             assertEquals(listOf<UByte?>(3u, 2u, 1u), trend.map { it.report.frequency }, "oldest first")
             assertEquals(listOf<UByte?>(null, null, 2u), trend.map { it.report.clinicianGrade }, "grade only where a clinician gave one")
             assertEquals("Severe", symptomScoreLabel(SymptomAttribute.SEVERITY, 3u), "verbal label")
-            assertTrue(proCtcaeTerms().any { it.code == "rash" && it.attributes == listOf(SymptomAttribute.PRESENCE) }) { "rash asks presence" }
+            assertTrue(proCtcaeTerms().any { it.code() == "rash" && it.attributes() == listOf(SymptomAttribute.PRESENCE) }) { "rash asks presence" }
 
             val feverId = store.addTimelineEntry(temperature(TUESDAY_MS + 60 * HOUR_MS, 100.4, "[degF]"))
             assertEquals(listOf(EventFlag.FEVER), store.timelineEntry(feverId).flags, "100.4 °F is a fever")

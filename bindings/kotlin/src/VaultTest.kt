@@ -3,17 +3,20 @@ package app.cairn.core.test
 
 import app.cairn.core.CairnException
 import app.cairn.core.CairnStore
-import app.cairn.core.VaultDocumentMeta
-import app.cairn.core.VaultFilter
+import app.cairn.core.InternalException
 import app.cairn.core.VaultProgress
+import app.cairn.core.model.Document
+import app.cairn.core.model.DocumentFilter
 import app.cairn.core.model.DocumentHealth
 import app.cairn.core.model.DocumentKind
+import app.cairn.core.model.DocumentMeta
+import app.cairn.core.model.ImportOutcome
 import java.io.File
 import java.util.concurrent.CopyOnWriteArrayList
 import kotlin.random.Random
 import kotlinx.coroutines.runBlocking
 
-fun dischargeMeta(title: String = "Discharge summary") = VaultDocumentMeta(
+fun dischargeMeta(title: String = "Discharge summary") = DocumentMeta(
     title = title,
     kind = DocumentKind.DISCHARGE_SUMMARY,
     documentDate = "2026-02-14",
@@ -22,6 +25,17 @@ fun dischargeMeta(title: String = "Discharge summary") = VaultDocumentMeta(
     contentType = "application/pdf",
     linkedEvents = emptyList(),
 )
+
+/** The document an import added, or the one already holding the same content. */
+val ImportOutcome.document: Document
+    get() = when (this) {
+        is ImportOutcome.Added -> v1
+        is ImportOutcome.AlreadyInVault -> v1
+    }
+
+/** True when the same content was already in the vault and nothing was added. */
+val ImportOutcome.alreadyInVault: Boolean
+    get() = this is ImportOutcome.AlreadyInVault
 
 /** Records every progress report. */
 class RecordingProgress : VaultProgress {
@@ -44,9 +58,9 @@ val vaultTests = listOf(
                 assertEquals("2026-02-14", imported.document.documentDate, "document date")
                 assertEquals(300_000UL to 300_000UL, progress.reports.last(), "last progress report")
 
-                val listed = store.vaultList(VaultFilter(kind = DocumentKind.DISCHARGE_SUMMARY, tag = null, from = null, to = null))
+                val listed = store.vaultList(DocumentFilter(kind = DocumentKind.DISCHARGE_SUMMARY, tag = null, from = null, to = null))
                 assertEquals(listOf(imported.document.id), listed.map { it.id }, "listed by kind")
-                val none = store.vaultList(VaultFilter(kind = null, tag = "radiotherapy", from = null, to = null))
+                val none = store.vaultList(DocumentFilter(kind = null, tag = "radiotherapy", from = null, to = null))
                 assertTrue(none.isEmpty()) { "no document has that tag" }
                 assertEquals(listOf(imported.document.id), store.vaultSearch("neutropenic").map { it.id }, "search")
 
@@ -63,7 +77,7 @@ val vaultTests = listOf(
                 val checks = runBlocking { store.vaultVerify() }
                 assertEquals(listOf(DocumentHealth.OK), checks.map { it.health }, "verify")
                 store.vaultDelete(imported.document.id)
-                assertTrue(store.vaultList(VaultFilter(null, null, null, null)).isEmpty()) { "deleted" }
+                assertTrue(store.vaultList(DocumentFilter(null, null, null, null)).isEmpty()) { "deleted" }
                 store.closeStore()
             }
         }
@@ -118,7 +132,7 @@ val vaultTests = listOf(
         withTempDir { dir ->
             val source = File(dir, "x.pdf").apply { writeBytes(byteArrayOf(1, 2, 3)) }
             CairnStore.openWithKeyStore(File(dir, "store").path, MemoryKeyStore()).using { store ->
-                assertThrows<CairnException.Invalid>("a date that is not a date") {
+                assertThrows<InternalException>("a date that is not a date") {
                     runBlocking { store.vaultImport(source.path, dischargeMeta().copy(documentDate = "14/02/2026"), null) }
                 }
                 assertThrows<CairnException.Invalid>("an empty title") {

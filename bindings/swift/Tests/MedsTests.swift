@@ -16,7 +16,7 @@ func capecitabine(timing: Timing? = nil) -> Medication {
     Medication(
         id: "", name: "Capecitabine", strength: "500 mg", form: "tablet", route: "oral",
         instructions: "within 30 minutes after a meal", prescriber: "", code: nil,
-        timeZonePolicy: .wallClock, lateWindowMinutes: 180, stock: nil, stockCountedAtMs: nil,
+        timeZonePolicy: .wallClock, lateWindowMinutes: 180, stock: nil, stockCountedAt: nil,
         refillThresholdDays: nil,
         phases: [
             Phase(
@@ -32,7 +32,7 @@ func capecitabine(timing: Timing? = nil) -> Medication {
 final class RecordingScheduler: NotificationScheduler, @unchecked Sendable {
     private let lock = NSLock()
     private var received: [NotificationPlan] = []
-    private var holding: [String: Int64] = [:]
+    private var holding: [String: Date] = [:]
     let refuse: Bool
 
     init(refuse: Bool = false) { self.refuse = refuse }
@@ -49,14 +49,14 @@ final class RecordingScheduler: NotificationScheduler, @unchecked Sendable {
         if refuse { throw NotificationSchedulerError.Unavailable(reason: "notifications are off") }
         lock.lock(); defer { lock.unlock() }
         for id in plan.cancel { holding[id] = nil }
-        for n in plan.schedule { holding[n.id] = n.fireAtMs }
+        for n in plan.schedule { holding[n.id] = n.fireAt }
         received.append(plan)
     }
 
-    /// The reminders due before `epochMs` fire and leave the platform.
-    func fire(until epochMs: Int64) {
+    /// The reminders due before `until` fire and leave the platform.
+    func fire(until: Date) {
         lock.lock(); defer { lock.unlock() }
-        holding = holding.filter { $0.value >= epochMs }
+        holding = holding.filter { $0.value >= until }
     }
 }
 
@@ -67,7 +67,7 @@ func testCyclePlannedAcrossDstDoseLoggedAdherence(_ tmp: TempDir) async throws {
 
     let scheduler = RecordingScheduler()
     let plan = try store.syncNotificationsAt(
-        scheduler: scheduler, nowEpochMs: try epochMs("2026-03-07T12:00:00-05:00"),
+        scheduler: scheduler, now: instant(try epochMs("2026-03-07T12:00:00-05:00")),
         timeZone: newYork, max: 64)
     try expectEqual(plan.planned.count, 64, "planned")
     try expectEqual(scheduler.plans.count, 1, "the scheduler got the diff")
@@ -79,14 +79,14 @@ func testCyclePlannedAcrossDstDoseLoggedAdherence(_ tmp: TempDir) async throws {
     try expect(!plan.planned.contains { $0.fireAtLocal.hasPrefix("2026-03-17") }, "no doses on rest days")
 
     let logged = try store.takeDoseAt(
-        nowEpochMs: try epochMs("2026-03-07T20:40:00-05:00"), timeZone: newYork,
-        medicationId: id, takenAtMs: nil, amount: nil, occurrenceId: nil)
+        now: instant(try epochMs("2026-03-07T20:40:00-05:00")), timeZone: newYork,
+        medicationId: id, takenAt: nil, amount: nil, occurrenceId: nil)
     try expectEqual(logged.status, .taken, "taken within the hour is on time")
-    try expectEqual(logged.scheduledAtMs, try epochMs("2026-03-07T20:00:00-05:00"), "matched to 20:00")
+    try expectEqual(logged.scheduledAt, instant(try epochMs("2026-03-07T20:00:00-05:00")), "matched to 20:00")
 
-    scheduler.fire(until: try epochMs("2026-03-07T20:41:00-05:00"))
+    scheduler.fire(until: instant(try epochMs("2026-03-07T20:41:00-05:00")))
     let next = try store.syncNotificationsAt(
-        scheduler: scheduler, nowEpochMs: try epochMs("2026-03-07T20:41:00-05:00"),
+        scheduler: scheduler, now: instant(try epochMs("2026-03-07T20:41:00-05:00")),
         timeZone: newYork, max: 64)
     // The 20:00 reminder had fired: the only cancel is the old last slot, which loses its
     // runs-dry note and comes back without it, beside one more reminder at the window's end.
@@ -96,7 +96,7 @@ func testCyclePlannedAcrossDstDoseLoggedAdherence(_ tmp: TempDir) async throws {
     try expectEqual(scheduler.held, Set(next.planned.map(\.id)), "the platform holds the plan")
 
     let adherence = try store.adherenceAt(
-        nowEpochMs: try epochMs("2026-03-08T00:00:00-05:00"), timeZone: newYork,
+        now: instant(try epochMs("2026-03-08T00:00:00-05:00")), timeZone: newYork,
         from: "2026-03-02", to: "2026-03-07")
     // The store runs on the system clock, so the medication was added after March: doses nobody
     // logged before then are not tracked; the one logged counts.
@@ -112,16 +112,16 @@ func testRefusingSchedulerAndBadInput(_ tmp: TempDir) async throws {
     let store = try CairnStore.openWithKeyStore(dataDir: tmp.path, keyStore: MemoryKeyStore())
     defer { store.closeStore() }
     _ = try store.addMedication(medication: capecitabine())
-    let now = try epochMs("2026-03-07T12:00:00-05:00")
+    let now = instant(try epochMs("2026-03-07T12:00:00-05:00"))
     try expectThrows(.scheduler) {
         try store.syncNotificationsAt(
-            scheduler: RecordingScheduler(refuse: true), nowEpochMs: now, timeZone: newYork, max: 8)
+            scheduler: RecordingScheduler(refuse: true), now: now, timeZone: newYork, max: 8)
     }
     let plan = try store.syncNotificationsAt(
-        scheduler: RecordingScheduler(), nowEpochMs: now, timeZone: newYork, max: 8)
+        scheduler: RecordingScheduler(), now: now, timeZone: newYork, max: 8)
     try expectEqual(plan.schedule.count, 8, "the whole diff again after a refusal")
     try expectThrows(.invalid) {
-        try store.planNotificationsAt(nowEpochMs: now, timeZone: "Atlantis/Capital", max: 8)
+        try store.planNotificationsAt(now: now, timeZone: "Atlantis/Capital", max: 8)
     }
     try expectThrows(.invalid) {
         try store.addMedication(medication: capecitabine(timing: .everyNHours(everyHours: 0, anchor: "08:00")))
@@ -132,23 +132,23 @@ func testRestoredPhoneGetsEveryReminderAgainAndRearm(_ tmp: TempDir) async throw
     let store = try CairnStore.openWithKeyStore(dataDir: tmp.path, keyStore: MemoryKeyStore())
     defer { store.closeStore() }
     _ = try store.addMedication(medication: capecitabine())
-    let now = try epochMs("2026-03-07T12:00:00-05:00")
+    let now = instant(try epochMs("2026-03-07T12:00:00-05:00"))
     let before = RecordingScheduler()
-    let first = try store.syncNotificationsAt(scheduler: before, nowEpochMs: now, timeZone: newYork, max: 8)
+    let first = try store.syncNotificationsAt(scheduler: before, now: now, timeZone: newYork, max: 8)
     let ids = Set(first.planned.map(\.id))
     try expectEqual(before.held, ids, "held")
 
     // Restored onto a new phone: the store says all is set, the platform holds nothing.
     let restored = RecordingScheduler()
-    let again = try store.syncNotificationsAt(scheduler: restored, nowEpochMs: now, timeZone: newYork, max: 8)
+    let again = try store.syncNotificationsAt(scheduler: restored, now: now, timeZone: newYork, max: 8)
     try expectEqual(again.schedule.map(\.id), first.planned.map(\.id), "every reminder scheduled again")
     try expectEqual(restored.held, ids, "the new platform holds them")
 
-    let rearm = try store.rearmNotificationsAt(scheduler: restored, nowEpochMs: now, timeZone: newYork, max: 8)
+    let rearm = try store.rearmNotificationsAt(scheduler: restored, now: now, timeZone: newYork, max: 8)
     try expectEqual(Set(rearm.cancel), ids, "a re-arm cancels everything held")
     try expectEqual(rearm.schedule, rearm.planned, "and schedules the whole plan")
     try expectEqual(restored.held, ids, "held after the re-arm")
-    try expectEqual(rearm.reachesUntilMs, rearm.planned[7].fireAtMs, "reaches its last slot")
+    try expectEqual(rearm.reachesUntil, rearm.planned[7].fireAt, "reaches its last slot")
 }
 
 let medsTests: [(name: String, body: (TempDir) async throws -> Void)] = [

@@ -26,6 +26,16 @@ func expectEqual<T: Equatable>(
     }
 }
 
+/// The instant `ms` milliseconds after the Unix epoch.
+func instant(_ ms: Int64) -> Date {
+    Date(timeIntervalSince1970: Double(ms) / 1000)
+}
+
+extension Date {
+    /// Milliseconds since the Unix epoch.
+    var ms: Int64 { Int64((timeIntervalSince1970 * 1000).rounded()) }
+}
+
 /// Which error a call must throw.
 struct ErrorMatcher {
     let name: String
@@ -40,6 +50,9 @@ struct ErrorMatcher {
     static let invalid = cairn("Invalid") { if case .Invalid = $0 { return true }; return false }
     static let keyStore = cairn("KeyStore") { if case .KeyStore = $0 { return true }; return false }
     static let scheduler = cairn("Scheduler") { if case .Scheduler = $0 { return true }; return false }
+    /// A value the core cannot lift (a date that is not one, an instant beyond its calendar):
+    /// uniffi's own error, raised before the call runs.
+    static let unliftable = ErrorMatcher(name: "a value that does not lift") { !($0 is CairnError) }
 }
 
 /// Runs `body`, which must throw an error `matcher` accepts; returns that error.

@@ -29,11 +29,11 @@ pub(super) fn list(meds: &[Medication], json: bool) {
 
 /// A dose just taken, the dose it was matched to, and what an as-needed dose breaks.
 pub(super) fn taken(store: &Store, m: &Medication, logged: &LoggedDose) {
-    match logged.scheduled_at_ms {
-        Some(ms) => safe_println!(
+    match logged.scheduled_at {
+        Some(at) => safe_println!(
             "taken: {} for the dose of {} ({})",
             m.name,
-            local(store, ms),
+            local(store, at),
             status_word(logged.status)
         ),
         None => safe_println!("taken: {} (not a scheduled dose)", m.name),
@@ -48,7 +48,7 @@ pub(super) fn skipped(store: &Store, m: &Medication, logged: &LoggedDose) {
     safe_println!(
         "skipped: {} at {}",
         m.name,
-        local(store, logged.scheduled_at_ms.unwrap_or(0))
+        local(store, logged.scheduled_at.unwrap_or(Timestamp::UNIX_EPOCH))
     );
 }
 
@@ -57,7 +57,7 @@ pub(super) fn snoozed(store: &Store, m: &Medication, logged: &LoggedDose, minute
     safe_println!(
         "snoozed: {} ({}) for {minutes} minutes",
         m.name,
-        local(store, logged.scheduled_at_ms.unwrap_or(0))
+        local(store, logged.scheduled_at.unwrap_or(Timestamp::UNIX_EPOCH))
     );
 }
 
@@ -67,7 +67,7 @@ pub(super) fn plan_json(store: &Store, plan: &NotificationPlan) {
         "schedule": plan.schedule.iter().map(notification_json).collect::<Vec<_>>(),
         "cancel": plan.cancel,
         "planned": plan.planned.iter().map(notification_json).collect::<Vec<_>>(),
-        "reaches_until": zoned(store, plan.reaches_until_ms).map(|z| z.to_string()),
+        "reaches_until": zoned(store, plan.reaches_until).to_string(),
         "runs_dry": plan.runs_dry,
     });
     println!("{}", terminal::json_text(v.to_string()));
@@ -176,32 +176,26 @@ fn status_word(s: DoseStatus) -> &'static str {
     }
 }
 
-fn zoned(store: &Store, ms: i64) -> Option<ZonedDateTime> {
-    Timestamp::from_millisecond(ms)
-        .ok()
-        .map(|t| t.to_zoned_datetime(store.clock().time_zone()))
+fn zoned(store: &Store, at: Timestamp) -> ZonedDateTime {
+    at.to_zoned_datetime(store.clock().time_zone())
 }
 
-fn local(store: &Store, ms: i64) -> String {
-    zoned(store, ms)
-        .map(|z| z.strftime("%a %d %b %H:%M %Z").to_string())
-        .unwrap_or_default()
+fn local(store: &Store, at: Timestamp) -> String {
+    zoned(store, at).strftime("%a %d %b %H:%M %Z").to_string()
 }
 
-fn hm(store: &Store, ms: i64) -> String {
-    zoned(store, ms)
-        .map(|z| z.strftime("%H:%M").to_string())
-        .unwrap_or_default()
+fn hm(store: &Store, at: Timestamp) -> String {
+    zoned(store, at).strftime("%H:%M").to_string()
 }
 
 /// What an as-needed dose taken now breaks, in words.
 pub(crate) fn warning_text(store: &Store, w: &AsNeededWarning) -> String {
     match w {
         AsNeededWarning::TooSoon {
-            next_allowed_at_ms, ..
+            next_allowed_at, ..
         } => format!(
             "sooner than the minimum gap; the next dose was due no earlier than {}",
-            local(store, *next_allowed_at_ms)
+            local(store, *next_allowed_at)
         ),
         AsNeededWarning::OverCap {
             doses_in_period,
@@ -224,8 +218,8 @@ fn occurrence_json(d: &DoseOccurrence) -> Value {
         "dose": d.dose,
         "unit": d.unit,
         "status": status_word(d.status),
-        "taken_at_ms": d.taken_at_ms,
-        "snoozed_until_ms": d.snoozed_until_ms,
+        "taken_at_ms": d.taken_at.map(|t| t.as_millisecond()),
+        "snoozed_until_ms": d.snoozed_until.map(|t| t.as_millisecond()),
     })
 }
 
@@ -235,10 +229,9 @@ pub(super) fn reach(store: &Store, plan: &NotificationPlan) {
 }
 
 fn reach_text(store: &Store, plan: &NotificationPlan) -> String {
-    let until = zoned(store, plan.reaches_until_ms).map_or_else(
-        || plan.reaches_until_ms.to_string(),
-        |z| z.strftime("%a %d %b %Y %H:%M %Z").to_string(),
-    );
+    let until = zoned(store, plan.reaches_until)
+        .strftime("%a %d %b %Y %H:%M %Z")
+        .to_string();
     if plan.runs_dry {
         format!("runs dry after {until}: the last reminder asks to open Cairn")
     } else {
@@ -434,10 +427,10 @@ pub(super) fn day(store: &Store, day: Date, doses: &[DoseOccurrence]) {
         safe_println!("  no scheduled doses");
     }
     for d in doses {
-        let when = zoned(store, d.scheduled_at_ms)
-            .map(|z| z.strftime("%H:%M %Z").to_string())
-            .unwrap_or_default();
-        let extra = match (d.status, d.taken_at_ms, d.snoozed_until_ms) {
+        let when = zoned(store, d.scheduled_at)
+            .strftime("%H:%M %Z")
+            .to_string();
+        let extra = match (d.status, d.taken_at, d.snoozed_until) {
             (DoseStatus::Taken | DoseStatus::TakenLate, Some(t), _) => {
                 format!(" at {}", hm(store, t))
             }
@@ -457,7 +450,7 @@ pub(super) fn day(store: &Store, day: Date, doses: &[DoseOccurrence]) {
 /// An as-needed medication and when it was last taken.
 pub(super) fn as_needed(store: &Store, m: &Medication, last: Option<Timestamp>) {
     let last = last
-        .map(|t| format!("last taken {}", local(store, t.as_millisecond())))
+        .map(|t| format!("last taken {}", local(store, t)))
         .unwrap_or_else(|| "not taken yet".to_owned());
     safe_println!("  as needed  {:<24} {last}", m.name);
 }

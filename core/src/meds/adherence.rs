@@ -220,10 +220,10 @@ impl Store {
         now: Timestamp,
         zone: &TimeZone,
     ) -> Result<Option<RefillStatus>> {
-        let (Some(stock), Some(counted)) = (m.med.stock, m.med.stock_counted_at_ms) else {
+        let (Some(stock), Some(counted)) = (m.med.stock, m.med.stock_counted_at) else {
             return Ok(None);
         };
-        let taken = self.units_taken(&m.med.id, counted, now.as_millisecond())?;
+        let taken = self.units_taken(&m.med.id, counted.as_millisecond(), now.as_millisecond())?;
         let remaining = (stock - taken).max(0.0);
         // The rate is read over four weeks from the start of today, not from `now`, so it (and a
         // refill alert planned from it) stays put while the day's doses are taken.

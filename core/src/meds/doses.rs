@@ -69,8 +69,8 @@ pub struct DoseOccurrence {
     pub phase: u32,
     /// The occurrence key: phase and scheduled local time.
     pub key: String,
-    /// When it is due, ms since the epoch.
-    pub scheduled_at_ms: i64,
+    /// When it is due.
+    pub scheduled_at: Timestamp,
     /// When it is due on the device's clock, RFC 9557 (`2026-03-08T08:00:00-05:00[America/New_York]`).
     pub scheduled_local: String,
     /// The amount due.
@@ -80,9 +80,9 @@ pub struct DoseOccurrence {
     /// Where it stands.
     pub status: DoseStatus,
     /// When it was taken, if it was.
-    pub taken_at_ms: Option<i64>,
+    pub taken_at: Option<Timestamp>,
     /// Until when it is snoozed, if it is.
-    pub snoozed_until_ms: Option<i64>,
+    pub snoozed_until: Option<Timestamp>,
 }
 
 /// A warning the UI shows when an as-needed dose is logged (the dose is still recorded: the
@@ -92,10 +92,10 @@ pub struct DoseOccurrence {
 pub enum AsNeededWarning {
     /// Less than the minimum gap since the last dose.
     TooSoon {
-        /// When the previous dose was taken, ms since the epoch.
-        last_taken_at_ms: i64,
-        /// The earliest time the next dose was allowed, ms since the epoch.
-        next_allowed_at_ms: i64,
+        /// When the previous dose was taken.
+        last_taken_at: Timestamp,
+        /// The earliest time the next dose was allowed.
+        next_allowed_at: Timestamp,
     },
     /// More doses than the cap allows in its period (counting this one).
     OverCap {
@@ -116,8 +116,8 @@ pub struct LoggedDose {
     pub dose_id: String,
     /// The occurrence it was matched to; none for an as-needed or extra dose.
     pub occurrence_id: Option<String>,
-    /// That occurrence's time, ms since the epoch.
-    pub scheduled_at_ms: Option<i64>,
+    /// That occurrence's time.
+    pub scheduled_at: Option<Timestamp>,
     /// The occurrence's status after logging.
     pub status: DoseStatus,
     /// As-needed warnings (gap, cap); empty when all is well.
@@ -308,6 +308,16 @@ fn from_ms(field: &'static str, ms: i64) -> Result<Timestamp> {
     Timestamp::from_millisecond(ms).map_err(|_| Error::invalid(field, "time out of range"))
 }
 
+/// The instant `ms` milliseconds after the epoch, held to the calendar's ends: the log stores
+/// instants, so only arithmetic beyond the year 9999 reaches an end.
+pub(crate) fn instant_at(ms: i64) -> Timestamp {
+    Timestamp::from_millisecond(ms).unwrap_or(if ms < 0 {
+        Timestamp::MIN
+    } else {
+        Timestamp::MAX
+    })
+}
+
 /// What a log call is about: an occurrence (with its key and time) or none (an extra dose).
 struct Target {
     occ: Occ,
@@ -345,7 +355,7 @@ impl Target {
         LoggedDose {
             dose_id,
             occurrence_id: Some(occurrence_id_of(medication_id, &self.key)),
-            scheduled_at_ms: Some(ms(self.occ.at)),
+            scheduled_at: Some(self.occ.at),
             status,
             warnings: Vec::new(),
         }
@@ -397,8 +407,8 @@ impl Store {
             }
         }
         out.sort_by(|a, b| {
-            (a.scheduled_at_ms, &a.medication_name, &a.key).cmp(&(
-                b.scheduled_at_ms,
+            (a.scheduled_at, &a.medication_name, &a.key).cmp(&(
+                b.scheduled_at,
                 &b.medication_name,
                 &b.key,
             ))
@@ -497,7 +507,7 @@ impl Store {
                 LoggedDose {
                     dose_id: id,
                     occurrence_id: None,
-                    scheduled_at_ms: None,
+                    scheduled_at: None,
                     status: DoseStatus::Taken,
                     warnings,
                 }
@@ -615,8 +625,8 @@ impl Store {
             let next = last + min_gap.as_millis() as i64;
             if ms(at) < next {
                 warnings.push(AsNeededWarning::TooSoon {
-                    last_taken_at_ms: last,
-                    next_allowed_at_ms: next,
+                    last_taken_at: instant_at(last),
+                    next_allowed_at: instant_at(next),
                 });
             }
         }
@@ -790,13 +800,13 @@ pub(crate) fn occurrence_view(
         medication_id: m.med.id.clone(),
         medication_name: m.med.name.clone(),
         phase: u32::from(o.phase),
-        scheduled_at_ms: ms(o.at),
+        scheduled_at: o.at,
         scheduled_local: o.at.to_zoned_datetime(zone.clone()).to_string(),
         dose: o.dose,
         unit,
         status: status_of(o.at, m.compiled.late_window, row, now),
-        taken_at_ms: row.and_then(|r| r.taken_at),
-        snoozed_until_ms: row.and_then(|r| r.snoozed_until),
+        taken_at: row.and_then(|r| r.taken_at).map(instant_at),
+        snoozed_until: row.and_then(|r| r.snoozed_until).map(instant_at),
         key,
     }
 }

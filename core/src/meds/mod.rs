@@ -29,8 +29,8 @@ use crate::error::{Error, Result};
 use crate::ids::new_id;
 use crate::record::EntityDef;
 use crate::store::Store;
-use crate::time::instant_from_ms;
 pub use adherence::{Adherence, AdherenceCounts, MedicationAdherence, RefillStatus};
+use doses::instant_at;
 pub use doses::{AsNeededWarning, DoseOccurrence, DoseStatus, LoggedDose};
 pub use plan::{
     NotificationKind, NotificationPlan, NotificationScheduler, PlannedNotification, StoreAccess,
@@ -133,7 +133,10 @@ fn medication_fields(med: &Medication) -> Result<Vec<(&'static str, Value)>> {
         ("fixed_zone", zone),
         ("late_window_minutes", Value::from(med.late_window_minutes)),
         ("stock", opt(med.stock)),
-        ("stock_counted_at", opt(med.stock_counted_at_ms)),
+        (
+            "stock_counted_at",
+            opt(med.stock_counted_at.map(|t| t.as_millisecond())),
+        ),
         ("refill_threshold_days", opt(med.refill_threshold_days)),
         ("regimen", Value::from(regimen)),
         ("cycle_starts", Value::from(cycles)),
@@ -179,7 +182,7 @@ fn medication_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Option<Medicat
             .and_then(|l| u32::try_from(l).ok())
             .unwrap_or(regimen::DEFAULT_LATE_WINDOW_MINUTES),
         stock: r.get(11)?,
-        stock_counted_at_ms: r.get(12)?,
+        stock_counted_at: r.get::<_, Option<i64>>(12)?.map(instant_at),
         refill_threshold_days: r
             .get::<_, Option<i64>>(13)?
             .and_then(|d| u32::try_from(d).ok()),
@@ -223,7 +226,7 @@ impl Store {
         let mut med = med.clone();
         med.id = new_id();
         if med.stock.is_some() {
-            med.stock_counted_at_ms = Some(self.clock().now().as_millisecond());
+            med.stock_counted_at = Some(self.clock().now());
         }
         compile(&med)?;
         let mut fields = medication_fields(&med)?;
@@ -244,9 +247,9 @@ impl Store {
         let old = self.medication(&med.id)?;
         let mut med = med.clone();
         if med.stock != old.stock {
-            med.stock_counted_at_ms = med.stock.map(|_| self.clock().now().as_millisecond());
+            med.stock_counted_at = med.stock.map(|_| self.clock().now());
         } else {
-            med.stock_counted_at_ms = old.stock_counted_at_ms;
+            med.stock_counted_at = old.stock_counted_at;
         }
         compile(&med)?;
         let before = medication_fields(&old)?;
@@ -446,14 +449,6 @@ pub fn occurrences(
             }
         })
         .collect())
-}
-
-/// An instant and an IANA zone, as QA passes them into planning calls, checked.
-pub fn instant_in_zone(now_epoch_ms: i64, time_zone: &str) -> Result<(Timestamp, TimeZone)> {
-    Ok((
-        instant_from_ms("now_epoch_ms", now_epoch_ms)?,
-        crate::time::check_time_zone("time_zone", time_zone)?,
-    ))
 }
 
 /// The clock's instant and zone, for the methods that take them explicitly.

@@ -25,7 +25,7 @@ use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 use rusqlite::params;
 
-use super::doses::{DoseRows, Logged};
+use super::doses::{DoseRows, Logged, instant_at};
 use super::expand::{Occ, add_days, expand_into, occurrence_id, resolve, shift};
 use super::regimen::CTiming;
 use super::{Loaded, now_and_zone};
@@ -51,8 +51,8 @@ pub struct PlannedNotification {
     pub id: String,
     /// Dose reminder or refill alert.
     pub kind: NotificationKind,
-    /// When to fire, ms since the epoch (whole minutes).
-    pub fire_at_ms: i64,
+    /// When to fire (whole minutes).
+    pub fire_at: Timestamp,
     /// When to fire on the device's clock, RFC 9557.
     pub fire_at_local: String,
     /// The notification's title.
@@ -79,11 +79,11 @@ pub struct NotificationPlan {
     pub cancel: Vec<String>,
     /// Every notification of the plan, soonest first (at most the maximum asked for).
     pub planned: Vec<PlannedNotification>,
-    /// Every reminder due before this instant (ms since the epoch) is in `planned`. When the
+    /// Every reminder due before this instant is in `planned`. When the
     /// plan runs dry it is the last slot's time; otherwise the end of the planning horizon.
-    pub reaches_until_ms: i64,
+    pub reaches_until: Timestamp,
     /// Whether reminders are due after the last slot that the plan could not hold: unless
-    /// Cairn runs again before `reaches_until_ms`, reminders stop there.
+    /// Cairn runs again before `reaches_until`, reminders stop there.
     pub runs_dry: bool,
 }
 
@@ -191,8 +191,8 @@ enum Held<'a> {
     Platform(&'a BTreeSet<String>, SyncMode),
 }
 
-/// How far a plan reaches: `(reaches_until_ms, runs_dry)`.
-type Reach = (i64, bool);
+/// How far a plan reaches: `(reaches_until, runs_dry)`.
+type Reach = (Timestamp, bool);
 
 /// What the last slot of a plan that runs dry adds to its text.
 const LAST_REMINDER_NOTE: &str = "the last reminder set: open Cairn to keep them coming.";
@@ -320,17 +320,17 @@ impl Store {
         for (minute, entries) in groups.into_iter().take(max + 1) {
             planned.push(dose_notification(&meds, minute, entries, zone));
         }
-        planned.sort_by(|a, b| (a.fire_at_ms, &a.id).cmp(&(b.fire_at_ms, &b.id)));
+        planned.sort_by(|a, b| (a.fire_at, &a.id).cmp(&(b.fire_at, &b.id)));
         let runs_dry = planned.len() > max;
         planned.truncate(max);
-        let mut reaches_until_ms = horizon.as_millisecond();
+        let mut reaches_until = horizon;
         if runs_dry && let Some(last) = planned.last_mut() {
             last.id = deterministic_id("last reminder", &[&last.id]);
             last.body = format!("{} — {LAST_REMINDER_NOTE}", last.body);
             last.last_in_window = true;
-            reaches_until_ms = last.fire_at_ms;
+            reaches_until = last.fire_at;
         }
-        Ok((planned, (reaches_until_ms, runs_dry)))
+        Ok((planned, (reaches_until, runs_dry)))
     }
 
     /// Remembers `plan` as what the platform now holds.
@@ -343,7 +343,7 @@ impl Store {
                 "INSERT INTO meds_planned_notifications(id, fire_at) VALUES (?1, ?2)",
             )?;
             for n in &plan.planned {
-                stmt.execute(params![n.id, n.fire_at_ms])?;
+                stmt.execute(params![n.id, n.fire_at.as_millisecond()])?;
             }
         }
         tx.commit()?;
@@ -396,7 +396,7 @@ impl Store {
     fn diff(
         &self,
         planned: Vec<PlannedNotification>,
-        (reaches_until_ms, runs_dry): Reach,
+        (reaches_until, runs_dry): Reach,
         now: Timestamp,
         held: Held<'_>,
     ) -> Result<NotificationPlan> {
@@ -443,7 +443,7 @@ impl Store {
             schedule,
             cancel,
             planned,
-            reaches_until_ms,
+            reaches_until,
             runs_dry,
         })
     }
@@ -518,12 +518,16 @@ impl Store {
                 continue;
             };
             let fire_ms = minute_floor(fire);
-            let counted = m.med.stock_counted_at_ms.unwrap_or(0).to_string();
+            let counted = m
+                .med
+                .stock_counted_at
+                .map_or(0, |t| t.as_millisecond())
+                .to_string();
             let days = (remaining / status.daily_use).max(0.0).floor();
             out.push(PlannedNotification {
                 id: deterministic_id("refill alert", &[&m.med.id, &counted, &fire_ms.to_string()]),
                 kind: NotificationKind::Refill,
-                fire_at_ms: fire_ms,
+                fire_at: instant_at(fire_ms),
                 fire_at_local: local_text(fire_ms, zone),
                 title: "Time to refill".to_owned(),
                 body: format!("{}: about {} days left", m.med.name, days as i64),
@@ -615,7 +619,7 @@ fn dose_notification(
     PlannedNotification {
         id,
         kind: NotificationKind::Dose,
-        fire_at_ms: minute,
+        fire_at: instant_at(minute),
         fire_at_local: local_text(minute, zone),
         title,
         body: lines.join(" · "),

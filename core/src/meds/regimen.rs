@@ -11,9 +11,9 @@
 
 use std::collections::BTreeMap;
 
-use jiff::SignedDuration;
 use jiff::civil::{Date, Time};
 use jiff::tz::TimeZone;
+use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -200,8 +200,8 @@ pub struct Medication {
     pub late_window_minutes: u32,
     /// Units on hand when last counted (none: not tracked).
     pub stock: Option<f64>,
-    /// When the stock was counted, ms since the epoch (set by the store).
-    pub stock_counted_at_ms: Option<i64>,
+    /// When the stock was counted (set by the store).
+    pub stock_counted_at: Option<Timestamp>,
     /// Alert when fewer than this many days of supply remain.
     pub refill_threshold_days: Option<u32>,
     /// The phases, in sequence.
@@ -226,7 +226,7 @@ impl Medication {
             time_zone_policy: TimeZonePolicy::WallClock,
             late_window_minutes: DEFAULT_LATE_WINDOW_MINUTES,
             stock: None,
-            stock_counted_at_ms: None,
+            stock_counted_at: None,
             refill_threshold_days: None,
             phases,
             cycle_starts: Vec::new(),

@@ -715,7 +715,7 @@ fn a_dose_taken_after_midnight_is_the_one_meant_for_last_night() {
         .set(zdt("2026-03-11T00:40:00+00:00[Europe/London]").timestamp());
     let logged = p.store.take_dose(&id, None, None, None).unwrap();
     assert_eq!(
-        Timestamp::from_millisecond(logged.scheduled_at_ms.unwrap()).unwrap(),
+        logged.scheduled_at.unwrap(),
         zdt("2026-03-10T22:00:00+00:00[Europe/London]").timestamp()
     );
     assert_eq!(logged.status, DoseStatus::TakenLate);
@@ -818,12 +818,8 @@ fn as_needed_doses_warn_about_the_gap_and_the_cap() {
     assert_eq!(
         warn,
         [AsNeededWarning::TooSoon {
-            last_taken_at_ms: zdt("2026-03-10T08:00:00+00:00[Europe/London]")
-                .timestamp()
-                .as_millisecond(),
-            next_allowed_at_ms: zdt("2026-03-10T12:00:00+00:00[Europe/London]")
-                .timestamp()
-                .as_millisecond(),
+            last_taken_at: zdt("2026-03-10T08:00:00+00:00[Europe/London]").timestamp(),
+            next_allowed_at: zdt("2026-03-10T12:00:00+00:00[Europe/London]").timestamp(),
         }]
     );
     let second = p.store.take_dose(&id, None, None, None).unwrap();
@@ -1348,14 +1344,14 @@ fn a_plan_that_runs_dry_says_so_in_its_last_slot() {
         "{}",
         last.fire_at_local
     );
-    assert_eq!(plan.reaches_until_ms, last.fire_at_ms);
+    assert_eq!(plan.reaches_until, last.fire_at);
     assert_eq!(plan.planned.iter().filter(|n| n.last_in_window).count(), 1);
 
     // With one slot more the same reminder is not the last: another id, so the platform is
     // handed the text without the note.
     let wider = p.store.plan_notifications(65).unwrap();
     let same_time = &wider.planned[63];
-    assert_eq!(same_time.fire_at_ms, last.fire_at_ms);
+    assert_eq!(same_time.fire_at, last.fire_at);
     assert!(!same_time.last_in_window);
     assert_ne!(same_time.id, last.id);
     assert!(!same_time.body.contains("open Cairn"));
@@ -1376,12 +1372,7 @@ fn a_plan_that_runs_dry_says_so_in_its_last_slot() {
     assert_eq!(course.planned.len(), 21);
     assert!(!course.runs_dry);
     assert!(course.planned.iter().all(|n| !n.last_in_window));
-    assert!(
-        course.reaches_until_ms
-            > zdt("2027-01-01T00:00:00+00:00[UTC]")
-                .timestamp()
-                .as_millisecond()
-    );
+    assert!(course.reaches_until > zdt("2027-01-01T00:00:00+00:00[UTC]").timestamp());
 }
 
 #[test]
@@ -1892,7 +1883,7 @@ proptest! {
         let delay = SignedDuration::from_secs((f64::from(late) * 60.0 * fraction) as i64);
         let taken = due[0].at + delay;
         let logged = p.store.take_dose_at(taken, &device, &id, None, None, None).unwrap();
-        prop_assert_eq!(logged.scheduled_at_ms, Some(due[0].at.as_millisecond()));
+        prop_assert_eq!(logged.scheduled_at, Some(due[0].at));
         prop_assert_eq!(logged.occurrence_id, Some(due[0].id.clone()));
     }
 }
@@ -1918,7 +1909,7 @@ fn a_medication_added_in_the_evening_does_not_miss_that_mornings_dose() {
     assert!(
         plan.planned
             .iter()
-            .all(|n| n.fire_at_ms >= at("2026-03-10T20:02:00").as_millisecond()),
+            .all(|n| n.fire_at >= at("2026-03-10T20:02:00")),
         "nothing before the medication was added is planned"
     );
 

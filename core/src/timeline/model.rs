@@ -346,6 +346,7 @@ pub enum EventFlag {
 
 /// One event of the journey, as the apps show it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct TimelineEvent {
     /// The event's id.
     pub id: String,
@@ -383,6 +384,7 @@ impl TimelineEvent {
 
 /// A new event, before it is checked and stored.
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct NewEvent {
     /// When it happened or starts.
     pub occurred_at: Timestamp,
@@ -448,24 +450,34 @@ impl NewEvent {
 /// A field-level edit: only the fields given are changed, each as its own change, so edits of
 /// different fields on two devices both survive the merge.
 #[derive(Debug, Clone, Default, PartialEq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct EventEdit {
     /// A new start.
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
     pub occurred_at: Option<Timestamp>,
     /// A new recorded zone (IANA).
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
     pub recorded_zone: Option<String>,
     /// A new end; `Some(None)` removes it.
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
     pub ends_at: Option<Option<Timestamp>>,
     /// A new title.
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
     pub title: Option<String>,
     /// New free text.
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
     pub body: Option<String>,
     /// New tags (replacing the old ones).
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
     pub tags: Option<Vec<String>>,
     /// New details; must be of the event's kind (delete and add again to change the kind).
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
     pub details: Option<EventDetails>,
     /// New linked medications.
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
     pub medication_ids: Option<Vec<String>>,
     /// New linked documents.
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
     pub document_ids: Option<Vec<String>>,
 }
 

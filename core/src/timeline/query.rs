@@ -19,21 +19,29 @@ pub const MAX_SEARCH_CHARS: usize = 1_000;
 
 /// What to show: every filter narrows; an empty query is the whole timeline.
 #[derive(Debug, Clone, Default, PartialEq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct TimelineQuery {
     /// Events at or after this instant.
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
     pub from: Option<Timestamp>,
     /// Events before this instant.
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
     pub until: Option<Timestamp>,
     /// Only these kinds (any of them); empty for all.
+    #[cfg_attr(feature = "uniffi", uniffi(default = []))]
     pub kinds: Vec<EventKind>,
     /// Only events carrying every one of these tags.
+    #[cfg_attr(feature = "uniffi", uniffi(default = []))]
     pub tags: Vec<String>,
     /// Only events linked to this medication.
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
     pub medication_id: Option<String>,
     /// Only events linked to this document.
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
     pub document_id: Option<String>,
     /// Only events whose title, text or tags contain these words (case and accents ignored; the
     /// last letters of each word may be missing: "chem" finds "chemotherapy").
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
     pub text: Option<String>,
 }
 
@@ -43,8 +51,8 @@ pub struct TimelineQuery {
 pub struct Cursor {
     /// Towards older events (true) or newer ones (false).
     pub older: bool,
-    /// The boundary event's time, Unix epoch milliseconds.
-    pub at_ms: i64,
+    /// The boundary event's time (whole milliseconds, as events are stored).
+    pub at: Timestamp,
     /// The boundary event's id (the tie-break between events at the same millisecond).
     pub id: String,
 }
@@ -55,7 +63,7 @@ impl Cursor {
     /// The opaque text form.
     pub fn encode(&self) -> String {
         let dir = if self.older { 'o' } else { 'n' };
-        let inner = format!("{dir}{}:{}", self.at_ms, self.id);
+        let inner = format!("{dir}{}:{}", self.at.as_millisecond(), self.id);
         format!("{CURSOR_PREFIX}{}", hex::encode(inner.as_bytes()))
     }
 
@@ -72,12 +80,13 @@ impl Cursor {
         };
         let (at, id) = inner[1..].split_once(':').ok_or_else(bad)?;
         let at_ms: i64 = at.parse().map_err(|_| bad())?;
+        let at = Timestamp::from_millisecond(at_ms).map_err(|_| bad())?;
         if id.is_empty() {
             return Err(bad());
         }
         let cursor = Cursor {
             older,
-            at_ms,
+            at,
             id: id.to_owned(),
         };
         // One cursor, one text: upper-case hex, a `+` or leading zeros would name the same
@@ -91,6 +100,7 @@ impl Cursor {
 
 /// One page of events, newest first, with cursors to the neighbouring pages.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct TimelinePage {
     /// The events, newest first; ties at the same instant in descending id order.
     pub events: Vec<TimelineEvent>,
@@ -103,6 +113,7 @@ pub struct TimelinePage {
 
 /// Events of one local calendar day.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct DayGroup {
     /// The day, in the zone the grouping was asked for.
     pub date: Date,
@@ -284,7 +295,7 @@ pub(crate) fn page_sql(
         } else {
             " AND (e.occurred_at, e.id) > (?, ?)"
         });
-        params.push(Sql::Integer(c.at_ms));
+        params.push(Sql::Integer(c.at.as_millisecond()));
         params.push(Sql::Text(c.id.clone()));
     }
     sql.push_str(if older {
@@ -344,7 +355,7 @@ impl Store {
         let cursor_at = |e: &TimelineEvent, older: bool| {
             Cursor {
                 older,
-                at_ms: e.occurred_at.as_millisecond(),
+                at: e.occurred_at,
                 id: e.id.clone(),
             }
             .encode()

@@ -292,6 +292,7 @@ fn attr_field(attr: SymptomAttribute) -> &'static str {
 
 /// One report of a term, as a point of its trend.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct SymptomPoint {
     /// The event the report belongs to.
     pub event_id: String,

@@ -668,7 +668,7 @@ fn bad_cursors_and_limits_are_refused() {
     assert_eq!(invalid_field(p.store.timeline_page(&q, None, 501)), "limit");
     let c = Cursor {
         older: false,
-        at_ms: -5,
+        at: Timestamp::from_millisecond(-5).unwrap(),
         id: "a:b".into(),
     };
     assert_eq!(Cursor::decode(&c.encode()).unwrap(), c);
@@ -688,7 +688,7 @@ fn a_cursor_has_one_text() {
         assert!(Cursor::decode(&other).is_err(), "{other}");
     }
     let c = Cursor::decode(&hex("n-2471111:@>g")).unwrap();
-    assert_eq!(c.at_ms, -2471111);
+    assert_eq!(c.at.as_millisecond(), -2471111);
     assert_eq!(Cursor::decode(&format!("  {}\n", c.encode())).unwrap(), c);
 }
 
@@ -1101,7 +1101,7 @@ fn pages_come_straight_from_an_index_without_sorting() {
     let p = phone();
     let cursor = Cursor {
         older: true,
-        at_ms: 1_792_000_000_000,
+        at: Timestamp::from_millisecond(1_792_000_000_000).unwrap(),
         id: "01a167c6-2000-7000-8000-000000000000".into(),
     };
     let newer = Cursor {

@@ -147,6 +147,7 @@ impl DocumentKind {
 
 /// The metadata a person gives a document, on import or edit.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct DocumentMeta {
     /// What the person calls it ("CT chest, March").
     pub title: String,
@@ -263,6 +264,7 @@ fn is_mime_type(text: &str) -> bool {
 
 /// A document in the vault, as lists and detail screens show it (and `--json` prints it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Document {
     /// The document's id.
     pub id: String,
@@ -288,6 +290,7 @@ pub struct Document {
 
 /// What an import did.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum ImportOutcome {
     /// The document was added.
     Added(Document),
@@ -306,6 +309,7 @@ impl ImportOutcome {
 
 /// Which documents to list. Empty fields match everything.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct DocumentFilter {
     /// Only this kind.
     pub kind: Option<DocumentKind>,
@@ -348,6 +352,7 @@ impl DocumentHealth {
 
 /// One line of a [`Store::verify_vault`] report.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct DocumentCheck {
     /// The document's id.
     pub id: String,

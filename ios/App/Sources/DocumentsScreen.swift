@@ -8,7 +8,7 @@ import UniformTypeIdentifiers
 struct DocumentsScreen: View {
     let store: CairnStore
     @EnvironmentObject private var model: AppModel
-    @State private var documents: [VaultDocument] = []
+    @State private var documents: [Document] = []
     @State private var query = ""
     @State private var message: String?
     @State private var importing = false
@@ -73,7 +73,7 @@ struct DocumentsScreen: View {
         do {
             documents = try await offMain {
                 try query.isEmpty
-                    ? store.vaultList(filter: VaultFilter(kind: nil, tag: nil, from: nil, to: nil))
+                    ? store.vaultList(filter: DocumentFilter(kind: nil, tag: nil, from: nil, to: nil))
                     : store.vaultSearch(query: query)
             }
             message = nil
@@ -85,7 +85,7 @@ struct DocumentsScreen: View {
     private func importFile(_ url: URL) async {
         let scoped = url.startAccessingSecurityScopedResource()
         defer { if scoped { url.stopAccessingSecurityScopedResource() } }
-        let meta = VaultDocumentMeta(
+        let meta = DocumentMeta(
             title: url.deletingPathExtension().lastPathComponent, kind: .other, documentDate: nil,
             tags: [], notes: "",
             contentType: UTType(filenameExtension: url.pathExtension)?.preferredMIMEType
@@ -96,14 +96,18 @@ struct DocumentsScreen: View {
         do {
             // The core streams the file in, encrypting as it reads; the original is not changed.
             let outcome = try await store.vaultImport(path: url.path, meta: meta, progress: nil)
-            message = outcome.alreadyInVault ? "That document is already in your vault." : nil
+            if case .alreadyInVault = outcome {
+                message = "That document is already in your vault."
+            } else {
+                message = nil
+            }
         } catch {
             message = describe(error)
         }
         await model.refresh()
     }
 
-    private func open(_ document: VaultDocument) async {
+    private func open(_ document: Document) async {
         let fileExtension = UTType(mimeType: document.contentType)?.preferredFilenameExtension ?? "bin"
         let name = document.title.replacingOccurrences(of: "/", with: "-")
         let folder = AppModel.openedCopies.appendingPathComponent(UUID().uuidString, isDirectory: true)
@@ -136,7 +140,7 @@ struct DocumentsScreen: View {
 
 /// One document: title, kind, its date, size.
 struct DocumentRow: View {
-    let document: VaultDocument
+    let document: Document
 
     var body: some View {
         VStack(alignment: .leading, spacing: 2) {

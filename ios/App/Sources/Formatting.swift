@@ -4,19 +4,14 @@ import Foundation
 // Presentation only: instants from the core shown in the device's zone, the core's enums as
 // words, and its errors as their message. No rules live here.
 
-/// A core instant (ms since the Unix epoch) as a `Date`.
-func date(fromEpochMs ms: Int64) -> Date {
-    Date(timeIntervalSince1970: TimeInterval(ms) / 1000)
-}
-
 /// "08:00" in the device's locale and zone.
-func timeText(_ ms: Int64) -> String {
-    date(fromEpochMs: ms).formatted(date: .omitted, time: .shortened)
+func timeText(_ instant: Date) -> String {
+    instant.formatted(date: .omitted, time: .shortened)
 }
 
 /// "8 Mar 2026, 08:00" in the device's locale and zone.
-func dateTimeText(_ ms: Int64) -> String {
-    date(fromEpochMs: ms).formatted(date: .abbreviated, time: .shortened)
+func dateTimeText(_ instant: Date) -> String {
+    instant.formatted(date: .abbreviated, time: .shortened)
 }
 
 /// A `YYYY-MM-DD` day from the core, as the locale writes a date (the day itself is not moved).
@@ -89,8 +84,8 @@ extension AsNeededWarning {
     /// The warning as a sentence.
     var text: String {
         switch self {
-        case .tooSoon(_, let nextAllowedAtMs):
-            return "Sooner than the minimum gap; the next dose was due from \(timeText(nextAllowedAtMs))."
+        case .tooSoon(_, let nextAllowedAt):
+            return "Sooner than the minimum gap; the next dose was due from \(timeText(nextAllowedAt))."
         case .overCap(let dosesInPeriod, let maxDoses, let periodHours):
             return "\(dosesInPeriod) doses in \(periodHours) hours; the most is \(maxDoses)."
         }

@@ -6,7 +6,7 @@ import SwiftUI
 struct TimelineScreen: View {
     let store: CairnStore
     @EnvironmentObject private var model: AppModel
-    @State private var days: [TimelineDay] = []
+    @State private var days: [DayGroup] = []
     @State private var older: String?
     @State private var query = ""
     @State private var message: String?
@@ -56,7 +56,7 @@ struct TimelineScreen: View {
     /// The first page (`cursor` nil) or the page after `cursor`, appended.
     private func load(after cursor: String?) async {
         let store = self.store
-        let filter = TimelineFilter(text: query.isEmpty ? nil : query)
+        let filter = TimelineQuery(text: query.isEmpty ? nil : query)
         let zone = TimeZone.current.identifier
         let limit = Self.pageSize
         do {
@@ -78,7 +78,7 @@ struct TimelineScreen: View {
 
 /// One event: kind, title, time, flags.
 struct EntryRow: View {
-    let entry: TimelineEntry
+    let entry: TimelineEvent
 
     var body: some View {
         HStack(alignment: .firstTextBaseline) {
@@ -97,7 +97,7 @@ struct EntryRow: View {
                 .font(.caption)
             }
             Spacer()
-            Text(timeText(entry.occurredAtMs)).font(.caption).monospacedDigit()
+            Text(timeText(entry.occurredAt)).font(.caption).monospacedDigit()
         }
     }
 }
@@ -136,9 +136,9 @@ struct NoteSheet: View {
 
     private func save() async {
         let store = self.store
-        let entry = NewTimelineEntry(
-            occurredAtMs: Int64((Date().timeIntervalSince1970 * 1000).rounded()),
-            recordedZone: nil, endsAtMs: nil, title: title, body: text, tags: [],
+        let entry = NewEvent(
+            occurredAt: Date(),
+            recordedZone: nil, endsAt: nil, title: title, body: text, tags: [],
             details: .note, medicationIds: [], documentIds: [])
         do {
             _ = try await offMain { try store.addTimelineEntry(entry: entry) }

@@ -87,7 +87,7 @@ struct TodayScreen: View {
                 switch action {
                 case .take:
                     return try store.takeDose(
-                        medicationId: medicationId, takenAtMs: nil, amount: nil, occurrenceId: occurrenceId
+                        medicationId: medicationId, takenAt: nil, amount: nil, occurrenceId: occurrenceId
                     ).warnings.first?.text
                 case .skip:
                     return try store.skipDose(medicationId: medicationId, occurrenceId: occurrenceId, reason: nil)
@@ -111,7 +111,7 @@ struct TodayScreen: View {
         let medicationId = medication.id
         do {
             let logged = try await offMain {
-                try store.takeDose(medicationId: medicationId, takenAtMs: nil, amount: nil, occurrenceId: nil)
+                try store.takeDose(medicationId: medicationId, takenAt: nil, amount: nil, occurrenceId: nil)
             }
             message = logged.warnings.isEmpty
                 ? "Logged \(medication.name)."
@@ -142,7 +142,7 @@ struct DoseRow: View {
             HStack {
                 Text(dose.medicationName).font(.headline)
                 Spacer()
-                Text(timeText(dose.scheduledAtMs)).monospacedDigit()
+                Text(timeText(dose.scheduledAt)).monospacedDigit()
             }
             HStack {
                 Text("\(amountText(dose.dose)) \(dose.unit)")
@@ -167,8 +167,8 @@ struct DoseRow: View {
     }
 
     private var statusText: String {
-        if let taken = dose.takenAtMs { return "\(dose.status.label) at \(timeText(taken))" }
-        if let until = dose.snoozedUntilMs, dose.status == .snoozed {
+        if let taken = dose.takenAt { return "\(dose.status.label) at \(timeText(taken))" }
+        if let until = dose.snoozedUntil, dose.status == .snoozed {
             return "Snoozed until \(timeText(until))"
         }
         return dose.status.label

@@ -92,7 +92,7 @@ final class UserNotificationScheduler: NotificationScheduler, @unchecked Sendabl
         // that instant whatever zone the device is in by then.
         var utc = Calendar(identifier: .gregorian)
         utc.timeZone = TimeZone(identifier: "UTC")!
-        let fireAt = Date(timeIntervalSince1970: TimeInterval(notification.fireAtMs) / 1000)
+        let fireAt = notification.fireAt
         let fields = utc.dateComponents(
             [.calendar, .timeZone, .year, .month, .day, .hour, .minute, .second], from: fireAt)
         let trigger = UNCalendarNotificationTrigger(dateMatching: fields, repeats: false)

@@ -70,7 +70,7 @@ fn patient_and_caregiver_logging_the_same_dose_make_one_record() {
     );
     let seen = |d: &TestDevice| {
         let today = d.store.doses_today().unwrap();
-        (today[0].status, today[0].taken_at_ms, today[1].status)
+        (today[0].status, today[0].taken_at, today[1].status)
     };
     assert_eq!(seen(&patient), seen(&caregiver));
     assert_eq!(seen(&patient).0, DoseStatus::Taken);
@@ -291,7 +291,7 @@ proptest::proptest! {
             let _ = match tap {
                 Tap::Take => device
                     .store
-                    .take_dose(&id, Some(jiff::Timestamp::from_millisecond(d.scheduled_at_ms).unwrap()), None, Some(&d.id))
+                    .take_dose(&id, Some(d.scheduled_at), None, Some(&d.id))
                     .map(|_| ()),
                 Tap::Skip => device.store.skip_dose(&id, Some(&d.id), None).map(|_| ()),
                 Tap::Snooze => device.store.snooze_dose(&id, Some(&d.id), 10).map(|_| ()),
@@ -311,7 +311,7 @@ proptest::proptest! {
                 .doses_between_at(now, &zone, from, now)
                 .unwrap()
                 .into_iter()
-                .map(|o| (o.id, o.status, o.taken_at_ms))
+                .map(|o| (o.id, o.status, o.taken_at))
                 .collect::<Vec<_>>()
         };
         proptest::prop_assert_eq!(view(&patient), view(&caregiver));

@@ -61,7 +61,7 @@ class AlarmNotificationScheduler(context: Context) : NotificationScheduler {
             }
             plan.schedule.forEach {
                 arm(it)
-                editor.putLong(it.id, it.fireAtMs)
+                editor.putLong(it.id, it.fireAt.toEpochMilli())
             }
         } finally {
             // What was armed before a failure is recorded, so the next sync knows it is set.
@@ -92,7 +92,7 @@ class AlarmNotificationScheduler(context: Context) : NotificationScheduler {
                 PendingIntent.FLAG_UPDATE_CURRENT or PendingIntent.FLAG_IMMUTABLE,
             )
         try {
-            alarms.setExactAndAllowWhileIdle(AlarmManager.RTC_WAKEUP, notification.fireAtMs, pending)
+            alarms.setExactAndAllowWhileIdle(AlarmManager.RTC_WAKEUP, notification.fireAt.toEpochMilli(), pending)
         } catch (e: SecurityException) {
             throw NotificationSchedulerException.Unavailable("exact alarms are not allowed for Cairn")
         }

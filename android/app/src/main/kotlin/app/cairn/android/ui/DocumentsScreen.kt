@@ -41,10 +41,11 @@ import androidx.core.content.FileProvider
 import androidx.lifecycle.compose.collectAsStateWithLifecycle
 import app.cairn.android.CairnApplication
 import app.cairn.core.CairnStore
-import app.cairn.core.VaultDocument
-import app.cairn.core.VaultDocumentMeta
-import app.cairn.core.VaultFilter
+import app.cairn.core.model.Document
+import app.cairn.core.model.DocumentFilter
 import app.cairn.core.model.DocumentKind
+import app.cairn.core.model.DocumentMeta
+import app.cairn.core.model.ImportOutcome
 import java.io.File
 import java.util.UUID
 import kotlinx.coroutines.Dispatchers
@@ -57,10 +58,10 @@ fun DocumentsScreen(app: CairnApplication, store: CairnStore) {
     val context = LocalContext.current
     val generation by app.generation.collectAsStateWithLifecycle()
     var query by remember { mutableStateOf("") }
-    var documents by remember { mutableStateOf(emptyList<VaultDocument>()) }
+    var documents by remember { mutableStateOf(emptyList<Document>()) }
     var message by remember { mutableStateOf<String?>(null) }
     var busy by remember { mutableStateOf(false) }
-    var deleting by remember { mutableStateOf<VaultDocument?>(null) }
+    var deleting by remember { mutableStateOf<Document?>(null) }
     val scope = rememberCoroutineScope()
 
     LaunchedEffect(generation, query) {
@@ -68,7 +69,7 @@ fun DocumentsScreen(app: CairnApplication, store: CairnStore) {
             documents =
                 withContext(Dispatchers.IO) {
                     if (query.isBlank()) {
-                        store.vaultList(VaultFilter(kind = null, tag = null, from = null, to = null))
+                        store.vaultList(DocumentFilter(kind = null, tag = null, from = null, to = null))
                     } else {
                         store.vaultSearch(query)
                     }
@@ -178,7 +179,7 @@ private suspend fun importDocument(context: Context, store: CairnStore, uri: Uri
             input.use { from -> staging.outputStream().use { to -> from.copyTo(to) } }
         }
         val meta =
-            VaultDocumentMeta(
+            DocumentMeta(
                 title = name.substringBeforeLast('.').ifBlank { name },
                 kind = DocumentKind.OTHER,
                 documentDate = null,
@@ -188,14 +189,14 @@ private suspend fun importDocument(context: Context, store: CairnStore, uri: Uri
                 linkedEvents = emptyList(),
             )
         val outcome = store.vaultImport(staging.path, meta, null)
-        return if (outcome.alreadyInVault) "That document is already in your vault." else null
+        return if (outcome is ImportOutcome.AlreadyInVault) "That document is already in your vault." else null
     } finally {
         withContext(Dispatchers.IO) { staging.delete() }
     }
 }
 
 /** Decrypts a copy into the cache (cleared at the next start) and offers it to a viewer. */
-private suspend fun openDocument(context: Context, store: CairnStore, document: VaultDocument): String? {
+private suspend fun openDocument(context: Context, store: CairnStore, document: Document): String? {
     val folder = File(File(context.cacheDir, CairnApplication.OPEN_DIR), UUID.randomUUID().toString())
     val safeName = document.title.replace('/', '-').ifBlank { "document" }
     val file = File(folder, safeName)

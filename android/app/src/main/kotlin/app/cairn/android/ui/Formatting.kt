@@ -20,8 +20,8 @@ import java.time.format.FormatStyle
 // words, and its errors as their message. No rules live here.
 
 /** "08:00" in the device's locale and zone. */
-fun timeText(epochMs: Long, zone: ZoneId = ZoneId.systemDefault()): String =
-    DateTimeFormatter.ofLocalizedTime(FormatStyle.SHORT).withZone(zone).format(Instant.ofEpochMilli(epochMs))
+fun timeText(instant: Instant, zone: ZoneId = ZoneId.systemDefault()): String =
+    DateTimeFormatter.ofLocalizedTime(FormatStyle.SHORT).withZone(zone).format(instant)
 
 /** A `YYYY-MM-DD` day from the core as the locale writes a date (the day itself is not moved). */
 fun dayText(isoDay: String): String =
@@ -81,7 +81,7 @@ val AsNeededWarning.text: String
     get() =
         when (this) {
             is AsNeededWarning.TooSoon ->
-                "Sooner than the minimum gap; the next dose was due from ${timeText(nextAllowedAtMs)}."
+                "Sooner than the minimum gap; the next dose was due from ${timeText(nextAllowedAt)}."
             is AsNeededWarning.OverCap -> "$dosesInPeriod doses in $periodHours hours; the most is $maxDoses."
         }
 

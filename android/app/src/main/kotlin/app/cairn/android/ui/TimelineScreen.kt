@@ -31,11 +31,12 @@ import androidx.compose.ui.unit.dp
 import androidx.lifecycle.compose.collectAsStateWithLifecycle
 import app.cairn.android.CairnApplication
 import app.cairn.core.CairnStore
-import app.cairn.core.NewTimelineEntry
-import app.cairn.core.TimelineDay
-import app.cairn.core.TimelineEntry
-import app.cairn.core.TimelineFilter
+import app.cairn.core.model.DayGroup
 import app.cairn.core.model.EventDetails
+import app.cairn.core.model.NewEvent
+import app.cairn.core.model.TimelineEvent
+import app.cairn.core.model.TimelineQuery
+import java.time.Instant
 import java.time.ZoneId
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.launch
@@ -49,14 +50,14 @@ private const val PAGE_SIZE: UInt = 50u
 fun TimelineScreen(app: CairnApplication, store: CairnStore) {
     val generation by app.generation.collectAsStateWithLifecycle()
     var query by remember { mutableStateOf("") }
-    var days by remember { mutableStateOf(emptyList<TimelineDay>()) }
+    var days by remember { mutableStateOf(emptyList<DayGroup>()) }
     var older by remember { mutableStateOf<String?>(null) }
     var message by remember { mutableStateOf<String?>(null) }
     var addingNote by remember { mutableStateOf(false) }
     val scope = rememberCoroutineScope()
 
     suspend fun load(cursor: String?) {
-        val filter = TimelineFilter(text = query.ifBlank { null })
+        val filter = TimelineQuery(text = query.ifBlank { null })
         val zone = ZoneId.systemDefault().id
         try {
             val page = withContext(Dispatchers.IO) { store.timelineDays(filter, cursor, PAGE_SIZE, zone) }
@@ -119,7 +120,7 @@ fun TimelineScreen(app: CairnApplication, store: CairnStore) {
 }
 
 @Composable
-private fun EntryRow(entry: TimelineEntry) {
+private fun EntryRow(entry: TimelineEvent) {
     ListItem(
         overlineContent = {
             val flags = entry.flags.joinToString("") { " · " + it.label }
@@ -127,7 +128,7 @@ private fun EntryRow(entry: TimelineEntry) {
         },
         headlineContent = { Text(entry.title.ifEmpty { entry.kind.label }) },
         supportingContent = entry.body.takeIf { it.isNotEmpty() }?.let { body -> @Composable { Text(body, maxLines = 2) } },
-        trailingContent = { Text(timeText(entry.occurredAtMs), style = MaterialTheme.typography.labelMedium) },
+        trailingContent = { Text(timeText(entry.occurredAt), style = MaterialTheme.typography.labelMedium) },
     )
 }
 
@@ -156,10 +157,10 @@ private fun NoteDialog(store: CairnStore, onDone: () -> Unit, onCancel: () -> Un
         confirmButton = {
             TextButton(onClick = {
                 val entry =
-                    NewTimelineEntry(
-                        occurredAtMs = System.currentTimeMillis(),
+                    NewEvent(
+                        occurredAt = Instant.now(),
                         recordedZone = null,
-                        endsAtMs = null,
+                        endsAt = null,
                         title = title,
                         body = text,
                         tags = emptyList(),

@@ -168,7 +168,7 @@ private fun DoseRow(dose: DoseOccurrence, act: (DoseAction) -> Unit) {
     Column(Modifier.fillMaxWidth().padding(horizontal = 16.dp, vertical = 10.dp)) {
         Row(Modifier.fillMaxWidth(), horizontalArrangement = Arrangement.SpaceBetween) {
             Text(dose.medicationName, style = MaterialTheme.typography.titleMedium)
-            Text(timeText(dose.scheduledAtMs), style = MaterialTheme.typography.titleMedium)
+            Text(timeText(dose.scheduledAt), style = MaterialTheme.typography.titleMedium)
         }
         Row(Modifier.fillMaxWidth(), horizontalArrangement = Arrangement.SpaceBetween) {
             Text("${amountText(dose.dose)} ${dose.unit}")
@@ -202,8 +202,8 @@ private fun openReminderSettings(context: Context) {
 }
 
 private fun statusText(dose: DoseOccurrence): String {
-    dose.takenAtMs?.let { return "${dose.status.label} at ${timeText(it)}" }
-    val until = dose.snoozedUntilMs
+    dose.takenAt?.let { return "${dose.status.label} at ${timeText(it)}" }
+    val until = dose.snoozedUntil
     if (until != null && dose.status == DoseStatus.SNOOZED) return "Snoozed until ${timeText(until)}"
     return dose.status.label
 }
