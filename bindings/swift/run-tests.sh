@@ -64,7 +64,7 @@ fi
 # Library mode writes one <module_name>.swift per crate with uniffi metadata in the library: two
 # crates configured with the same Swift module_name overwrite each other's files, and the last
 # one wins. Catch that here rather than as a pile of swiftc errors.
-for decl in 'class CairnStore' 'protocol KeyStore' 'enum CairnError' 'enum KeyStoreError'; do
+for decl in 'class CairnStore' 'protocol KeyStore' 'enum KeyStoreError'; do
     # Without formatting, uniffi may put `public` on the line before the declaration.
     if ! grep -qE "^(public |open )*$decl\b" "$GEN/$MODULE.swift"; then
         holds=$(grep -oE '^(public |open )+(struct|class|enum|protocol) [A-Za-z]+' "$GEN/$MODULE.swift" \

@@ -42,7 +42,7 @@ pub mod store;
 pub mod time;
 pub mod timeline;
 #[cfg(feature = "uniffi")]
-mod uniffi_support;
+pub mod uniffi_support;
 pub mod vault;
 
 pub use clock::{Clock, FixedClock, SteppableClock, SystemClock};

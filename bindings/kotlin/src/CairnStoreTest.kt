@@ -2,7 +2,7 @@
 // Every test works in its own fresh temporary directory and goes through the real library.
 package app.cairn.core.test
 
-import app.cairn.core.CairnException
+import app.cairn.core.model.CairnException
 import app.cairn.core.CairnStore
 import app.cairn.core.KeyStore
 import app.cairn.core.KeyStoreException

@@ -3,7 +3,7 @@
 // adherence read back.
 package app.cairn.core.test
 
-import app.cairn.core.CairnException
+import app.cairn.core.model.CairnException
 import app.cairn.core.CairnStore
 import app.cairn.core.NotificationScheduler
 import app.cairn.core.NotificationSchedulerException

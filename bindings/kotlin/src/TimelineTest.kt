@@ -2,7 +2,7 @@
 // delete, symptoms and measurements, with the paging cursor as an opaque string.
 package app.cairn.core.test
 
-import app.cairn.core.CairnException
+import app.cairn.core.model.CairnException
 import app.cairn.core.CairnStore
 import app.cairn.core.convertMeasurement
 import app.cairn.core.proCtcaeTerms

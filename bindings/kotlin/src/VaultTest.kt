@@ -1,9 +1,8 @@
 // Tests of the document vault through the generated Kotlin bindings: files cross as paths.
 package app.cairn.core.test
 
-import app.cairn.core.CairnException
+import app.cairn.core.model.CairnException
 import app.cairn.core.CairnStore
-import app.cairn.core.InternalException
 import app.cairn.core.VaultProgress
 import app.cairn.core.model.Document
 import app.cairn.core.model.DocumentFilter
@@ -132,7 +131,7 @@ val vaultTests = listOf(
         withTempDir { dir ->
             val source = File(dir, "x.pdf").apply { writeBytes(byteArrayOf(1, 2, 3)) }
             CairnStore.openWithKeyStore(File(dir, "store").path, MemoryKeyStore()).using { store ->
-                assertThrows<InternalException>("a date that is not a date") {
+                assertThrows<CairnException.Invalid>("a date that is not a date") {
                     runBlocking { store.vaultImport(source.path, dischargeMeta().copy(documentDate = "14/02/2026"), null) }
                 }
                 assertThrows<CairnException.Invalid>("an empty title") {

@@ -52,7 +52,6 @@ struct ErrorMatcher {
     static let scheduler = cairn("Scheduler") { if case .Scheduler = $0 { return true }; return false }
     /// A value the core cannot lift (a date that is not one, an instant beyond its calendar):
     /// uniffi's own error, raised before the call runs.
-    static let unliftable = ErrorMatcher(name: "a value that does not lift") { !($0 is CairnError) }
 }
 
 /// Runs `body`, which must throw an error `matcher` accepts; returns that error.

@@ -238,7 +238,7 @@ func testVaultDeleteShredsTheDocument(_ tmp: TempDir) async throws {
 func testVaultBadInputIsInvalidOrNotFound(_ tmp: TempDir) async throws {
     let source = try writeFile(tmp, "letter.pdf", scanBytes(3_000, seed: 13))
     try await withVaultStore(tmp) { store in
-        let date = try await expectThrowsAsync(.unliftable) {
+        let date = try await expectThrowsAsync(.invalid) {
             try await store.vaultImport(path: source, meta: dischargeSummary(date: "27/03/2026"), progress: nil)
         }
         try expect(cairnMessage(date).contains("expected a date"), "says a date was expected: \(cairnMessage(date))")
@@ -250,7 +250,7 @@ func testVaultBadInputIsInvalidOrNotFound(_ tmp: TempDir) async throws {
             try await store.vaultImport(path: tmp.path + "/no-such.pdf", meta: dischargeSummary(), progress: nil)
         }
         try expect(cairnMessage(path).contains("path"), "names the path: \(cairnMessage(path))")
-        try expectThrows(.unliftable) {
+        try expectInvalid("date", "a month that does not exist") {
             try store.vaultList(filter: DocumentFilter(kind: nil, tag: nil, from: "2026-13-01", to: nil))
         }
         try expectEqual(try store.vaultList(filter: everyDocument), [], "nothing refused was imported")

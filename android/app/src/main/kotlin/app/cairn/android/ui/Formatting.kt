@@ -1,6 +1,6 @@
 package app.cairn.android.ui
 
-import app.cairn.core.CairnException
+import app.cairn.core.model.CairnException
 import app.cairn.core.KeyStoreException
 import app.cairn.core.NotificationSchedulerException
 import app.cairn.core.model.AsNeededWarning
