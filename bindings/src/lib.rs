@@ -3,7 +3,8 @@
 //! # Layout
 //!
 //! - [`error`]: the flat [`CairnError`] the apps switch on, converted from the core's error.
-//! - [`store`]: [`CairnStore`], the open encrypted store, and the [`KeyStore`] the app implements.
+//! - [`store`]: [`CairnStore`], the open encrypted store, and what the app implements for it:
+//!   the [`KeyStore`] and the [`Clock`].
 //! - [`timeline`], [`meds`], [`vault`]: each feature's methods on [`CairnStore`]; the values
 //!   they take and return are the core's own records.
 //!
@@ -23,4 +24,4 @@ pub mod timeline;
 pub mod vault;
 
 pub use error::{CairnError, KeyStoreError};
-pub use store::{CairnStore, KeyStore};
+pub use store::{CairnStore, Clock, KeyStore};

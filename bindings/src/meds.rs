@@ -204,6 +204,11 @@ impl CairnStore {
         self.with(|s| s.doses_today())
     }
 
+    /// The doses of `date` (`YYYY-MM-DD`) in the device's zone, with their status now.
+    pub fn doses_on(&self, date: String) -> Result<Vec<DoseOccurrence>, CairnError> {
+        self.with(|s| s.doses_on(parse_date("date", &date)?))
+    }
+
     /// The doses of `date` (`YYYY-MM-DD`) in `time_zone`, with their status at `now`.
     pub fn doses_on_at(
         &self,
@@ -433,6 +438,7 @@ mod tests {
         let store = CairnStore::open_with_passphrase(
             dir.path().to_string_lossy().into_owned(),
             "tulip-gravel-93-orbit-canyon".into(),
+            None,
         )
         .unwrap();
         (dir, store)
@@ -483,26 +489,7 @@ mod tests {
     }
 
     fn ms(text: &str) -> Timestamp {
-        let (hms, offset) = text.split_at(19);
-        let local: Vec<i64> = hms
-            .split(['-', 'T', ':'])
-            .map(|p| p.parse().unwrap())
-            .collect();
-        let offset_hours: i64 = offset[..3].parse().unwrap();
-        let days = days_from_civil(local[0], local[1], local[2]);
-        let ms = ((days * 24 + local[3] - offset_hours) * 60 + local[4]) * 60_000 + local[5] * 1000;
-        Timestamp::from_millisecond(ms).unwrap()
-    }
-
-    /// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
-    fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-        let y = if m <= 2 { y - 1 } else { y };
-        let era = y.div_euclid(400);
-        let yoe = y - era * 400;
-        let mp = (m + 9) % 12;
-        let doy = (153 * mp + 2) / 5 + d - 1;
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-        era * 146_097 + doe - 719_468
+        text.parse().unwrap()
     }
 
     fn capecitabine() -> Medication {

@@ -3,7 +3,8 @@
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use cairn_core::store::{CheckDepth, IntegrityReport, KeyStore as CoreKeyStore, Unlock};
-use cairn_core::{Profile, Store, StoreStatus, SystemClock};
+use cairn_core::{Clock as CoreClock, Profile, Store, StoreStatus, SystemClock};
+use jiff::{tz::TimeZone, Timestamp};
 
 use crate::error::{CairnError, KeyStoreError};
 
@@ -33,16 +34,71 @@ impl CoreKeyStore for ForeignKeyStore {
     }
 }
 
+/// The device's clock and time zone, implemented by the app: `Instant.now()` and
+/// `ZoneId.systemDefault().id` on Android, `Date()` and `TimeZone.current.identifier` on iOS.
+///
+/// Cairn asks on every call, so a zone change on the phone (a flight, a DST rule update) takes
+/// effect on the next one. On the platform's zone-change broadcast (`ACTION_TIMEZONE_CHANGED`,
+/// `NSSystemTimeZoneDidChange`) and time change the app calls `sync_notifications`, so pending
+/// reminders move to the new local times. Tests implement it to move time and zone.
+#[uniffi::export(with_foreign)]
+pub trait Clock: Send + Sync {
+    /// The current instant.
+    fn now(&self) -> Timestamp;
+    /// The device's current IANA time zone name (`Europe/London`).
+    fn time_zone(&self) -> String;
+}
+
+/// Adapts the app's clock to the core's.
+struct ForeignClock(Arc<dyn Clock>);
+
+impl std::fmt::Debug for ForeignClock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ForeignClock").finish_non_exhaustive()
+    }
+}
+
+impl ForeignClock {
+    /// The app's zone, or `Invalid` when the name is not one Cairn knows.
+    fn checked_zone(&self) -> cairn_core::Result<TimeZone> {
+        cairn_core::time::check_time_zone("time_zone", &self.0.time_zone())
+    }
+}
+
+impl CoreClock for ForeignClock {
+    fn now(&self) -> Timestamp {
+        self.0.now()
+    }
+    fn time_zone(&self) -> TimeZone {
+        // Every call first checks the zone (`CairnStore::with`); a name that stops resolving
+        // between that check and this read falls back to the system's zone.
+        self.checked_zone().unwrap_or_else(|_| TimeZone::system())
+    }
+}
+
 /// An open, encrypted Cairn store.
 #[derive(uniffi::Object)]
 pub struct CairnStore {
     inner: Mutex<Option<Store>>,
+    /// The app's clock, when it gave one: its zone is checked before every call.
+    app_clock: Option<Arc<ForeignClock>>,
 }
 
 impl CairnStore {
-    fn open(data_dir: &str, unlock: Unlock<'_>) -> Result<Arc<Self>, CairnError> {
+    fn open(
+        data_dir: &str,
+        unlock: Unlock<'_>,
+        app_clock: Option<Arc<dyn Clock>>,
+    ) -> Result<Arc<Self>, CairnError> {
         let dir = std::path::Path::new(data_dir);
-        let clock = Arc::new(SystemClock);
+        let app_clock = app_clock.map(|c| Arc::new(ForeignClock(c)));
+        if let Some(c) = &app_clock {
+            c.checked_zone()?;
+        }
+        let clock: Arc<dyn CoreClock> = match &app_clock {
+            Some(c) => c.clone(),
+            None => Arc::new(SystemClock),
+        };
         // Created only where no trace of a store is (no database, key file, documents, nor a
         // key in the key store): anything else is opened, or refused with a typed error.
         let store = match Store::open(dir, unlock, clock.clone()) {
@@ -51,6 +107,7 @@ impl CairnStore {
         };
         Ok(Arc::new(Self {
             inner: Mutex::new(Some(store)),
+            app_clock,
         }))
     }
 
@@ -69,6 +126,9 @@ impl CairnStore {
         let store = guard
             .as_ref()
             .ok_or_else(|| CairnError::Locked("the store is closed".into()))?;
+        if let Some(clock) = &self.app_clock {
+            clock.checked_zone()?;
+        }
         Ok(f(store)?)
     }
 }
@@ -78,24 +138,39 @@ impl CairnStore {
     /// Opens the store in `data_dir`, or creates it with a fresh key saved to `key_store` when
     /// there is no trace of a store at all. A database missing beside its documents or its key
     /// in the key store is `Incomplete`, and nothing is changed.
-    #[uniffi::constructor]
+    ///
+    /// "Now" and the device's zone come from `clock`, the app's; without one, from the system.
+    #[uniffi::constructor(default(clock = None))]
     pub fn open_with_key_store(
         data_dir: String,
         key_store: Arc<dyn KeyStore>,
+        clock: Option<Arc<dyn Clock>>,
     ) -> Result<Arc<Self>, CairnError> {
         let ks = ForeignKeyStore(key_store);
-        Self::open(&data_dir, Unlock::KeyStore(&ks))
+        Self::open(&data_dir, Unlock::KeyStore(&ks), clock)
     }
 
     /// Opens the store in `data_dir` with a passphrase, or creates it when there is no trace of
-    /// a store at all.
-    #[uniffi::constructor]
+    /// a store at all; "now" and the zone come from `clock`, or the system without one.
+    #[uniffi::constructor(default(clock = None))]
     pub fn open_with_passphrase(
         data_dir: String,
         passphrase: String,
+        clock: Option<Arc<dyn Clock>>,
     ) -> Result<Arc<Self>, CairnError> {
         let passphrase = zeroize::Zeroizing::new(passphrase);
-        Self::open(&data_dir, Unlock::Passphrase(&passphrase))
+        Self::open(&data_dir, Unlock::Passphrase(&passphrase), clock)
+    }
+
+    /// The IANA zone the store computes local times in now: the app's clock's, or the system's.
+    pub fn time_zone(&self) -> Result<String, CairnError> {
+        self.with(|s| {
+            Ok(s.clock()
+                .time_zone()
+                .iana_name()
+                .unwrap_or("UTC")
+                .to_owned())
+        })
     }
 
     /// Schema version, device id and counts.

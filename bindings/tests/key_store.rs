@@ -39,7 +39,7 @@ fn a_new_store_saves_one_256_bit_key_and_reopens_with_it() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().to_string_lossy().into_owned();
     let keychain = Arc::new(Keychain::default());
-    let store = CairnStore::open_with_key_store(path.clone(), keychain.clone()).unwrap();
+    let store = CairnStore::open_with_key_store(path.clone(), keychain.clone(), None).unwrap();
     store
         .set_profile("Maya".into(), "Europe/London".into())
         .unwrap();
@@ -50,7 +50,7 @@ fn a_new_store_saves_one_256_bit_key_and_reopens_with_it() {
         assert_eq!(keys.len(), 1);
         assert_eq!(keys["cairn.db"].len(), 32);
     }
-    let store = CairnStore::open_with_key_store(path, keychain).unwrap();
+    let store = CairnStore::open_with_key_store(path, keychain, None).unwrap();
     assert_eq!(store.profile().unwrap().unwrap().display_name, "Maya");
 }
 
@@ -58,7 +58,7 @@ fn a_new_store_saves_one_256_bit_key_and_reopens_with_it() {
 fn a_failing_key_store_is_an_error_not_a_crash_and_creates_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("store").to_string_lossy().into_owned();
-    let err = CairnStore::open_with_key_store(path.clone(), Arc::new(LockedKeychain))
+    let err = CairnStore::open_with_key_store(path.clone(), Arc::new(LockedKeychain), None)
         .err()
         .unwrap();
     assert!(matches!(err, CairnError::KeyStore(_)), "{err:?}");
@@ -69,12 +69,12 @@ fn a_failing_key_store_is_an_error_not_a_crash_and_creates_nothing() {
 fn a_key_of_the_wrong_length_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().to_string_lossy().into_owned();
-    CairnStore::open_with_key_store(path.clone(), Arc::new(Keychain::default()))
+    CairnStore::open_with_key_store(path.clone(), Arc::new(Keychain::default()), None)
         .unwrap()
         .close_store();
     let short = Keychain::default();
     short.save("cairn.db".into(), vec![7; 16]).unwrap();
-    let err = CairnStore::open_with_key_store(path, Arc::new(short))
+    let err = CairnStore::open_with_key_store(path, Arc::new(short), None)
         .err()
         .unwrap();
     assert!(matches!(err, CairnError::KeyStore(_)), "{err:?}");
@@ -86,6 +86,7 @@ async fn the_integrity_check_runs_off_the_callers_thread() {
     let store = CairnStore::open_with_passphrase(
         dir.path().to_string_lossy().into_owned(),
         "tulip-gravel-93-orbit-canyon".into(),
+        None,
     )
     .unwrap();
     let report = store

@@ -5,6 +5,7 @@ package app.cairn.core.test
 
 import app.cairn.core.model.CairnException
 import app.cairn.core.CairnStore
+import app.cairn.core.Clock
 import app.cairn.core.NotificationScheduler
 import app.cairn.core.NotificationSchedulerException
 import app.cairn.core.model.DoseStatus
@@ -18,10 +19,36 @@ import app.cairn.core.phaseToRrule
 import java.io.File
 import java.time.Instant
 import java.time.OffsetDateTime
+import java.time.ZoneId
 import java.util.concurrent.ConcurrentHashMap
 import java.util.concurrent.CopyOnWriteArrayList
 
 const val NEW_YORK = "America/New_York"
+
+/** The phone's clock in a test: an instant and a zone the test moves. */
+class PhoneClock(@Volatile var instant: Instant, @Volatile var zone: String) : Clock {
+    override fun now(): Instant = instant
+    override fun timeZone(): String = zone
+}
+
+/** The clock an Android app hands the core: the system's instant and default zone. */
+object DeviceClock : Clock {
+    override fun now(): Instant = Instant.now()
+    override fun timeZone(): String = ZoneId.systemDefault().id
+}
+
+/** Letrozole, one tablet at 08:00 every day from 1 March 2026. */
+fun morningPill(): Medication = capecitabine().copy(
+    name = "Letrozole",
+    stock = null,
+    phases = listOf(
+        capecitabine().phases[0].copy(
+            dose = 1.0,
+            timing = Timing.TimesOfDay(times = listOf("08:00"), daysOfWeek = listOf()),
+            start = "2026-03-01",
+        ),
+    ),
+)
 
 fun instant(rfc3339: String): Instant = OffsetDateTime.parse(rfc3339).toInstant()
 
@@ -177,6 +204,38 @@ val medsTests = listOf(
                 assertTrue(rearm.runsDry && rearm.planned.last().lastInWindow) { "8 slots run dry" }
                 assertEquals(rearm.planned.last().fireAt, rearm.reachesUntil, "reaches its last slot")
             }
+        }
+    },
+    TestCase("clock: the app's clock sets now and the zone, and yesterday's untaken dose is missed") {
+        withTempDir { dir ->
+            val phone = PhoneClock(instant("2026-03-05T07:00:00-05:00"), NEW_YORK)
+            CairnStore.openWithKeyStore(File(dir, "store").path, MemoryKeyStore(), phone).using { store ->
+                assertEquals(NEW_YORK, store.timeZone(), "the phone's zone")
+                store.addMedication(morningPill())
+                val before = store.dosesOn("2026-03-05")
+                assertEquals(1, before.size, "one dose that day")
+                assertEquals(DoseStatus.UPCOMING, before[0].status, "08:00 is still to come")
+                assertEquals(instant("2026-03-05T08:00:00-05:00"), before[0].scheduledAt, "08:00 in New York, not UTC")
+                phone.instant = instant("2026-03-06T09:00:00-05:00")
+                assertEquals(DoseStatus.MISSED, store.dosesOn("2026-03-05")[0].status, "a day later, untaken")
+                phone.zone = "Asia/Tokyo"
+                assertEquals("Asia/Tokyo", store.timeZone(), "a zone change takes effect on the next call")
+                phone.zone = "Atlantis/Capital"
+                assertThrows<CairnException.Invalid>("a zone the core does not know") { store.medications() }
+            }
+        }
+    },
+    TestCase("clock: an app clock built on ZoneId.systemDefault() carries the phone's zone, not UTC") {
+        val saved = java.util.TimeZone.getDefault()
+        try {
+            java.util.TimeZone.setDefault(java.util.TimeZone.getTimeZone("Australia/Adelaide"))
+            withTempDir { dir ->
+                CairnStore.openWithKeyStore(File(dir, "store").path, MemoryKeyStore(), DeviceClock).using { store ->
+                    assertEquals("Australia/Adelaide", store.timeZone(), "the JVM's default zone reaches the core")
+                }
+            }
+        } finally {
+            java.util.TimeZone.setDefault(saved)
         }
     },
 )

@@ -151,7 +151,74 @@ func testRestoredPhoneGetsEveryReminderAgainAndRearm(_ tmp: TempDir) async throw
     try expectEqual(rearm.reachesUntil, rearm.planned[7].fireAt, "reaches its last slot")
 }
 
+/// The phone's clock in a test: an instant and a zone the test moves.
+final class PhoneClock: Clock, @unchecked Sendable {
+    private let lock = NSLock()
+    private var instant: Date
+    private var zone: String
+
+    init(_ instant: Date, _ zone: String) {
+        self.instant = instant
+        self.zone = zone
+    }
+
+    func set(_ instant: Date, _ zone: String) {
+        lock.lock(); defer { lock.unlock() }
+        self.instant = instant
+        self.zone = zone
+    }
+
+    func now() -> Date {
+        lock.lock(); defer { lock.unlock() }
+        return instant
+    }
+
+    func timeZone() -> String {
+        lock.lock(); defer { lock.unlock() }
+        return zone
+    }
+}
+
+/// The clock an iOS app hands the core: the system's instant and current zone.
+final class DeviceClock: Clock, @unchecked Sendable {
+    func now() -> Date { Date() }
+    func timeZone() -> String { TimeZone.current.identifier }
+}
+
+func testAppClockSetsNowAndZoneAndAPastDoseIsMissed(_ tmp: TempDir) async throws {
+    let phone = PhoneClock(instant(try epochMs("2026-03-05T07:00:00-05:00")), newYork)
+    let store = try CairnStore.openWithKeyStore(dataDir: tmp.path, keyStore: MemoryKeyStore(), clock: phone)
+    try expectEqual(try store.timeZone(), newYork, "the phone's zone")
+    _ = try store.addMedication(medication: capecitabine(timing: .timesOfDay(times: ["08:00"], daysOfWeek: [])))
+    let before = try store.dosesOn(date: "2026-03-05")
+    try expectEqual(before.count, 1, "one dose that day")
+    try expectEqual(before[0].status, .upcoming, "08:00 is still to come")
+    try expectEqual(before[0].scheduledAt, instant(try epochMs("2026-03-05T08:00:00-05:00")), "08:00 in New York, not UTC")
+    phone.set(instant(try epochMs("2026-03-06T09:00:00-05:00")), newYork)
+    try expectEqual(try store.dosesOn(date: "2026-03-05")[0].status, .missed, "a day later, untaken")
+    phone.set(instant(try epochMs("2026-03-06T09:00:00-05:00")), "Asia/Tokyo")
+    try expectEqual(try store.timeZone(), "Asia/Tokyo", "a zone change takes effect on the next call")
+    phone.set(instant(try epochMs("2026-03-06T09:00:00-05:00")), "Atlantis/Capital")
+    try expectThrows(.invalid) { try store.medications() }
+}
+
+func testDeviceClockCarriesTheCurrentZoneNotUtc(_ tmp: TempDir) async throws {
+    // The phone's zone as the system reports it (the TZ variable on Linux), as the app reads it.
+    let saved = ProcessInfo.processInfo.environment["TZ"]
+    defer {
+        if let saved { setenv("TZ", saved, 1) } else { unsetenv("TZ") }
+        NSTimeZone.resetSystemTimeZone()
+    }
+    setenv("TZ", "Australia/Adelaide", 1)
+    NSTimeZone.resetSystemTimeZone()
+    try expectEqual(TimeZone.current.identifier, "Australia/Adelaide", "the system zone moved")
+    let store = try CairnStore.openWithKeyStore(dataDir: tmp.path, keyStore: MemoryKeyStore(), clock: DeviceClock())
+    try expectEqual(try store.timeZone(), "Australia/Adelaide", "TimeZone.current reaches the core")
+}
+
 let medsTests: [(name: String, body: (TempDir) async throws -> Void)] = [
+    ("medsAppClockSetsNowAndZoneAndAPastDoseIsMissed", testAppClockSetsNowAndZoneAndAPastDoseIsMissed),
+    ("medsDeviceClockCarriesTheCurrentZoneNotUtc", testDeviceClockCarriesTheCurrentZoneNotUtc),
     ("medsCyclePlannedAcrossDstDoseLoggedAdherence", testCyclePlannedAcrossDstDoseLoggedAdherence),
     ("medsRefusingSchedulerAndBadInput", testRefusingSchedulerAndBadInput),
     ("medsRestoredPhoneGetsEveryReminderAgainAndRearm", testRestoredPhoneGetsEveryReminderAgainAndRearm),

@@ -79,7 +79,7 @@ pub(crate) fn today(store: &Store, date: Option<&str>, json: bool) -> Result<(),
 
 /// The scheduled doses of `day` in the device's zone, with their status as of now.
 fn doses_on(store: &Store, day: Date) -> Result<Vec<DoseOccurrence>, Error> {
-    store.doses_on_at(store.clock().now(), &store.clock().time_zone(), day)
+    store.doses_on(day)
 }
 
 pub(super) fn take(

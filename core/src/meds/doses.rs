@@ -370,6 +370,12 @@ impl Store {
         self.doses_on_at(now, &zone, today)
     }
 
+    /// The doses of `day` in the device's zone, with their status now.
+    pub fn doses_on(&self, day: Date) -> Result<Vec<DoseOccurrence>> {
+        let (now, zone) = now_and_zone(self);
+        self.doses_on_at(now, &zone, day)
+    }
+
     /// The scheduled doses due on `day` in `zone`, with their status as of `now`.
     pub fn doses_on_at(
         &self,

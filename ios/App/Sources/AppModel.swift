@@ -42,7 +42,7 @@ final class AppModel: ObservableObject {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             let path = directory.path
             let store = try await Task.detached {
-                try CairnStore.openWithKeyStore(dataDir: path, keyStore: KeychainKeyStore())
+                try CairnStore.openWithKeyStore(dataDir: path, keyStore: KeychainKeyStore(), clock: DeviceClock())
             }.value
             state = .open(store)
         } catch {

@@ -5,6 +5,7 @@ import android.app.NotificationChannel
 import android.app.NotificationManager
 import app.cairn.android.platform.AlarmNotificationScheduler
 import app.cairn.android.platform.AndroidKeyStoreKeyStore
+import app.cairn.android.platform.DeviceClock
 import app.cairn.android.ui.describe
 import app.cairn.core.CairnStore
 import app.cairn.core.model.CheckDepth
@@ -90,7 +91,7 @@ class CairnApplication : Application() {
         return try {
             val directory = File(filesDir, "cairn").apply { mkdirs() }
             val keys = AndroidKeyStoreKeyStore(File(noBackupFilesDir, "keys"))
-            CairnStore.openWithKeyStore(directory.path, keys).also {
+            CairnStore.openWithKeyStore(directory.path, keys, DeviceClock).also {
                 store = it
                 _state.value = StoreState.Open(it)
             }
