@@ -163,13 +163,15 @@ impl CairnStore {
     }
 
     /// The IANA zone the store computes local times in now: the app's clock's, or the system's.
+    /// A system zone without an IANA name (a POSIX `TZ` rule) is shown as its offset now
+    /// (`-05:00`), never as a UTC it is not.
     pub fn time_zone(&self) -> Result<String, CairnError> {
         self.with(|s| {
-            Ok(s.clock()
-                .time_zone()
-                .iana_name()
-                .unwrap_or("UTC")
-                .to_owned())
+            let zone = s.clock().time_zone();
+            Ok(zone.iana_name().map_or_else(
+                || zone.to_offset(s.clock().now()).to_string(),
+                str::to_owned,
+            ))
         })
     }
 
