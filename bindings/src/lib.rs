@@ -13,9 +13,10 @@
 
 uniffi::setup_scaffolding!();
 
-// Instants cross as the core declares them (`cairn_core`'s `uniffi_support`): the platform's
-// instant type.
+// Instants and dates cross as the core declares them (`cairn_core`'s `uniffi_support`): the
+// platform's instant type, and ISO `YYYY-MM-DD` text.
 uniffi::use_remote_type!(cairn_core::jiff::Timestamp);
+uniffi::use_remote_type!(cairn_core::jiff::civil::Date);
 
 pub mod error;
 pub mod meds;

@@ -1,17 +1,19 @@
 //! The meds API for the apps: medications, today's doses, the dose log, adherence, refills and
 //! the notification plan handed to the platform's scheduler.
 //!
-//! The store runs on the system clock. For QA, every planning call also comes in an `_at` form
-//! taking an explicit instant (`now`) and device zone (`time_zone`, IANA), so a test can
-//! stand on either side of a DST change or a flight.
+//! "Now" and the device's zone come from the store's clock (the app's [`crate::Clock`]), so a
+//! test moves time and zone through that clock to stand on either side of a DST change or a
+//! flight.
 
 use std::sync::Arc;
 
+use cairn_core::meds::rrule::ImportedPhase;
 use cairn_core::meds::{
     sync_notifications_through, Adherence, AsNeededWarning, DoseOccurrence, LoggedDose, Medication,
     NotificationPlan, Phase, RefillStatus, StoreAccess, SyncMode, TimeZonePolicy,
 };
 use cairn_core::Store;
+use jiff::civil::Date;
 use jiff::Timestamp;
 
 use crate::error::CairnError;
@@ -87,32 +89,21 @@ impl StoreAccess for CairnStore {
 
 impl CairnStore {
     /// Runs the core's sync (plan, apply, commit under the store's notification gate) with the
-    /// app's scheduler, at `at` (QA) or on the clock.
+    /// app's scheduler.
     fn sync_with(
         &self,
         scheduler: &dyn NotificationScheduler,
-        at: Option<(Timestamp, &str)>,
         max: u32,
         mode: SyncMode,
     ) -> Result<NotificationPlan, CairnError> {
-        let at = at
-            .map(|(now, zone)| {
-                Ok::<_, cairn_core::Error>((now, check_time_zone("time_zone", zone)?))
-            })
-            .transpose()?;
         Ok(sync_notifications_through(
             self,
             &ForeignScheduler(scheduler),
-            at.as_ref().map(|(now, zone)| (*now, zone)),
             max,
             mode,
         )?)
     }
 }
-
-use cairn_core::meds::regimen::parse_date;
-use cairn_core::meds::rrule::ImportedPhase;
-use cairn_core::time::check_time_zone;
 
 /// A phase as one RRULE (with its `DTSTART` line), or nothing when one RRULE cannot express it
 /// (cycles, as-needed).
@@ -187,16 +178,16 @@ impl CairnStore {
         self.with(|s| s.set_stock(&medication_id, units))
     }
 
-    /// Postpones cycle `cycle` (0-based) of phase `phase` to `new_start` (`YYYY-MM-DD`); every
-    /// later cycle moves with it.
+    /// Postpones cycle `cycle` (0-based) of phase `phase` to `new_start`; every later cycle
+    /// moves with it.
     pub fn postpone_cycle(
         &self,
         medication_id: String,
         phase: u32,
         cycle: u32,
-        new_start: String,
+        new_start: Date,
     ) -> Result<(), CairnError> {
-        self.with(|s| s.postpone_cycle(&medication_id, phase, cycle, &new_start))
+        self.with(|s| s.postpone_cycle(&medication_id, phase, cycle, new_start))
     }
 
     /// Today's scheduled doses and where each stands.
@@ -204,22 +195,9 @@ impl CairnStore {
         self.with(|s| s.doses_today())
     }
 
-    /// The doses of `date` (`YYYY-MM-DD`) in the device's zone, with their status now.
-    pub fn doses_on(&self, date: String) -> Result<Vec<DoseOccurrence>, CairnError> {
-        self.with(|s| s.doses_on(parse_date("date", &date)?))
-    }
-
-    /// The doses of `date` (`YYYY-MM-DD`) in `time_zone`, with their status at `now`.
-    pub fn doses_on_at(
-        &self,
-        now: Timestamp,
-        time_zone: String,
-        date: String,
-    ) -> Result<Vec<DoseOccurrence>, CairnError> {
-        self.with(|s| {
-            let zone = check_time_zone("time_zone", &time_zone)?;
-            s.doses_on_at(now, &zone, parse_date("date", &date)?)
-        })
+    /// The doses of `date` in the device's zone, with their status now.
+    pub fn doses_on(&self, date: Date) -> Result<Vec<DoseOccurrence>, CairnError> {
+        self.with(|s| s.doses_on(date))
     }
 
     /// Logs a dose taken at `taken_at` (default: now), matched to the dose it was meant for,
@@ -234,29 +212,6 @@ impl CairnStore {
         self.with(|s| s.take_dose(&medication_id, taken_at, amount, occurrence_id.as_deref()))
     }
 
-    /// [`CairnStore::take_dose`] at an explicit instant and device zone.
-    pub fn take_dose_at(
-        &self,
-        now: Timestamp,
-        time_zone: String,
-        medication_id: String,
-        taken_at: Option<Timestamp>,
-        amount: Option<f64>,
-        occurrence_id: Option<String>,
-    ) -> Result<LoggedDose, CairnError> {
-        self.with(|s| {
-            let zone = check_time_zone("time_zone", &time_zone)?;
-            s.take_dose_at(
-                now,
-                &zone,
-                &medication_id,
-                taken_at,
-                amount,
-                occurrence_id.as_deref(),
-            )
-        })
-    }
-
     /// Logs a scheduled dose as skipped (`occurrence_id`, or the one due now).
     pub fn skip_dose(
         &self,
@@ -265,27 +220,6 @@ impl CairnStore {
         reason: Option<String>,
     ) -> Result<LoggedDose, CairnError> {
         self.with(|s| s.skip_dose(&medication_id, occurrence_id.as_deref(), reason.as_deref()))
-    }
-
-    /// [`CairnStore::skip_dose`] at an explicit instant and device zone.
-    pub fn skip_dose_at(
-        &self,
-        now: Timestamp,
-        time_zone: String,
-        medication_id: String,
-        occurrence_id: Option<String>,
-        reason: Option<String>,
-    ) -> Result<LoggedDose, CairnError> {
-        self.with(|s| {
-            let zone = check_time_zone("time_zone", &time_zone)?;
-            s.skip_dose_at(
-                now,
-                &zone,
-                &medication_id,
-                occurrence_id.as_deref(),
-                reason.as_deref(),
-            )
-        })
     }
 
     /// Snoozes a scheduled dose (`occurrence_id`, or the one due now) for `minutes`.
@@ -303,41 +237,19 @@ impl CairnStore {
         self.with(|s| s.undo_dose(&dose_id))
     }
 
-    /// What logging an as-needed dose at `now` would warn about, without logging it.
-    pub fn check_as_needed_at(
+    /// What logging an as-needed dose at `at` (default: now) would warn about, without
+    /// logging it.
+    pub fn check_as_needed(
         &self,
-        now: Timestamp,
-        time_zone: String,
         medication_id: String,
+        at: Option<Timestamp>,
     ) -> Result<Vec<AsNeededWarning>, CairnError> {
-        self.with(|s| {
-            let zone = check_time_zone("time_zone", &time_zone)?;
-            s.check_as_needed_at(&zone, &medication_id, now)
-        })
+        self.with(|s| s.check_as_needed(&medication_id, at))
     }
 
-    /// Adherence from `from` to `to` (inclusive, `YYYY-MM-DD`) in the device's zone.
-    pub fn adherence(&self, from: String, to: String) -> Result<Adherence, CairnError> {
-        self.with(|s| s.adherence(&from, &to))
-    }
-
-    /// [`CairnStore::adherence`] as of an explicit instant, in an explicit zone.
-    pub fn adherence_at(
-        &self,
-        now: Timestamp,
-        time_zone: String,
-        from: String,
-        to: String,
-    ) -> Result<Adherence, CairnError> {
-        self.with(|s| {
-            let zone = check_time_zone("time_zone", &time_zone)?;
-            s.adherence_at(
-                now,
-                &zone,
-                parse_date("from", &from)?,
-                parse_date("to", &to)?,
-            )
-        })
+    /// Adherence over the days `from..=to` in the device's zone, as of now.
+    pub fn adherence(&self, from: Date, to: Date) -> Result<Adherence, CairnError> {
+        self.with(|s| s.adherence(from, to))
     }
 
     /// The supply of every medication whose stock is tracked.
@@ -348,19 +260,6 @@ impl CairnStore {
     /// The next `max` notifications (64 on iOS) as a diff against the last committed plan.
     pub fn plan_notifications(&self, max: u32) -> Result<NotificationPlan, CairnError> {
         self.with(|s| s.plan_notifications(max))
-    }
-
-    /// [`CairnStore::plan_notifications`] at an explicit instant and device zone.
-    pub fn plan_notifications_at(
-        &self,
-        now: Timestamp,
-        time_zone: String,
-        max: u32,
-    ) -> Result<NotificationPlan, CairnError> {
-        self.with(|s| {
-            let zone = check_time_zone("time_zone", &time_zone)?;
-            s.plan_notifications_at(now, &zone, max)
-        })
     }
 
     /// Remembers `plan` as what the platform now holds.
@@ -377,23 +276,7 @@ impl CairnStore {
         scheduler: Arc<dyn NotificationScheduler>,
         max: u32,
     ) -> Result<NotificationPlan, CairnError> {
-        self.sync_with(scheduler.as_ref(), None, max, SyncMode::Reconcile)
-    }
-
-    /// [`CairnStore::sync_notifications`] at an explicit instant and device zone.
-    pub fn sync_notifications_at(
-        &self,
-        scheduler: Arc<dyn NotificationScheduler>,
-        now: Timestamp,
-        time_zone: String,
-        max: u32,
-    ) -> Result<NotificationPlan, CairnError> {
-        self.sync_with(
-            scheduler.as_ref(),
-            Some((now, &time_zone)),
-            max,
-            SyncMode::Reconcile,
-        )
+        self.sync_with(scheduler.as_ref(), max, SyncMode::Reconcile)
     }
 
     /// Cancels every Cairn notification the scheduler holds (or Cairn committed) and schedules
@@ -403,23 +286,7 @@ impl CairnStore {
         scheduler: Arc<dyn NotificationScheduler>,
         max: u32,
     ) -> Result<NotificationPlan, CairnError> {
-        self.sync_with(scheduler.as_ref(), None, max, SyncMode::Rearm)
-    }
-
-    /// [`CairnStore::rearm_notifications`] at an explicit instant and device zone.
-    pub fn rearm_notifications_at(
-        &self,
-        scheduler: Arc<dyn NotificationScheduler>,
-        now: Timestamp,
-        time_zone: String,
-        max: u32,
-    ) -> Result<NotificationPlan, CairnError> {
-        self.sync_with(
-            scheduler.as_ref(),
-            Some((now, &time_zone)),
-            max,
-            SyncMode::Rearm,
-        )
+        self.sync_with(scheduler.as_ref(), max, SyncMode::Rearm)
     }
 }
 
@@ -432,17 +299,45 @@ mod tests {
 
     use super::*;
 
-    /// A new store in a temporary directory, kept as long as the directory.
-    fn new_store() -> (tempfile::TempDir, Arc<CairnStore>) {
+    /// The phone's clock: an instant and an IANA zone the test moves.
+    struct PhoneClock(Mutex<(Timestamp, String)>);
+
+    impl PhoneClock {
+        fn set(&self, instant: &str) {
+            self.0.lock().unwrap().0 = ms(instant);
+        }
+    }
+
+    impl crate::Clock for PhoneClock {
+        fn now(&self) -> Timestamp {
+            self.0.lock().unwrap().0
+        }
+        fn time_zone(&self) -> String {
+            self.0.lock().unwrap().1.clone()
+        }
+    }
+
+    /// A new store in a temporary directory, kept as long as the directory, on a phone in
+    /// New York at `instant`.
+    fn new_store_at(instant: &str) -> (tempfile::TempDir, Arc<CairnStore>, Arc<PhoneClock>) {
         let dir = tempfile::tempdir().unwrap();
+        let clock = Arc::new(PhoneClock(Mutex::new((ms(instant), NEW_YORK.into()))));
         let store = CairnStore::open_with_passphrase(
             dir.path().to_string_lossy().into_owned(),
             "tulip-gravel-93-orbit-canyon".into(),
-            None,
+            Some(clock.clone()),
         )
         .unwrap();
-        (dir, store)
+        (dir, store, clock)
     }
+
+    /// A new store on a clock at noon on 7 March 2026 in New York, the day before the clocks go
+    /// forward.
+    fn new_store() -> (tempfile::TempDir, Arc<CairnStore>, Arc<PhoneClock>) {
+        new_store_at("2026-03-07T12:00:00-05:00")
+    }
+
+    const NEW_YORK: &str = "America/New_York";
 
     /// A platform that holds what it is handed (id -> fire time) and records each plan.
     #[derive(Default)]
@@ -513,18 +408,10 @@ mod tests {
 
     #[test]
     fn a_cycle_planned_across_dst_through_the_foreign_scheduler() {
-        let (_dir, store) = new_store();
+        let (_dir, store, clock) = new_store();
         let id = store.add_medication(capecitabine()).unwrap();
-        let ny = "America/New_York".to_owned();
         let recorder = Arc::new(Recorder::default());
-        let plan = store
-            .sync_notifications_at(
-                recorder.clone(),
-                ms("2026-03-07T12:00:00-05:00"),
-                ny.clone(),
-                3,
-            )
-            .unwrap();
+        let plan = store.sync_notifications(recorder.clone(), 3).unwrap();
         let local: Vec<&str> = plan
             .planned
             .iter()
@@ -540,16 +427,8 @@ mod tests {
         );
         assert_eq!(recorder.plans.lock().unwrap().len(), 1);
 
-        let logged = store
-            .take_dose_at(
-                ms("2026-03-07T20:05:00-05:00"),
-                ny.clone(),
-                id,
-                None,
-                None,
-                None,
-            )
-            .unwrap();
+        clock.set("2026-03-07T20:05:00-05:00");
+        let logged = store.take_dose(id, None, None, None).unwrap();
         assert_eq!(logged.status, DoseStatus::Taken);
 
         // The platform refuses: an error, and the diff is sent again next time.
@@ -557,19 +436,11 @@ mod tests {
             refuse: true,
             ..Default::default()
         });
-        let err = store
-            .sync_notifications_at(refusing, ms("2026-03-07T20:06:00-05:00"), ny.clone(), 3)
-            .unwrap_err();
+        clock.set("2026-03-07T20:06:00-05:00");
+        let err = store.sync_notifications(refusing, 3).unwrap_err();
         assert!(matches!(err, CairnError::Scheduler(_)), "{err:?}");
         recorder.fire_until(ms("2026-03-07T20:06:00-05:00"));
-        let again = store
-            .sync_notifications_at(
-                recorder.clone(),
-                ms("2026-03-07T20:06:00-05:00"),
-                ny.clone(),
-                3,
-            )
-            .unwrap();
+        let again = store.sync_notifications(recorder.clone(), 3).unwrap();
         // The 20:00 reminder has fired (nothing to cancel for it); the window moved on by one,
         // so the old last slot is handed over again without its runs-dry note.
         assert_eq!(again.cancel, [plan.planned[2].id.clone()]);
@@ -581,16 +452,12 @@ mod tests {
         assert_eq!(recorder.plans.lock().unwrap().len(), 2);
         assert_eq!(recorder.holds(), ids(&again.planned));
 
+        clock.set("2026-03-08T00:00:00-05:00");
         let a = store
-            .adherence_at(
-                ms("2026-03-08T00:00:00-05:00"),
-                ny,
-                "2026-03-02".into(),
-                "2026-03-07".into(),
-            )
+            .adherence(jiff::civil::date(2026, 3, 2), jiff::civil::date(2026, 3, 7))
             .unwrap();
-        // The store runs on the system clock, so the medication was added after these days:
-        // the doses nobody logged are not tracked, the one logged counts.
+        // The medication was added at noon on the 7th: the doses nobody logged before then are
+        // not tracked, the one logged counts.
         assert_eq!(a.overall.taken_on_time, 1);
         assert_eq!((a.overall.scheduled, a.overall.missed), (1, 0));
     }
@@ -617,57 +484,38 @@ mod tests {
 
     #[test]
     fn a_scheduler_may_call_back_into_the_store() {
-        let (_dir, store) = new_store();
+        let (_dir, store, _clock) = new_store();
         store.add_medication(capecitabine()).unwrap();
         let scheduler = Arc::new(CallsBack(store.clone(), Mutex::new(0)));
-        store
-            .sync_notifications_at(
-                scheduler.clone(),
-                ms("2026-03-07T12:00:00-05:00"),
-                "America/New_York".into(),
-                4,
-            )
-            .unwrap();
+        store.sync_notifications(scheduler.clone(), 4).unwrap();
         assert_eq!(*scheduler.1.lock().unwrap(), 1 + 4);
     }
 
     #[test]
     fn a_restored_phone_holding_nothing_gets_every_reminder_again() {
-        let (_dir, store) = new_store();
+        let (_dir, store, _clock) = new_store();
         store.add_medication(capecitabine()).unwrap();
-        let ny = "America/New_York".to_owned();
-        let at = ms("2026-03-07T12:00:00-05:00");
         let old_phone = Arc::new(Recorder::default());
-        let first = store
-            .sync_notifications_at(old_phone.clone(), at, ny.clone(), 8)
-            .unwrap();
+        let first = store.sync_notifications(old_phone.clone(), 8).unwrap();
         assert_eq!(old_phone.holds(), ids(&first.planned));
         // The store comes back on a phone whose platform holds nothing.
         let new_phone = Arc::new(Recorder::default());
-        let restored = store
-            .sync_notifications_at(new_phone.clone(), at, ny.clone(), 8)
-            .unwrap();
+        let restored = store.sync_notifications(new_phone.clone(), 8).unwrap();
         assert_eq!(ids(&restored.schedule), ids(&first.planned));
         assert_eq!(new_phone.holds(), ids(&first.planned));
         assert!(store
-            .sync_notifications_at(new_phone, at, ny, 8)
+            .sync_notifications(new_phone, 8)
             .unwrap()
             .is_unchanged());
     }
 
     #[test]
     fn a_rearm_cancels_what_is_held_and_schedules_the_whole_plan() {
-        let (_dir, store) = new_store();
+        let (_dir, store, _clock) = new_store();
         store.add_medication(capecitabine()).unwrap();
-        let ny = "America/New_York".to_owned();
-        let at = ms("2026-03-07T12:00:00-05:00");
         let phone = Arc::new(Recorder::default());
-        let first = store
-            .sync_notifications_at(phone.clone(), at, ny.clone(), 4)
-            .unwrap();
-        let rearm = store
-            .rearm_notifications_at(phone.clone(), at, ny, 4)
-            .unwrap();
+        let first = store.sync_notifications(phone.clone(), 4).unwrap();
+        let rearm = store.rearm_notifications(phone.clone(), 4).unwrap();
         assert_eq!(
             rearm.cancel.iter().cloned().collect::<BTreeSet<_>>(),
             ids(&first.planned)
@@ -694,7 +542,7 @@ mod tests {
 
     #[test]
     fn a_scheduler_that_cannot_list_what_it_holds_is_a_scheduler_error() {
-        let (_dir, store) = new_store();
+        let (_dir, store, _clock) = new_store();
         store.add_medication(capecitabine()).unwrap();
         let err = store
             .sync_notifications(Arc::new(Unreadable), 4)
@@ -706,11 +554,13 @@ mod tests {
 
     #[test]
     fn bad_qa_input_is_invalid() {
-        let (_dir, store) = new_store();
+        let (_dir, store, clock) = new_store();
+        clock.0.lock().unwrap().1 = "Not/AZone".into();
         assert!(matches!(
-            store.plan_notifications_at(Timestamp::UNIX_EPOCH, "Not/AZone".into(), 64),
+            store.plan_notifications(64),
             Err(CairnError::Invalid(_))
         ));
+        clock.0.lock().unwrap().1 = NEW_YORK.into();
         let mut bad = capecitabine();
         bad.phases[0].timing = Timing::EveryNHours {
             every_hours: 0,

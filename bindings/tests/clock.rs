@@ -95,7 +95,7 @@ fn the_apps_clock_sets_now_and_the_zone_and_a_past_dose_is_missed() {
     assert_eq!(store.time_zone().unwrap(), "America/New_York");
     store.add_medication(morning_pill()).unwrap();
 
-    let before = store.doses_on("2026-03-05".into()).unwrap();
+    let before = store.doses_on(jiff::civil::date(2026, 3, 5)).unwrap();
     assert_eq!(before.len(), 1);
     assert_eq!(
         before[0].status,
@@ -109,7 +109,7 @@ fn the_apps_clock_sets_now_and_the_zone_and_a_past_dose_is_missed() {
     );
 
     phone.set("2026-03-06T09:00:00-05:00", "America/New_York");
-    let after = store.doses_on("2026-03-05".into()).unwrap();
+    let after = store.doses_on(jiff::civil::date(2026, 3, 5)).unwrap();
     assert_eq!(after[0].status, DoseStatus::Missed, "a day later, untaken");
 }
 

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use cairn_core::meds::{DOSE, DayOfWeek, Medication, Phase, TimeZonePolicy, Timing, occurrences};
 use cairn_core::store::MemoryKeyStore;
-use cairn_core::{FixedClock, Store, Unlock};
+use cairn_core::{SteppableClock, Store, Unlock};
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 use serde_json::Value;
@@ -114,12 +114,9 @@ fn main() {
     let year_ago = now - SignedDuration::from_hours(24 * 365);
     let dir = tempfile::tempdir().expect("temp dir");
     let keys = MemoryKeyStore::default();
-    let store = Store::create(
-        dir.path(),
-        Unlock::KeyStore(&keys),
-        Arc::new(FixedClock::new(now, zone.clone())),
-    )
-    .expect("store");
+    let clock = SteppableClock::new(now, zone.clone());
+    let store =
+        Store::create(dir.path(), Unlock::KeyStore(&keys), Arc::new(clock.clone())).expect("store");
     let mut rng = Rng(0x5eed_cafe_f00d_d00d);
     let mut meds = Vec::new();
     for i in 0..MEDS {
@@ -192,9 +189,7 @@ fn main() {
     let mut percent = None;
     for _ in 0..21 {
         let t = Instant::now();
-        let a = store
-            .adherence_at(now, &zone, from, today)
-            .expect("adherence");
+        let a = store.adherence(from, today).expect("adherence");
         samples.push(t.elapsed());
         percent = a.overall.percent;
     }
@@ -212,9 +207,9 @@ fn main() {
     let mut commit_samples = Vec::new();
     let mut planned = 0;
     for i in 0..400 {
-        let at = now + SignedDuration::from_mins(7 * i);
+        clock.set(now + SignedDuration::from_mins(7 * i));
         let t = Instant::now();
-        let plan = store.plan_notifications_at(at, &zone, 64).expect("plan");
+        let plan = store.plan_notifications(64).expect("plan");
         samples.push(t.elapsed());
         planned = plan.planned.len();
         let t = Instant::now();

@@ -104,16 +104,19 @@ class RecordingScheduler(private val refuse: Boolean = false) : NotificationSche
 }
 
 val medsTests = listOf(
-    TestCase("meds: a 14/7 cycle planned across the spring-forward night, a dose logged, adherence") {
+    TestCase("meds: a 14/7 cycle planned across the spring-forward night, a dose logged, the days before missed, adherence") {
         withTempDir { dir ->
-            CairnStore.openWithKeyStore(File(dir, "store").path, MemoryKeyStore()).using { store ->
+            // The pills are added the day before the cycle starts; the test moves the phone's clock.
+            val phone = PhoneClock(instant("2026-03-01T09:00:00-05:00"), NEW_YORK)
+            CairnStore.openWithKeyStore(File(dir, "store").path, MemoryKeyStore(), phone).using { store ->
                 val id = store.addMedication(capecitabine())
                 val saved = store.medication(id)
                 assertEquals("Capecitabine", saved.name, "name")
-                assertTrue(saved.stockCountedAt != null) { "stock is counted when added" }
+                assertEquals(instant("2026-03-01T09:00:00-05:00"), saved.stockCountedAt, "stock is counted when added, on the phone's clock")
 
+                phone.instant = instant("2026-03-07T12:00:00-05:00")
                 val scheduler = RecordingScheduler()
-                val plan = store.syncNotificationsAt(scheduler, instant("2026-03-07T12:00:00-05:00"), NEW_YORK, 64u)
+                val plan = store.syncNotifications(scheduler, 64u)
                 assertEquals(64, plan.planned.size, "planned")
                 assertEquals(1, scheduler.plans.size, "the scheduler got the diff")
                 assertEquals(64, scheduler.plans[0].schedule.size, "all new")
@@ -128,16 +131,17 @@ val medsTests = listOf(
                 assertTrue(plan.planned.none { it.fireAtLocal.startsWith("2026-03-17") }) { "no doses on rest days" }
                 assertTrue(plan.planned.any { it.fireAtLocal.startsWith("2026-03-23T08:00") }) { "cycle 2 starts 23 March" }
 
-                val logged = store.takeDoseAt(instant("2026-03-07T20:40:00-05:00"), NEW_YORK, id, null, null, null)
+                phone.instant = instant("2026-03-07T20:40:00-05:00")
+                val logged = store.takeDose(id, null, null, null)
                 assertEquals(DoseStatus.TAKEN, logged.status, "taken within the hour is on time")
                 assertEquals(instant("2026-03-07T20:00:00-05:00"), logged.scheduledAt, "matched to 20:00")
 
-                scheduler.fireUntil(instant("2026-03-07T20:41:00-05:00"))
-                val next = store.syncNotificationsAt(scheduler, instant("2026-03-07T20:41:00-05:00"), NEW_YORK, 64u)
+                phone.instant = instant("2026-03-07T20:41:00-05:00")
+                scheduler.fireUntil(phone.instant)
+                val next = store.syncNotifications(scheduler, 64u)
                 // The 20:00 reminder has fired, so no dose reminder is cancelled but the old last
-                // slot, which loses its runs-dry note. (The stock was counted by the store's real
-                // clock, months after this QA instant, so the refill projection may move: a
-                // refill alert may be replaced.)
+                // slot, which loses its runs-dry note; the dose taken moves the refill projection,
+                // so a refill alert may be replaced.
                 val kinds = plan.planned.associate { it.id to it.kind }
                 val oldLast = plan.planned.last()
                 assertTrue(plan.runsDry && oldLast.lastInWindow) { "64 slots run dry" }
@@ -145,15 +149,15 @@ val medsTests = listOf(
                 assertEquals(2, next.schedule.count { it.kind == NotificationKind.DOSE }, "the old last slot again, and one more dose reminder at the end of the window")
                 assertEquals(next.planned.map { it.id }.toSet(), scheduler.held.keys.toSet(), "the platform holds the plan")
 
-                val day = store.dosesOnAt(instant("2026-03-07T21:00:00-05:00"), NEW_YORK, "2026-03-07")
-                // The store runs on the system clock, so the medication was added after March:
-                // doses nobody logged before then are not tracked; the one logged counts.
-                assertEquals(listOf(DoseStatus.TAKEN), day.map { it.status }, "7 March")
+                phone.instant = instant("2026-03-07T21:00:00-05:00")
+                val day = store.dosesOn("2026-03-07")
+                assertEquals(listOf(DoseStatus.MISSED, DoseStatus.TAKEN), day.map { it.status }, "7 March: 08:00 missed, 20:00 taken")
 
-                val adherence = store.adherenceAt(instant("2026-03-08T00:00:00-05:00"), NEW_YORK, "2026-03-02", "2026-03-07")
-                assertEquals(1u, adherence.overall.scheduled, "scheduled")
+                phone.instant = instant("2026-03-08T00:00:00-05:00")
+                val adherence = store.adherence("2026-03-02", "2026-03-07")
+                assertEquals(12u, adherence.overall.scheduled, "scheduled")
                 assertEquals(1u, adherence.overall.takenOnTime, "taken on time")
-                assertEquals(0u, adherence.overall.missed, "missed")
+                assertEquals(11u, adherence.overall.missed, "missed")
                 assertEquals("Capecitabine", adherence.perMedication.single().medicationName, "per medication")
 
                 assertEquals(null, phaseToRrule(capecitabine().phases[0], TimeZonePolicy.WallClock), "a cycle is not one RRULE")
@@ -162,18 +166,20 @@ val medsTests = listOf(
     },
     TestCase("meds: a scheduler that refuses leaves the diff to send again; bad input is Invalid") {
         withTempDir { dir ->
-            CairnStore.openWithKeyStore(File(dir, "store").path, MemoryKeyStore()).using { store ->
+            val phone = PhoneClock(instant("2026-03-07T12:00:00-05:00"), NEW_YORK)
+            CairnStore.openWithKeyStore(File(dir, "store").path, MemoryKeyStore(), phone).using { store ->
                 store.addMedication(capecitabine())
-                val now = instant("2026-03-07T12:00:00-05:00")
                 assertThrows<CairnException.Scheduler>("a refusing scheduler") {
-                    store.syncNotificationsAt(RecordingScheduler(refuse = true), now, NEW_YORK, 8u)
+                    store.syncNotifications(RecordingScheduler(refuse = true), 8u)
                 }
                 val scheduler = RecordingScheduler()
-                val plan = store.syncNotificationsAt(scheduler, now, NEW_YORK, 8u)
+                val plan = store.syncNotifications(scheduler, 8u)
                 assertEquals(8, plan.schedule.size, "the whole diff again")
+                phone.zone = "Atlantis/Capital"
                 assertThrows<CairnException.Invalid>("an unknown zone") {
-                    store.planNotificationsAt(now, "Atlantis/Capital", 8u)
+                    store.planNotifications(8u)
                 }
+                phone.zone = NEW_YORK
                 val bad = capecitabine().copy(
                     phases = listOf(capecitabine().phases[0].copy(timing = Timing.EveryNHours(everyHours = 0u, anchor = "08:00"))),
                 )
@@ -183,21 +189,21 @@ val medsTests = listOf(
     },
     TestCase("meds: a restored phone whose platform holds nothing gets every reminder again; a re-arm") {
         withTempDir { dir ->
-            CairnStore.openWithKeyStore(File(dir, "store").path, MemoryKeyStore()).using { store ->
+            val phone = PhoneClock(instant("2026-03-07T12:00:00-05:00"), NEW_YORK)
+            CairnStore.openWithKeyStore(File(dir, "store").path, MemoryKeyStore(), phone).using { store ->
                 store.addMedication(capecitabine().copy(stock = null, refillThresholdDays = null))
-                val now = instant("2026-03-07T12:00:00-05:00")
                 val before = RecordingScheduler()
-                val first = store.syncNotificationsAt(before, now, NEW_YORK, 8u)
+                val first = store.syncNotifications(before, 8u)
                 assertEquals(first.planned.map { it.id }.toSet(), before.held.keys.toSet(), "held")
-                assertTrue(store.planNotificationsAt(now, NEW_YORK, 8u).schedule.isEmpty()) { "committed" }
+                assertTrue(store.planNotifications(8u).schedule.isEmpty()) { "committed" }
 
                 // Restored onto a new phone: the store says all is set, the platform holds nothing.
                 val restored = RecordingScheduler()
-                val again = store.syncNotificationsAt(restored, now, NEW_YORK, 8u)
+                val again = store.syncNotifications(restored, 8u)
                 assertEquals(first.planned.map { it.id }, again.schedule.map { it.id }, "every reminder scheduled again")
                 assertEquals(first.planned.map { it.id }.toSet(), restored.held.keys.toSet(), "the new platform holds them")
 
-                val rearm = store.rearmNotificationsAt(restored, now, NEW_YORK, 8u)
+                val rearm = store.rearmNotifications(restored, 8u)
                 assertEquals(first.planned.map { it.id }.toSet(), rearm.cancel.toSet(), "a re-arm cancels everything held")
                 assertEquals(rearm.planned, rearm.schedule, "and schedules the whole plan")
                 assertEquals(rearm.planned.map { it.id }.toSet(), restored.held.keys.toSet(), "held after the re-arm")

@@ -61,14 +61,15 @@ final class RecordingScheduler: NotificationScheduler, @unchecked Sendable {
 }
 
 func testCyclePlannedAcrossDstDoseLoggedAdherence(_ tmp: TempDir) async throws {
-    let store = try CairnStore.openWithKeyStore(dataDir: tmp.path, keyStore: MemoryKeyStore())
+    // The pills are added the day before the cycle starts; the test moves the phone's clock.
+    let phone = PhoneClock(instant(try epochMs("2026-03-01T09:00:00-05:00")), newYork)
+    let store = try CairnStore.openWithKeyStore(dataDir: tmp.path, keyStore: MemoryKeyStore(), clock: phone)
     defer { store.closeStore() }
     let id = try store.addMedication(medication: capecitabine())
 
+    phone.set(instant(try epochMs("2026-03-07T12:00:00-05:00")), newYork)
     let scheduler = RecordingScheduler()
-    let plan = try store.syncNotificationsAt(
-        scheduler: scheduler, now: instant(try epochMs("2026-03-07T12:00:00-05:00")),
-        timeZone: newYork, max: 64)
+    let plan = try store.syncNotifications(scheduler: scheduler, max: 64)
     try expectEqual(plan.planned.count, 64, "planned")
     try expectEqual(scheduler.plans.count, 1, "the scheduler got the diff")
     let first = plan.planned.prefix(3).map { String($0.fireAtLocal.prefix(25)) }
@@ -78,16 +79,14 @@ func testCyclePlannedAcrossDstDoseLoggedAdherence(_ tmp: TempDir) async throws {
         "08:00 stays 08:00 after the clocks go forward")
     try expect(!plan.planned.contains { $0.fireAtLocal.hasPrefix("2026-03-17") }, "no doses on rest days")
 
-    let logged = try store.takeDoseAt(
-        now: instant(try epochMs("2026-03-07T20:40:00-05:00")), timeZone: newYork,
-        medicationId: id, takenAt: nil, amount: nil, occurrenceId: nil)
+    phone.set(instant(try epochMs("2026-03-07T20:40:00-05:00")), newYork)
+    let logged = try store.takeDose(medicationId: id, takenAt: nil, amount: nil, occurrenceId: nil)
     try expectEqual(logged.status, .taken, "taken within the hour is on time")
     try expectEqual(logged.scheduledAt, instant(try epochMs("2026-03-07T20:00:00-05:00")), "matched to 20:00")
 
+    phone.set(instant(try epochMs("2026-03-07T20:41:00-05:00")), newYork)
     scheduler.fire(until: instant(try epochMs("2026-03-07T20:41:00-05:00")))
-    let next = try store.syncNotificationsAt(
-        scheduler: scheduler, now: instant(try epochMs("2026-03-07T20:41:00-05:00")),
-        timeZone: newYork, max: 64)
+    let next = try store.syncNotifications(scheduler: scheduler, max: 64)
     // The 20:00 reminder had fired: the only cancel is the old last slot, which loses its
     // runs-dry note and comes back without it, beside one more reminder at the window's end.
     try expect(plan.runsDry && plan.planned[63].lastInWindow, "64 slots run dry")
@@ -95,56 +94,58 @@ func testCyclePlannedAcrossDstDoseLoggedAdherence(_ tmp: TempDir) async throws {
     try expectEqual(next.schedule.count, 2, "the old last slot again, and one more reminder")
     try expectEqual(scheduler.held, Set(next.planned.map(\.id)), "the platform holds the plan")
 
-    let adherence = try store.adherenceAt(
-        now: instant(try epochMs("2026-03-08T00:00:00-05:00")), timeZone: newYork,
-        from: "2026-03-02", to: "2026-03-07")
-    // The store runs on the system clock, so the medication was added after March: doses nobody
-    // logged before then are not tracked; the one logged counts.
-    try expectEqual(adherence.overall.scheduled, 1, "scheduled")
+    phone.set(instant(try epochMs("2026-03-07T21:00:00-05:00")), newYork)
+    try expectEqual(
+        try store.dosesOn(date: "2026-03-07").map(\.status), [.missed, .taken],
+        "7 March: 08:00 missed, 20:00 taken")
+
+    phone.set(instant(try epochMs("2026-03-08T00:00:00-05:00")), newYork)
+    let adherence = try store.adherence(from: "2026-03-02", to: "2026-03-07")
+    try expectEqual(adherence.overall.scheduled, 12, "scheduled")
     try expectEqual(adherence.overall.takenOnTime, 1, "taken on time")
-    try expectEqual(adherence.overall.missed, 0, "missed")
+    try expectEqual(adherence.overall.missed, 11, "missed")
     try expectEqual(
         try phaseToRrule(phase: capecitabine().phases[0], timeZonePolicy: .wallClock), nil,
         "a cycle is not one RRULE")
 }
 
 func testRefusingSchedulerAndBadInput(_ tmp: TempDir) async throws {
-    let store = try CairnStore.openWithKeyStore(dataDir: tmp.path, keyStore: MemoryKeyStore())
+    let phone = PhoneClock(instant(try epochMs("2026-03-07T12:00:00-05:00")), newYork)
+    let store = try CairnStore.openWithKeyStore(dataDir: tmp.path, keyStore: MemoryKeyStore(), clock: phone)
     defer { store.closeStore() }
     _ = try store.addMedication(medication: capecitabine())
-    let now = instant(try epochMs("2026-03-07T12:00:00-05:00"))
     try expectThrows(.scheduler) {
-        try store.syncNotificationsAt(
-            scheduler: RecordingScheduler(refuse: true), now: now, timeZone: newYork, max: 8)
+        try store.syncNotifications(scheduler: RecordingScheduler(refuse: true), max: 8)
     }
-    let plan = try store.syncNotificationsAt(
-        scheduler: RecordingScheduler(), now: now, timeZone: newYork, max: 8)
+    let plan = try store.syncNotifications(scheduler: RecordingScheduler(), max: 8)
     try expectEqual(plan.schedule.count, 8, "the whole diff again after a refusal")
+    phone.set(phone.now(), "Atlantis/Capital")
     try expectThrows(.invalid) {
-        try store.planNotificationsAt(now: now, timeZone: "Atlantis/Capital", max: 8)
+        try store.planNotifications(max: 8)
     }
+    phone.set(phone.now(), newYork)
     try expectThrows(.invalid) {
         try store.addMedication(medication: capecitabine(timing: .everyNHours(everyHours: 0, anchor: "08:00")))
     }
 }
 
 func testRestoredPhoneGetsEveryReminderAgainAndRearm(_ tmp: TempDir) async throws {
-    let store = try CairnStore.openWithKeyStore(dataDir: tmp.path, keyStore: MemoryKeyStore())
+    let phone = PhoneClock(instant(try epochMs("2026-03-07T12:00:00-05:00")), newYork)
+    let store = try CairnStore.openWithKeyStore(dataDir: tmp.path, keyStore: MemoryKeyStore(), clock: phone)
     defer { store.closeStore() }
     _ = try store.addMedication(medication: capecitabine())
-    let now = instant(try epochMs("2026-03-07T12:00:00-05:00"))
     let before = RecordingScheduler()
-    let first = try store.syncNotificationsAt(scheduler: before, now: now, timeZone: newYork, max: 8)
+    let first = try store.syncNotifications(scheduler: before, max: 8)
     let ids = Set(first.planned.map(\.id))
     try expectEqual(before.held, ids, "held")
 
     // Restored onto a new phone: the store says all is set, the platform holds nothing.
     let restored = RecordingScheduler()
-    let again = try store.syncNotificationsAt(scheduler: restored, now: now, timeZone: newYork, max: 8)
+    let again = try store.syncNotifications(scheduler: restored, max: 8)
     try expectEqual(again.schedule.map(\.id), first.planned.map(\.id), "every reminder scheduled again")
     try expectEqual(restored.held, ids, "the new platform holds them")
 
-    let rearm = try store.rearmNotificationsAt(scheduler: restored, now: now, timeZone: newYork, max: 8)
+    let rearm = try store.rearmNotifications(scheduler: restored, max: 8)
     try expectEqual(Set(rearm.cancel), ids, "a re-arm cancels everything held")
     try expectEqual(rearm.schedule, rearm.planned, "and schedules the whole plan")
     try expectEqual(restored.held, ids, "held after the re-arm")

@@ -176,7 +176,7 @@ pub(super) fn adherence(
 
 /// Adherence over the days `from..=to` in the device's zone, as of now.
 pub(crate) fn adherence_over(store: &Store, from: Date, to: Date) -> Result<Adherence, Error> {
-    store.adherence(&from.to_string(), &to.to_string())
+    store.adherence(from, to)
 }
 
 /// A medication by id, id prefix (at least 4 characters), name or name prefix (any case).
@@ -428,8 +428,8 @@ pub(super) fn edit(store: &Store, args: EditArgs) -> Result<(), Error> {
             .iter()
             .position(|p| matches!(p.timing, Timing::Cycle { .. }))
             .ok_or_else(|| Error::invalid("--postpone-cycle", "this regimen has no cycles"))?;
-        let to = input::date("--to", to)?.to_string();
-        store.postpone_cycle(&m.id, phase as u32, cycle - 1, &to)?;
+        let to = input::date("--to", to)?;
+        store.postpone_cycle(&m.id, phase as u32, cycle - 1, to)?;
         m = store.medication(&m.id)?;
     }
     if args.regimen.given() {

@@ -15,7 +15,7 @@ use rusqlite::params;
 
 use super::doses::{DoseStatus, start_of_day, status_of};
 use super::expand::{Occ, add_days, expand_into, shift};
-use super::{Loaded, now_and_zone, regimen};
+use super::{Loaded, now_and_zone};
 use crate::error::{Error, Result};
 use crate::store::Store;
 
@@ -116,11 +116,9 @@ pub struct RefillStatus {
 const FOUR_WEEKS: SignedDuration = SignedDuration::from_hours(24 * 28);
 
 impl Store {
-    /// Adherence from `from` to `to` (inclusive dates `YYYY-MM-DD`) in the device's zone.
-    pub fn adherence(&self, from: &str, to: &str) -> Result<Adherence> {
+    /// Adherence over the days `from..=to` in the device's zone, as of now.
+    pub fn adherence(&self, from: Date, to: Date) -> Result<Adherence> {
         let (now, zone) = now_and_zone(self);
-        let from = regimen::parse_date("from", from)?;
-        let to = regimen::parse_date("to", to)?;
         self.adherence_at(now, &zone, from, to)
     }
 
@@ -129,7 +127,7 @@ impl Store {
     /// Wall-clock medications are read in `zone` for the whole range (the zone history of past
     /// days is not kept); occurrences are matched to the log by key, so travel does not turn a
     /// taken dose into a missed one.
-    pub fn adherence_at(
+    pub(crate) fn adherence_at(
         &self,
         now: Timestamp,
         zone: &TimeZone,
@@ -194,7 +192,11 @@ impl Store {
     }
 
     /// [`Store::refill_status`] as of `now` in `zone`.
-    pub fn refill_status_at(&self, now: Timestamp, zone: &TimeZone) -> Result<Vec<RefillStatus>> {
+    pub(crate) fn refill_status_at(
+        &self,
+        now: Timestamp,
+        zone: &TimeZone,
+    ) -> Result<Vec<RefillStatus>> {
         let mut out = Vec::new();
         for m in self.loaded_medications()? {
             if let Some(s) = self.refill_of(&m, now, zone)? {

@@ -376,8 +376,14 @@ impl Store {
         self.doses_on_at(now, &zone, day)
     }
 
+    /// The scheduled doses due in `[from, to)`, with their status now.
+    pub fn doses_between(&self, from: Timestamp, to: Timestamp) -> Result<Vec<DoseOccurrence>> {
+        let (now, zone) = now_and_zone(self);
+        self.doses_between_at(now, &zone, from, to)
+    }
+
     /// The scheduled doses due on `day` in `zone`, with their status as of `now`.
-    pub fn doses_on_at(
+    pub(crate) fn doses_on_at(
         &self,
         now: Timestamp,
         zone: &TimeZone,
@@ -389,7 +395,7 @@ impl Store {
     }
 
     /// The scheduled doses due in `[from, to)`, with their status as of `now`.
-    pub fn doses_between_at(
+    pub(crate) fn doses_between_at(
         &self,
         now: Timestamp,
         zone: &TimeZone,
@@ -436,7 +442,7 @@ impl Store {
     }
 
     /// [`Store::take_dose`] with an explicit instant and device zone.
-    pub fn take_dose_at(
+    pub(crate) fn take_dose_at(
         &self,
         now: Timestamp,
         zone: &TimeZone,
@@ -536,7 +542,7 @@ impl Store {
     }
 
     /// [`Store::skip_dose`] with an explicit instant and device zone.
-    pub fn skip_dose_at(
+    pub(crate) fn skip_dose_at(
         &self,
         now: Timestamp,
         zone: &TimeZone,
@@ -571,7 +577,7 @@ impl Store {
     }
 
     /// [`Store::snooze_dose`] with an explicit instant and device zone.
-    pub fn snooze_dose_at(
+    pub(crate) fn snooze_dose_at(
         &self,
         now: Timestamp,
         zone: &TimeZone,
@@ -592,8 +598,19 @@ impl Store {
         Ok(t.logged(medication_id, id, DoseStatus::Snoozed))
     }
 
-    /// What logging an as-needed dose at `at` would warn about (gap, cap), without logging it.
-    pub fn check_as_needed_at(
+    /// What logging an as-needed dose at `at` (default: now) would warn about (gap, cap),
+    /// without logging it.
+    pub fn check_as_needed(
+        &self,
+        medication_id: &str,
+        at: Option<Timestamp>,
+    ) -> Result<Vec<AsNeededWarning>> {
+        let (now, zone) = now_and_zone(self);
+        self.check_as_needed_at(&zone, medication_id, at.unwrap_or(now))
+    }
+
+    /// What logging an as-needed dose at `at` would warn about in `zone`.
+    pub(crate) fn check_as_needed_at(
         &self,
         zone: &TimeZone,
         medication_id: &str,

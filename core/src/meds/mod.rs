@@ -21,6 +21,7 @@ pub mod rrule;
 #[cfg(test)]
 mod tests;
 
+use jiff::civil::Date;
 use jiff::{Timestamp, tz::TimeZone};
 use rusqlite::OptionalExtension;
 use serde_json::Value;
@@ -388,16 +389,15 @@ impl Store {
         medication_id: &str,
         phase: u32,
         cycle: u32,
-        new_start: &str,
+        new_start: Date,
     ) -> Result<()> {
         let mut med = self.medication(medication_id)?;
-        regimen::parse_date("start", new_start)?;
         med.cycle_starts
             .retain(|c| !(c.phase == phase && c.cycle == cycle));
         med.cycle_starts.push(CycleStart {
             phase,
             cycle,
-            start: new_start.trim().to_owned(),
+            start: new_start.to_string(),
         });
         med.cycle_starts.sort_by_key(|c| (c.phase, c.cycle));
         self.update_medication(&med)

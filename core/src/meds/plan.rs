@@ -152,14 +152,12 @@ fn notification_gate(store: &Store) -> Arc<Mutex<()>> {
     gate
 }
 
-/// Asks the platform what it holds, plans, hands the difference to `scheduler`, and commits
-/// the plan once the scheduler accepted it — all under the store's notification gate, so a
-/// second sync waits and then plans against what this one left. `at` is the instant and device
-/// zone to plan for (QA); `None` reads the store's clock.
+/// Asks the platform what it holds, plans as of the store's clock, hands the difference to
+/// `scheduler`, and commits the plan once the scheduler accepted it — all under the store's
+/// notification gate, so a second sync waits and then plans against what this one left.
 pub fn sync_notifications_through<A: StoreAccess + ?Sized>(
     access: &A,
     scheduler: &dyn NotificationScheduler,
-    at: Option<(Timestamp, &TimeZone)>,
     max: u32,
     mode: SyncMode,
 ) -> Result<NotificationPlan> {
@@ -169,10 +167,7 @@ pub fn sync_notifications_through<A: StoreAccess + ?Sized>(
     let _gate = gate.lock().unwrap_or_else(PoisonError::into_inner);
     let pending: BTreeSet<String> = scheduler.pending()?.into_iter().collect();
     let plan = access.with_store(|s| {
-        let (now, zone) = match at {
-            Some((now, zone)) => (now, zone.clone()),
-            None => now_and_zone(s),
-        };
+        let (now, zone) = now_and_zone(s);
         let (planned, reach) = s.planned_notifications(now, &zone, max)?;
         s.diff(planned, reach, now, Held::Platform(&pending, mode))
     })?;
@@ -248,7 +243,7 @@ impl Store {
     }
 
     /// [`Store::plan_notifications`] with an explicit instant and device zone.
-    pub fn plan_notifications_at(
+    pub(crate) fn plan_notifications_at(
         &self,
         now: Timestamp,
         zone: &TimeZone,
@@ -357,18 +352,7 @@ impl Store {
         scheduler: &dyn NotificationScheduler,
         max: u32,
     ) -> Result<NotificationPlan> {
-        sync_notifications_through(self, scheduler, None, max, SyncMode::Reconcile)
-    }
-
-    /// [`Store::sync_notifications`] with an explicit instant and device zone.
-    pub fn sync_notifications_at(
-        &self,
-        now: Timestamp,
-        zone: &TimeZone,
-        scheduler: &dyn NotificationScheduler,
-        max: u32,
-    ) -> Result<NotificationPlan> {
-        sync_notifications_through(self, scheduler, Some((now, zone)), max, SyncMode::Reconcile)
+        sync_notifications_through(self, scheduler, max, SyncMode::Reconcile)
     }
 
     /// Cancels every Cairn notification and schedules the whole plan again (see
@@ -378,18 +362,7 @@ impl Store {
         scheduler: &dyn NotificationScheduler,
         max: u32,
     ) -> Result<NotificationPlan> {
-        sync_notifications_through(self, scheduler, None, max, SyncMode::Rearm)
-    }
-
-    /// [`Store::rearm_notifications`] with an explicit instant and device zone.
-    pub fn rearm_notifications_at(
-        &self,
-        now: Timestamp,
-        zone: &TimeZone,
-        scheduler: &dyn NotificationScheduler,
-        max: u32,
-    ) -> Result<NotificationPlan> {
-        sync_notifications_through(self, scheduler, Some((now, zone)), max, SyncMode::Rearm)
+        sync_notifications_through(self, scheduler, max, SyncMode::Rearm)
     }
 
     /// The plan as a difference from what is `held`.

@@ -1263,20 +1263,13 @@ fn two_syncs_at_once_never_commit_a_stale_plan() {
         entered: Barrier::new(2),
         release: Barrier::new(2),
     });
-    let sync = |shared: Arc<Locked>, platform: Arc<SlowPlatform>, zone: TimeZone| {
+    let sync = |shared: Arc<Locked>, platform: Arc<SlowPlatform>| {
         std::thread::spawn(move || {
-            sync_notifications_through(
-                &*shared,
-                &*platform,
-                Some((now, &zone)),
-                4,
-                SyncMode::Reconcile,
-            )
-            .unwrap()
+            sync_notifications_through(&*shared, &*platform, 4, SyncMode::Reconcile).unwrap()
         })
     };
     // The first sync plans Metformin alone and is held up inside the platform's apply…
-    let a = sync(shared.clone(), platform.clone(), zone.clone());
+    let a = sync(shared.clone(), platform.clone());
     platform.entered.wait();
     // …meanwhile a second medication is added (the store is not locked while the platform
     // runs) and a second sync starts. Ungated, it would plan, apply and commit now, and the
@@ -1289,7 +1282,7 @@ fn two_syncs_at_once_never_commit_a_stale_plan() {
             ))
         })
         .unwrap();
-    let b = sync(shared.clone(), platform.clone(), zone.clone());
+    let b = sync(shared.clone(), platform.clone());
     std::thread::sleep(std::time::Duration::from_millis(200));
     platform.release.wait();
     let first = a.join().unwrap();
@@ -1492,7 +1485,9 @@ fn add_edit_postpone_and_delete() {
         outbox_before + 1,
         "only the changed field is written"
     );
-    p.store.postpone_cycle(&id, 0, 1, "2026-03-30").unwrap();
+    p.store
+        .postpone_cycle(&id, 0, 1, date(2026, 3, 30))
+        .unwrap();
     assert_eq!(p.store.medication(&id).unwrap().cycle_starts.len(), 1);
     assert_eq!(p.store.medications().unwrap().len(), 1);
     p.store.delete_medication(&id).unwrap();
