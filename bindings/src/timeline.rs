@@ -7,24 +7,13 @@
 use std::sync::Arc;
 
 use cairn_core::timeline::{
-    group_by_local_day, DayGroup, EventEdit, NewEvent, Quantity, SymptomAttribute, SymptomPoint,
-    TimelineEvent, TimelinePage, TimelineQuery, PRO_CTCAE_TERMS,
+    EventEdit, NewEvent, Quantity, SymptomAttribute, SymptomPoint, TimelineDayPage, TimelineEvent,
+    TimelinePage, TimelineQuery, PRO_CTCAE_TERMS,
 };
 use jiff::Timestamp;
 
 use crate::error::CairnError;
 use crate::store::CairnStore;
-
-/// A page of events grouped by local day.
-#[derive(Debug, Clone, PartialEq, uniffi::Record)]
-pub struct TimelineDayPage {
-    /// The days, newest first.
-    pub days: Vec<DayGroup>,
-    /// Pass back for older events.
-    pub older: Option<String>,
-    /// Pass back for newer events.
-    pub newer: Option<String>,
-}
 
 /// A term of the shipped PRO-CTCAE vocabulary: the core's term, whose text lives in the
 /// library, so it crosses as an object read through its methods.
@@ -56,23 +45,23 @@ fn page_limit(limit: u32) -> usize {
 #[uniffi::export]
 impl CairnStore {
     /// Adds an event; returns its id.
-    pub fn add_timeline_entry(&self, entry: NewEvent) -> Result<String, CairnError> {
-        self.with(|s| s.add_event(&entry))
+    pub fn add_event(&self, event: NewEvent) -> Result<String, CairnError> {
+        self.with(|s| s.add_event(&event))
     }
 
     /// One event; `NotFound` if it does not exist or was deleted.
-    pub fn timeline_entry(&self, id: String) -> Result<TimelineEvent, CairnError> {
+    pub fn event(&self, id: String) -> Result<TimelineEvent, CairnError> {
         self.with(|s| s.event(&id))
     }
 
     /// Changes the fields given, each as its own change (edits of different fields on two
     /// devices both survive).
-    pub fn edit_timeline_entry(&self, id: String, edit: EventEdit) -> Result<(), CairnError> {
+    pub fn edit_event(&self, id: String, edit: EventEdit) -> Result<(), CairnError> {
         self.with(|s| s.edit_event(&id, &edit))
     }
 
     /// Deletes an event for good.
-    pub fn delete_timeline_entry(&self, id: String) -> Result<(), CairnError> {
+    pub fn delete_event(&self, id: String) -> Result<(), CairnError> {
         self.with(|s| s.delete_event(&id))
     }
 
@@ -104,11 +93,7 @@ impl CairnStore {
         self.with(|s| {
             let tz = cairn_core::time::check_time_zone("zone", &zone)?;
             let page = s.timeline_page(&filter, cursor.as_deref(), page_limit(limit))?;
-            Ok(TimelineDayPage {
-                days: group_by_local_day(page.events, &tz),
-                older: page.older,
-                newer: page.newer,
-            })
+            Ok(page.by_local_day(&tz))
         })
     }
 

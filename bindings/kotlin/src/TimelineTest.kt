@@ -7,6 +7,7 @@ import app.cairn.core.CairnStore
 import app.cairn.core.convertMeasurement
 import app.cairn.core.proCtcaeTerms
 import app.cairn.core.symptomScoreLabel
+import app.cairn.core.model.EndEdit
 import app.cairn.core.model.EventDetails
 import app.cairn.core.model.EventEdit
 import app.cairn.core.model.EventFlag
@@ -97,7 +98,7 @@ val timelineTests = listOf(
             // Five share one instant: the id breaks the tie, in the same order both ways.
             for (i in 0 until 25) {
                 val at = TUESDAY_MS + (i / 5) * HOUR_MS
-                store.addTimelineEntry(note(at, "day note $i"))
+                store.addEvent(note(at, "day note $i"))
             }
             val down = mutableListOf<String>()
             var page = store.timelinePage(TimelineQuery(), null, 10u)
@@ -125,27 +126,27 @@ val timelineTests = listOf(
 
     TestCase("timeline: search ignores case and accents, finds prefixes, and forgets deleted events") {
         withTimelineStore { store ->
-            val id = store.addTimelineEntry(note(TUESDAY_MS, "Fièvre après la chimio", "Appelé l'hôpital", listOf("Chemo")))
-            store.addTimelineEntry(note(TUESDAY_MS + HOUR_MS, "Walk in the park"))
+            val id = store.addEvent(note(TUESDAY_MS, "Fièvre après la chimio", "Appelé l'hôpital", listOf("Chemo")))
+            store.addEvent(note(TUESDAY_MS + HOUR_MS, "Walk in the park"))
             assertEquals(listOf(id), store.searchTimeline("FIEVRE", 20u).events.map { it.id }, "case and accents")
             assertEquals(listOf(id), store.searchTimeline("hopit", 20u).events.map { it.id }, "prefix")
-            assertEquals(listOf("chemo"), store.timelineEntry(id).tags, "tags normalised")
+            assertEquals(listOf("chemo"), store.event(id).tags, "tags normalised")
             val filtered = store.timelinePage(TimelineQuery(text = "chimio", kinds = listOf(EventKind.NOTE)), null, 20u)
             assertEquals(listOf(id), filtered.events.map { it.id }, "search with a kind filter")
             // Punctuation and FTS syntax never raise a storage error.
             store.searchTimeline("\"fièvre\" OR (", 20u)
 
-            store.deleteTimelineEntry(id)
+            store.deleteEvent(id)
             assertTrue(store.searchTimeline("fievre", 20u).events.isEmpty()) { "deleted events leave the index" }
-            assertThrows<CairnException.NotFound>("a deleted event") { store.timelineEntry(id) }
+            assertThrows<CairnException.NotFound>("a deleted event") { store.event(id) }
         }
     },
 
     TestCase("timeline: field-level edit, local days, and the end before the start refused") {
         withTimelineStore { store ->
-            val id = store.addTimelineEntry(note(TUESDAY_MS + 14 * HOUR_MS + 30 * 60_000L, "Scan", "CT chest"))
-            store.editTimelineEntry(id, EventEdit(title = "CT scan", tags = listOf("scan")))
-            val e = store.timelineEntry(id)
+            val id = store.addEvent(note(TUESDAY_MS + 14 * HOUR_MS + 30 * 60_000L, "Scan", "CT chest"))
+            store.editEvent(id, EventEdit(title = "CT scan", tags = listOf("scan")))
+            val e = store.event(id)
             assertEquals("CT scan", e.title, "title edited")
             assertEquals("CT chest", e.body, "body untouched")
             assertEquals("2026-10-20T23:30:00+01:00[Europe/London]", store.localStart(e), "local start in the recorded zone")
@@ -154,38 +155,45 @@ val timelineTests = listOf(
             val tokyo = store.timelineDays(TimelineQuery(), null, 50u, "Asia/Tokyo")
             assertEquals("2026-10-21", tokyo.days.single().date, "Tokyo day")
             val err = assertThrows<CairnException.Invalid>("end before start") {
-                store.editTimelineEntry(id, EventEdit(endsAt = Instant.ofEpochMilli(TUESDAY_MS)))
+                store.editEvent(id, EventEdit(endsAt = EndEdit.At(Instant.ofEpochMilli(TUESDAY_MS))))
             }
             assertTrue(err.message!!.contains("ends_at")) { "names the field: ${err.message}" }
             assertTrue(!err.message!!.contains("CT")) { "no patient text in errors: ${err.message}" }
+            val end = Instant.ofEpochMilli(TUESDAY_MS + 16 * HOUR_MS)
+            store.editEvent(id, EventEdit(endsAt = EndEdit.At(end)))
+            assertEquals(end, store.event(id).endsAt, "an end set")
+            store.editEvent(id, EventEdit(title = "CT scan, contrast"))
+            assertEquals(end, store.event(id).endsAt, "an edit without endsAt leaves the end alone")
+            store.editEvent(id, EventEdit(endsAt = EndEdit.Remove))
+            assertEquals(null, store.event(id).endsAt, "and the end removed")
         }
     },
 
     TestCase("timeline: symptoms trend, clinician grade apart, fever flag, bad values refused") {
         withTimelineStore { store ->
-            store.addTimelineEntry(symptom(TUESDAY_MS, "nausea", 3u, 2u))
-            store.addTimelineEntry(symptom(TUESDAY_MS + 24 * HOUR_MS, "Feeling sick", 2u, 2u))
-            store.addTimelineEntry(symptom(TUESDAY_MS + 48 * HOUR_MS, "Nausea", 1u, null, grade = 2u))
+            store.addEvent(symptom(TUESDAY_MS, "nausea", 3u, 2u))
+            store.addEvent(symptom(TUESDAY_MS + 24 * HOUR_MS, "Feeling sick", 2u, 2u))
+            store.addEvent(symptom(TUESDAY_MS + 48 * HOUR_MS, "Nausea", 1u, null, grade = 2u))
             val trend = store.symptomTrend("nausea", null, null)
             assertEquals(listOf<UByte?>(3u, 2u, 1u), trend.map { it.report.frequency }, "oldest first")
             assertEquals(listOf<UByte?>(null, null, 2u), trend.map { it.report.clinicianGrade }, "grade only where a clinician gave one")
             assertEquals("Severe", symptomScoreLabel(SymptomAttribute.SEVERITY, 3u), "verbal label")
             assertTrue(proCtcaeTerms().any { it.code() == "rash" && it.attributes() == listOf(SymptomAttribute.PRESENCE) }) { "rash asks presence" }
 
-            val feverId = store.addTimelineEntry(temperature(TUESDAY_MS + 60 * HOUR_MS, 100.4, "[degF]"))
-            assertEquals(listOf(EventFlag.FEVER), store.timelineEntry(feverId).flags, "100.4 °F is a fever")
+            val feverId = store.addEvent(temperature(TUESDAY_MS + 60 * HOUR_MS, 100.4, "[degF]"))
+            assertEquals(listOf(EventFlag.FEVER), store.event(feverId).flags, "100.4 °F is a fever")
             assertTrue(Math.abs(convertMeasurement(Quantity.WEIGHT, 154.0, "[lb_av]", "kg") - 69.853) < 0.001) { "lb to kg" }
 
             val nan = assertThrows<CairnException.Invalid>("NaN") {
-                store.addTimelineEntry(temperature(TUESDAY_MS, Double.NaN, "Cel"))
+                store.addEvent(temperature(TUESDAY_MS, Double.NaN, "Cel"))
             }
             assertTrue(nan.message!!.contains("value")) { nan.message!! }
             val unit = assertThrows<CairnException.Invalid>("unknown unit") {
-                store.addTimelineEntry(temperature(TUESDAY_MS, 37.0, "K"))
+                store.addEvent(temperature(TUESDAY_MS, 37.0, "K"))
             }
             assertTrue(unit.message!!.contains("unit")) { unit.message!! }
             assertThrows<CairnException.Invalid>("severity 5") {
-                store.addTimelineEntry(symptom(TUESDAY_MS, "nausea", null, 5u))
+                store.addEvent(symptom(TUESDAY_MS, "nausea", null, 5u))
             }
         }
     },

@@ -94,31 +94,31 @@ func walk(
 /// Five months of a treatment journey, oldest first; three events share one instant.
 func addJourney(_ store: CairnStore) throws -> [String: String] {
     var ids: [String: String] = [:]
-    ids["diagnosis"] = try store.addTimelineEntry(entry: entry(
+    ids["diagnosis"] = try store.addEvent(event: entry(
         try epochMs("2026-02-03T11:20:00Z"),
         .diagnosis(condition: "Breast cancer (invasive ductal carcinoma)", stage: "IIA"),
         body: "Told at the breast clinic; Sam was with me"))
     for cycle in 1...4 {
         let start = try epochMs("2026-02-24T09:30:00Z") + Int64(cycle - 1) * 21 * dayMs
-        ids["cycle \(cycle)"] = try store.addTimelineEntry(entry: entry(
+        ids["cycle \(cycle)"] = try store.addEvent(event: entry(
             start, chemo(cycle: UInt32(cycle)), endsAtMs: start + 3 * hourMs, tags: ["chemo"]))
-        ids["nausea \(cycle)"] = try store.addTimelineEntry(entry: entry(
+        ids["nausea \(cycle)"] = try store.addEvent(event: entry(
             start + 2 * dayMs, nausea(frequency: UInt8(4 - cycle), severity: 2)))
     }
-    ids["fever"] = try store.addTimelineEntry(entry: entry(
+    ids["fever"] = try store.addEvent(event: entry(
         try epochMs("2026-03-25T22:10:00Z"), temperature(38.4, "Cel"), body: "Shivery, called the hotline"))
-    ids["normal"] = try store.addTimelineEntry(entry: entry(
+    ids["normal"] = try store.addEvent(event: entry(
         try epochMs("2026-03-26T07:00:00Z"), temperature(37.1, "Cel")))
-    ids["clinic"] = try store.addTimelineEntry(entry: entry(
+    ids["clinic"] = try store.addEvent(event: entry(
         try epochMs("2026-04-01T14:00:00Z"),
         oncologyClinic(questions: ["Can I have the flu jab?", "Is the tingling in my fingers normal?"]),
         endsAtMs: try epochMs("2026-04-01T14:30:00Z")))
     // A symptom, a temperature and a note logged together from one check-in screen.
     let checkIn = try epochMs("2026-05-12T19:00:00Z")
-    ids["check-in fatigue"] = try store.addTimelineEntry(entry: entry(checkIn, .symptom(report: SymptomReport(
+    ids["check-in fatigue"] = try store.addEvent(event: entry(checkIn, .symptom(report: SymptomReport(
         term: "fatigue", frequency: nil, severity: 2, interference: 3, present: nil, clinicianGrade: nil))))
-    ids["check-in temperature"] = try store.addTimelineEntry(entry: entry(checkIn, temperature(36.9, "Cel")))
-    ids["check-in note"] = try store.addTimelineEntry(entry: entry(
+    ids["check-in temperature"] = try store.addEvent(event: entry(checkIn, temperature(36.9, "Cel")))
+    ids["check-in note"] = try store.addEvent(event: entry(
         checkIn, .note, title: "Better week", body: "Walked to the shop twice"))
     return ids
 }
@@ -154,19 +154,19 @@ func testTimelineJourneyPagesByCursorBothWays(_ tmp: TempDir) async throws {
         try expect(up.allSatisfy { $0.older != nil }, "every page walked up to has older events")
 
         // Typed details and default titles come back as written.
-        let diagnosis = try store.timelineEntry(id: ids["diagnosis"]!)
+        let diagnosis = try store.event(id: ids["diagnosis"]!)
         try expectEqual(diagnosis.kind, .diagnosis, "kind")
         try expectEqual(diagnosis.title, "Breast cancer (invasive ductal carcinoma)", "a diagnosis is titled by its condition")
         try expectEqual(diagnosis.details,
                         .diagnosis(condition: "Breast cancer (invasive ductal carcinoma)", stage: "IIA"), "details")
         try expectEqual(diagnosis.recordedZone, london, "recorded zone")
         try expectEqual(store.localStart(event: diagnosis), "2026-02-03T11:20:00+00:00[Europe/London]", "local start (GMT)")
-        let cycle3 = try store.timelineEntry(id: ids["cycle 3"]!)
+        let cycle3 = try store.event(id: ids["cycle 3"]!)
         try expectEqual(cycle3.title, "Chemotherapy cycle 3", "a cycle is titled by its number")
         try expectEqual(cycle3.endsAt.map { $0.ms - cycle3.occurredAt.ms }, 3 * hourMs, "a three-hour infusion")
         try expectEqual(cycle3.tags, ["chemo"], "tags")
         try expectEqual(store.localStart(event: cycle3), "2026-04-07T10:30:00+01:00[Europe/London]", "local start (BST)")
-        let clinic = try store.timelineEntry(id: ids["clinic"]!)
+        let clinic = try store.event(id: ids["clinic"]!)
         try expectEqual(clinic.title, "Appointment: Dr Okafor, oncology", "an appointment is titled by its provider")
         guard case let .appointment(_, place, questions, _) = clinic.details else {
             throw fail("appointment details: \(clinic.details)")
@@ -194,17 +194,17 @@ func testTimelineSymptomsAndFeverFlag(_ tmp: TempDir) async throws {
     try withTimelineStore(tmp) { store in
         let ids = try addJourney(store)
 
-        let fever = try store.timelineEntry(id: ids["fever"]!)
+        let fever = try store.event(id: ids["fever"]!)
         try expectEqual(fever.kind, .measurement, "kind")
         try expectEqual(fever.flags, [.fever], "38.4 °C is a fever")
-        try expectEqual(try store.timelineEntry(id: ids["normal"]!).flags, [], "37.1 °C is not")
-        let fahrenheit = try store.addTimelineEntry(entry: entry(
+        try expectEqual(try store.event(id: ids["normal"]!).flags, [], "37.1 °C is not")
+        let fahrenheit = try store.addEvent(event: entry(
             try epochMs("2026-03-27T21:00:00Z"), temperature(100.4, "[degF]")))
-        try expectEqual(try store.timelineEntry(id: fahrenheit).flags, [.fever], "100.4 °F is a fever")
+        try expectEqual(try store.event(id: fahrenheit).flags, [.fever], "100.4 °F is a fever")
         try expect(abs(try convertMeasurement(quantity: .temperature, value: 100.4, fromUnit: "[degF]", toUnit: "Cel") - 38.0) < 1e-9,
                    "100.4 °F is 38 °C")
 
-        let report = try store.timelineEntry(id: ids["nausea 1"]!)
+        let report = try store.event(id: ids["nausea 1"]!)
         guard case let .symptom(scores) = report.details else { throw fail("symptom details: \(report.details)") }
         try expectEqual(scores.frequency, 3, "PRO-CTCAE frequency kept")
         try expectEqual(scores.severity, 2, "PRO-CTCAE severity kept")
@@ -216,7 +216,7 @@ func testTimelineSymptomsAndFeverFlag(_ tmp: TempDir) async throws {
                    "nausea is asked about frequency and severity")
 
         // The nurse grades the last report at the clinic: the grade stays apart from the scores.
-        try store.editTimelineEntry(id: ids["nausea 4"]!, edit: EventEdit(
+        try store.editEvent(id: ids["nausea 4"]!, edit: EventEdit(
             details: nausea(frequency: 0, severity: 2, grade: 1)))
         let trend = try store.symptomTrend(term: "nausea", from: nil, until: nil)
         try expectEqual(trend.map(\.eventId), (1...4).map { ids["nausea \($0)"]! }, "the trend is oldest first")
@@ -232,7 +232,7 @@ func testTimelineSymptomsAndFeverFlag(_ tmp: TempDir) async throws {
 func testTimelineSearchIgnoresCaseAndAccents(_ tmp: TempDir) async throws {
     try withTimelineStore(tmp) { store in
         let ids = try addJourney(store)
-        let fievre = try store.addTimelineEntry(entry: entry(
+        let fievre = try store.addEvent(event: entry(
             try epochMs("2026-03-25T22:40:00Z"), .note, title: "Fièvre après la chimio",
             body: "Appelé l'hôpital de jour, rendez-vous demain", tags: ["Chemo"]))
         func found(_ text: String) throws -> [String] {
@@ -246,7 +246,7 @@ func testTimelineSearchIgnoresCaseAndAccents(_ tmp: TempDir) async throws {
         try expectEqual(try found("fièvre hotline"), [], "all words must match")
         try expectEqual(Set(try found("chemo")), Set((1...4).map { ids["cycle \($0)"]! } + [fievre]),
                         "tags are searched, normalised")
-        try expectEqual(try store.timelineEntry(id: fievre).tags, ["chemo"], "tags are stored lower case")
+        try expectEqual(try store.event(id: fievre).tags, ["chemo"], "tags are stored lower case")
         try expectEqual(try found("shiver"), [ids["fever"]!], "a measurement's note is searched")
         try expectEqual(try found("okafor"), [ids["clinic"]!], "a default title is searched")
         let notesOnly = try store.timelinePage(
@@ -258,15 +258,15 @@ func testTimelineSearchIgnoresCaseAndAccents(_ tmp: TempDir) async throws {
         }
         try expectInvalid("text", "a search with no word in it") { try store.searchTimeline(text: " - ", limit: 10) }
 
-        try store.deleteTimelineEntry(id: fievre)
+        try store.deleteEvent(id: fievre)
         try expectEqual(try found("fievre"), [], "a deleted event leaves the search index")
         try expectEqual(Set(try found("chemo")), Set((1...4).map { ids["cycle \($0)"]! }), "the cycles are still found")
         let all = try walk(store, from: nil, older: true, limit: 7).flatMap(\.events).map(\.id)
         try expect(!all.contains(fievre), "a deleted event is on no page")
         try expectEqual(Set(all), Set(ids.values), "every other event still is")
-        try expectThrows(.notFound) { try store.timelineEntry(id: fievre) }
+        try expectThrows(.notFound) { try store.event(id: fievre) }
         try expectThrows(.notFound) {
-            try store.editTimelineEntry(id: fievre, edit: EventEdit(title: "Fever"))
+            try store.editEvent(id: fievre, edit: EventEdit(title: "Fever"))
         }
     }
 }
@@ -275,10 +275,10 @@ func testTimelineEditOneFieldAndReadItBack(_ tmp: TempDir) async throws {
     try withTimelineStore(tmp) { store in
         let ids = try addJourney(store)
         let id = ids["clinic"]!
-        let before = try store.timelineEntry(id: id)
+        let before = try store.event(id: id)
 
-        try store.editTimelineEntry(id: id, edit: EventEdit(body: "Bloods fine; next cycle goes ahead"))
-        let after = try store.timelineEntry(id: id)
+        try store.editEvent(id: id, edit: EventEdit(body: "Bloods fine; next cycle goes ahead"))
+        let after = try store.event(id: id)
         try expectEqual(after.body, "Bloods fine; next cycle goes ahead", "the body was edited")
         var unchanged = after
         unchanged.body = before.body
@@ -287,23 +287,23 @@ func testTimelineEditOneFieldAndReadItBack(_ tmp: TempDir) async throws {
                         "the edit is searchable")
 
         // Moving it an hour later keeps it in the same place in the order of the other events.
-        try store.editTimelineEntry(id: id, edit: EventEdit(
+        try store.editEvent(id: id, edit: EventEdit(
             occurredAt: instant(before.occurredAt.ms + hourMs), endsAt: before.endsAt.map { instant($0.ms + hourMs) }))
-        let moved = try store.timelineEntry(id: id)
+        let moved = try store.event(id: id)
         try expectEqual(store.localStart(event: moved), "2026-04-01T16:00:00+01:00[Europe/London]", "moved an hour later")
         try expectEqual(moved.body, after.body, "the body kept")
-        try store.editTimelineEntry(id: id, edit: EventEdit(endsAt: .some(nil)))
-        try expectEqual(try store.timelineEntry(id: id).endsAt, nil, "the end removed")
+        try store.editEvent(id: id, edit: EventEdit(endsAt: .some(nil)))
+        try expectEqual(try store.event(id: id).endsAt, nil, "the end removed")
 
         let message = try expectInvalid("ends_at", "an end before the start") {
-            try store.editTimelineEntry(id: id, edit: EventEdit(endsAt: instant(moved.occurredAt.ms - hourMs)))
+            try store.editEvent(id: id, edit: EventEdit(endsAt: instant(moved.occurredAt.ms - hourMs)))
         }
         try expect(!message.contains("Okafor") && !message.contains("Bloods"),
                    "no patient text in the message: \(message)")
         try expectInvalid("kind", "details of another kind") {
-            try store.editTimelineEntry(id: id, edit: EventEdit(details: temperature(37.0, "Cel")))
+            try store.editEvent(id: id, edit: EventEdit(details: temperature(37.0, "Cel")))
         }
-        try expectEqual(try store.timelineEntry(id: id).endsAt, nil, "a refused edit changes nothing")
+        try expectEqual(try store.event(id: id).endsAt, nil, "a refused edit changes nothing")
     }
 }
 
@@ -311,35 +311,35 @@ func testTimelineBadInputIsInvalidNamingTheField(_ tmp: TempDir) async throws {
     try withTimelineStore(tmp) { store in
         let at = try epochMs("2026-03-25T22:10:00Z")
         let backwards = try expectInvalid("ends_at", "an end before the start") {
-            try store.addTimelineEntry(entry: entry(at, chemo(cycle: 2), title: "EC cycle 2", endsAtMs: at - hourMs))
+            try store.addEvent(event: entry(at, chemo(cycle: 2), title: "EC cycle 2", endsAtMs: at - hourMs))
         }
         try expect(!backwards.contains("EC cycle"), "no title in the message: \(backwards)")
         let unit = try expectInvalid("unit", "kelvin") {
-            try store.addTimelineEntry(entry: entry(at, temperature(311.5, "K")))
+            try store.addEvent(event: entry(at, temperature(311.5, "K")))
         }
         try expect(unit.contains("Cel") && unit.contains("[degF]"), "the message lists the units known: \(unit)")
         try expectInvalid("value", "not a number") {
-            try store.addTimelineEntry(entry: entry(at, temperature(.nan, "Cel")))
+            try store.addEvent(event: entry(at, temperature(.nan, "Cel")))
         }
         try expectInvalid("value", "an infinite temperature") {
-            try store.addTimelineEntry(entry: entry(at, temperature(.infinity, "[degF]")))
+            try store.addEvent(event: entry(at, temperature(.infinity, "[degF]")))
         }
         try expectInvalid("severity", "severity 5 of 0–4") {
-            try store.addTimelineEntry(entry: entry(at, nausea(frequency: 1, severity: 5)))
+            try store.addEvent(event: entry(at, nausea(frequency: 1, severity: 5)))
         }
         try expectInvalid("rating", "mood 9 of 1–5") {
-            try store.addTimelineEntry(entry: entry(at, .mood(rating: 9)))
+            try store.addEvent(event: entry(at, .mood(rating: 9)))
         }
         try expectInvalid("cycle", "cycle 0") {
-            try store.addTimelineEntry(entry: entry(at, chemo(cycle: 0)))
+            try store.addEvent(event: entry(at, chemo(cycle: 0)))
         }
         try expectInvalid("title", "a note without a title") {
-            try store.addTimelineEntry(entry: entry(at, .note, body: "only a body"))
+            try store.addEvent(event: entry(at, .note, body: "only a body"))
         }
         try expectInvalid("recorded_zone", "a zone that does not exist") {
             var e = entry(at, .note, title: "Scan")
             e.recordedZone = "Europe/Atlantis"
-            return try store.addTimelineEntry(entry: e)
+            return try store.addEvent(event: e)
         }
         try expectInvalid("zone", "grouping by an unknown zone") {
             try store.timelineDays(filter: TimelineQuery(), cursor: nil, limit: 10, zone: "Mars/Olympus_Mons")
@@ -355,13 +355,13 @@ func testTimelineUpcomingAppointmentsAndLocalDays(_ tmp: TempDir) async throws {
         _ = try addJourney(store)
         // The store's clock is the device's: the next clinic is two days from now.
         let now = Int64((Date().timeIntervalSince1970 * 1000).rounded())
-        let next = try store.addTimelineEntry(entry: entry(
+        let next = try store.addEvent(event: entry(
             now + 2 * dayMs, oncologyClinic(questions: ["Scan results?"]), endsAtMs: now + 2 * dayMs + hourMs))
         let upcoming = try store.upcomingAppointments(limit: 5)
         try expectEqual(upcoming.map(\.id), [next], "only the appointment still ahead")
 
         // 23:30 in London on 20 October is already the 21st in Tokyo.
-        let late = try store.addTimelineEntry(entry: entry(
+        let late = try store.addEvent(event: entry(
             try epochMs("2026-10-20T22:30:00Z"), .note, title: "Could not sleep"))
         let filter = TimelineQuery(from: instant(try epochMs("2026-10-20T00:00:00Z")), until: instant(try epochMs("2026-10-21T00:00:00Z")))
         let inLondon = try store.timelineDays(filter: filter, cursor: nil, limit: 10, zone: london)
@@ -378,7 +378,7 @@ func testTimelinePagingHoldsWhileEventsChange(_ tmp: TempDir) async throws {
         let first = try epochMs("2026-03-17T19:00:00Z")
         var original: [String] = []
         for day in 0..<14 {
-            original.append(try store.addTimelineEntry(entry: entry(
+            original.append(try store.addEvent(event: entry(
                 first + Int64(day) * dayMs, temperature(36.6 + Double(day % 4) / 10, "Cel"))))
         }
         let page1 = try store.timelinePage(filter: TimelineQuery(), cursor: nil, limit: 5)
@@ -387,8 +387,8 @@ func testTimelinePagingHoldsWhileEventsChange(_ tmp: TempDir) async throws {
         // While the person reads the first page, a sync brings a newer reading and the event the
         // cursor points at is deleted on the other phone.
         let boundary = page1.events.last!.id
-        try store.deleteTimelineEntry(id: boundary)
-        let newest = try store.addTimelineEntry(entry: entry(first + 14 * dayMs, temperature(38.2, "Cel")))
+        try store.deleteEvent(id: boundary)
+        let newest = try store.addEvent(event: entry(first + 14 * dayMs, temperature(38.2, "Cel")))
 
         let rest = try walk(store, from: page1.older, older: true, limit: 5)
         try expectEqual(rest.flatMap(\.events).map(\.id), Array(original.prefix(9).reversed()),
@@ -406,17 +406,17 @@ func testTimelineDefaultZoneAndOutOfRangeTimes(_ tmp: TempDir) async throws {
     try withTimelineStore(tmp) { store in
         var e = entry(try epochMs("2026-06-01T08:00:00Z"), .milestone, title: "Last radiotherapy session")
         e.recordedZone = nil
-        let id = try store.addTimelineEntry(entry: e)
-        let saved = try store.timelineEntry(id: id)
+        let id = try store.addEvent(event: e)
+        let saved = try store.event(id: id)
         try expect(!saved.recordedZone.isEmpty, "without a zone the device's is recorded")
         try expect(store.localStart(event: saved).hasSuffix("[\(saved.recordedZone)]"),
                    "the local start is in that zone: \(store.localStart(event: saved))")
 
         try expectInvalid("instant", "a start beyond the calendar") {
-            try store.addTimelineEntry(entry: entry(Int64.max, .note, title: "Scan"))
+            try store.addEvent(event: entry(Int64.max, .note, title: "Scan"))
         }
         try expectInvalid("instant", "an end beyond the calendar") {
-            try store.editTimelineEntry(id: id, edit: EventEdit(endsAt: instant(Int64.min)))
+            try store.editEvent(id: id, edit: EventEdit(endsAt: instant(Int64.min)))
         }
         try expectInvalid("instant", "a filter beyond the calendar") {
             try store.timelinePage(filter: TimelineQuery(from: instant(Int64.min)), cursor: nil, limit: 10)
@@ -424,7 +424,7 @@ func testTimelineDefaultZoneAndOutOfRangeTimes(_ tmp: TempDir) async throws {
         try expectInvalid("limit", "a page larger than the store returns") {
             try store.timelinePage(filter: TimelineQuery(), cursor: nil, limit: 501)
         }
-        try expectEqual(try store.timelineEntry(id: id), saved, "refused calls changed nothing")
+        try expectEqual(try store.event(id: id), saved, "refused calls changed nothing")
     }
 }
 

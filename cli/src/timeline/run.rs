@@ -1,7 +1,7 @@
 //! What each `cairn timeline` and `cairn symptoms` command does.
 
 use cairn_core::timeline::{
-    EventDetails, EventEdit, EventKind, Measurement, NewEvent, Quantity, SymptomReport,
+    EndEdit, EventDetails, EventEdit, EventKind, Measurement, NewEvent, Quantity, SymptomReport,
     TimelineQuery, TreatmentKind,
 };
 use cairn_core::{Error, Store};
@@ -120,9 +120,9 @@ pub(super) fn edit(store: &Store, zone: &TimeZone, args: EditArgs) -> Result<(),
         occurred_at: instant("--at", &args.at)?,
         recorded_zone: args.zone.clone(),
         ends_at: if args.no_end {
-            Some(None)
+            Some(EndEdit::Remove)
         } else {
-            instant("--end", &args.end)?.map(Some)
+            instant("--end", &args.end)?.map(|at| EndEdit::At { at })
         },
         title: args.title,
         body: args.body,

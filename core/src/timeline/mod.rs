@@ -25,13 +25,13 @@ use serde_json::Value;
 
 pub use measurement::{FEVER_CELSIUS, Measurement, Quantity, convert};
 pub use model::{
-    EventDetails, EventEdit, EventFlag, EventKind, MAX_BODY_CHARS, MAX_LABEL_CHARS, MAX_LINKS,
-    MAX_QUESTION_CHARS, MAX_QUESTIONS, MAX_TAG_CHARS, MAX_TAGS, MAX_TITLE_CHARS, NewEvent,
-    TimelineEvent, TreatmentKind,
+    EndEdit, EventDetails, EventEdit, EventFlag, EventKind, MAX_BODY_CHARS, MAX_LABEL_CHARS,
+    MAX_LINKS, MAX_QUESTION_CHARS, MAX_QUESTIONS, MAX_TAG_CHARS, MAX_TAGS, MAX_TITLE_CHARS,
+    NewEvent, TimelineEvent, TreatmentKind,
 };
 pub use query::{
-    Cursor, DayGroup, MAX_PAGE_SIZE, MAX_SEARCH_CHARS, TimelinePage, TimelineQuery,
-    group_by_local_day, search_expression,
+    Cursor, DayGroup, MAX_PAGE_SIZE, MAX_SEARCH_CHARS, TimelineDayPage, TimelinePage,
+    TimelineQuery, group_by_local_day, search_expression,
 };
 pub use symptoms::{
     MAX_TERM_CHARS, PRO_CTCAE_TERMS, SymptomAttribute, SymptomPoint, SymptomReport, SymptomTerm,
@@ -197,7 +197,7 @@ impl Store {
         let current = self.event(id)?;
         let mut changes: Vec<(&'static str, Value)> = Vec::new();
         let start = edit.occurred_at.unwrap_or(current.occurred_at);
-        let end = edit.ends_at.unwrap_or(current.ends_at);
+        let end = edit.ends_at.map_or(current.ends_at, EndEdit::end);
         model::check_end(start, end)?;
         if start != current.occurred_at {
             changes.push(("occurred_at", Value::from(start.as_millisecond())));

@@ -458,9 +458,9 @@ pub struct EventEdit {
     /// A new recorded zone (IANA).
     #[cfg_attr(feature = "uniffi", uniffi(default = None))]
     pub recorded_zone: Option<String>,
-    /// A new end; `Some(None)` removes it.
+    /// A new end, or its removal.
     #[cfg_attr(feature = "uniffi", uniffi(default = None))]
-    pub ends_at: Option<Option<Timestamp>>,
+    pub ends_at: Option<EndEdit>,
     /// A new title.
     #[cfg_attr(feature = "uniffi", uniffi(default = None))]
     pub title: Option<String>,
@@ -479,6 +479,30 @@ pub struct EventEdit {
     /// New linked documents.
     #[cfg_attr(feature = "uniffi", uniffi(default = None))]
     pub document_ids: Option<Vec<String>>,
+}
+
+/// A change to an event's end: the one field an edit may also clear, so "leave it" (no
+/// `EndEdit`), "remove it" and "set it" are three different things on every platform.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
+pub enum EndEdit {
+    /// The event no longer has an end.
+    Remove,
+    /// The event ends at `at`.
+    At {
+        /// The new end.
+        at: Timestamp,
+    },
+}
+
+impl EndEdit {
+    /// The end after this change.
+    pub fn end(self) -> Option<Timestamp> {
+        match self {
+            EndEdit::Remove => None,
+            EndEdit::At { at } => Some(at),
+        }
+    }
 }
 
 /// Refuses text of more than `max` characters, naming the field and never the text.

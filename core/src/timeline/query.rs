@@ -121,6 +121,29 @@ pub struct DayGroup {
     pub events: Vec<TimelineEvent>,
 }
 
+/// A page of events grouped by local day, with the cursors of the page it was made of.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct TimelineDayPage {
+    /// The days, newest first.
+    pub days: Vec<DayGroup>,
+    /// The page of older events; `None` when there are none.
+    pub older: Option<String>,
+    /// The page of newer events; `None` when this page is the newest.
+    pub newer: Option<String>,
+}
+
+impl TimelinePage {
+    /// This page's events grouped by their local day in `zone` ([`group_by_local_day`]).
+    pub fn by_local_day(self, zone: &TimeZone) -> TimelineDayPage {
+        TimelineDayPage {
+            days: group_by_local_day(self.events, zone),
+            older: self.older,
+            newer: self.newer,
+        }
+    }
+}
+
 /// Groups consecutive events by their local day in `zone`: a page, newest first, becomes its days,
 /// newest first. An event at 23:30 in London on a day when New York is still on the previous one
 /// lands on different days in the two zones.

@@ -388,7 +388,9 @@ fn an_edit_writes_only_the_fields_that_change() {
     };
     assert_eq!(invalid_field(p.store.edit_event(&id, &kind_change)), "kind");
     let end_before = EventEdit {
-        ends_at: Some(Some(at("2026-10-20T08:00:00+01:00[Europe/London]"))),
+        ends_at: Some(EndEdit::At {
+            at: at("2026-10-20T08:00:00+01:00[Europe/London]"),
+        }),
         ..EventEdit::default()
     };
     assert_eq!(

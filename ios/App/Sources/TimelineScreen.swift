@@ -141,7 +141,7 @@ struct NoteSheet: View {
             recordedZone: nil, endsAt: nil, title: title, body: text, tags: [],
             details: .note, medicationIds: [], documentIds: [])
         do {
-            _ = try await offMain { try store.addTimelineEntry(entry: entry) }
+            _ = try await offMain { try store.addEvent(event: entry) }
             await saved()
             dismiss()
         } catch {

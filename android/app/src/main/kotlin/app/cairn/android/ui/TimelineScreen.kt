@@ -170,7 +170,7 @@ private fun NoteDialog(store: CairnStore, onDone: () -> Unit, onCancel: () -> Un
                     )
                 scope.launch {
                     try {
-                        withContext(Dispatchers.IO) { store.addTimelineEntry(entry) }
+                        withContext(Dispatchers.IO) { store.addEvent(entry) }
                         onDone()
                     } catch (e: Exception) {
                         // The core names the field and the reason (e.g. a note needs a title).
