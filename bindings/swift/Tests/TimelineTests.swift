@@ -288,15 +288,15 @@ func testTimelineEditOneFieldAndReadItBack(_ tmp: TempDir) async throws {
 
         // Moving it an hour later keeps it in the same place in the order of the other events.
         try store.editEvent(id: id, edit: EventEdit(
-            occurredAt: instant(before.occurredAt.ms + hourMs), endsAt: before.endsAt.map { instant($0.ms + hourMs) }))
+            occurredAt: instant(before.occurredAt.ms + hourMs), endsAt: before.endsAt.map { .at(at: instant($0.ms + hourMs)) }))
         let moved = try store.event(id: id)
         try expectEqual(store.localStart(event: moved), "2026-04-01T16:00:00+01:00[Europe/London]", "moved an hour later")
         try expectEqual(moved.body, after.body, "the body kept")
-        try store.editEvent(id: id, edit: EventEdit(endsAt: .some(nil)))
+        try store.editEvent(id: id, edit: EventEdit(endsAt: .remove))
         try expectEqual(try store.event(id: id).endsAt, nil, "the end removed")
 
         let message = try expectInvalid("ends_at", "an end before the start") {
-            try store.editEvent(id: id, edit: EventEdit(endsAt: instant(moved.occurredAt.ms - hourMs)))
+            try store.editEvent(id: id, edit: EventEdit(endsAt: .at(at: instant(moved.occurredAt.ms - hourMs))))
         }
         try expect(!message.contains("Okafor") && !message.contains("Bloods"),
                    "no patient text in the message: \(message)")
@@ -416,7 +416,7 @@ func testTimelineDefaultZoneAndOutOfRangeTimes(_ tmp: TempDir) async throws {
             try store.addEvent(event: entry(Int64.max, .note, title: "Scan"))
         }
         try expectInvalid("instant", "an end beyond the calendar") {
-            try store.editEvent(id: id, edit: EventEdit(endsAt: instant(Int64.min)))
+            try store.editEvent(id: id, edit: EventEdit(endsAt: .at(at: instant(Int64.min))))
         }
         try expectInvalid("instant", "a filter beyond the calendar") {
             try store.timelinePage(filter: TimelineQuery(from: instant(Int64.min)), cursor: nil, limit: 10)
