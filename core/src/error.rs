@@ -52,6 +52,28 @@ pub enum Error {
     /// allowed); the stored plan was left as it was.
     #[error("the notification scheduler refused: {0}")]
     Scheduler(String),
+    /// The relay could not be reached, timed out or failed; nothing was lost, and the next
+    /// sync tries again.
+    #[error("the relay could not be reached: {0}")]
+    Network(String),
+    /// The relay refused this device: unknown, revoked, or not a member of the space.
+    #[error("the relay refused: {0}")]
+    Denied(String),
+    /// The relay holds something else where this device expected its own data (another
+    /// device's link, a newer ledger entry); the message says what.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// What the relay (or anything between) sent does not verify: a forged, moved, replayed,
+    /// withheld or rolled-back batch, ledger entry or key. Nothing of it was applied.
+    #[error("refused what the relay sent: {0}")]
+    Tampered(String),
+    /// A clock is too far off to sync safely: this device's (set it right), or another device's
+    /// whose changes are stamped in the future (they wait until it is set right).
+    #[error("{0}")]
+    Clock(String),
+    /// The operation was cancelled; what was done so far is kept and consistent.
+    #[error("cancelled")]
+    Cancelled,
     /// The database reported an error.
     #[error("storage error: {0}")]
     Storage(rusqlite::Error),

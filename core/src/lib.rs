@@ -29,6 +29,7 @@
 uniffi::setup_scaffolding!();
 
 pub mod clock;
+pub mod crypto;
 pub mod error;
 #[cfg(any(test, feature = "fuzzing"))]
 pub mod fuzzing;
@@ -39,6 +40,7 @@ mod open;
 pub mod profile;
 pub mod record;
 pub mod store;
+pub mod sync;
 pub mod time;
 pub mod timeline;
 #[cfg(feature = "uniffi")]

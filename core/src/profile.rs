@@ -3,6 +3,8 @@
 use rusqlite::OptionalExtension;
 use serde_json::Value;
 
+use cairn_protocol::Scope;
+
 use crate::error::{Error, Result};
 use crate::ids::deterministic_id;
 use crate::record::EntityDef;
@@ -15,6 +17,7 @@ pub static PROFILE: EntityDef = EntityDef {
     table: "profile",
     fields: &["display_name", "home_time_zone"],
     search: None,
+    scope: Scope::Profile,
 };
 
 /// Longest display name accepted, in characters.

@@ -94,6 +94,17 @@ pub enum CairnError {
     /// The app's notification scheduler refused; the last plan was left as it was.
     #[error("{0}")]
     Scheduler(String),
+    /// What the relay sent does not verify (forged, replayed, withheld, rolled back); nothing
+    /// of it was applied. The app says sync is stopped for safety, not a network hiccup.
+    #[error("{0}")]
+    Tampered(String),
+    /// A clock is too far off to sync: this device's, or another device's (the message says
+    /// which).
+    #[error("{0}")]
+    Clock(String),
+    /// The operation was cancelled; what was done so far is kept.
+    #[error("{0}")]
+    Cancelled(String),
     /// A bug in Cairn.
     #[error("{0}")]
     Internal(String),
@@ -113,6 +124,12 @@ impl From<Error> for CairnError {
             Error::KeyStore(_) => CairnError::KeyStore(message),
             Error::Scheduler(_) => CairnError::Scheduler(message),
             Error::Storage(_) | Error::Io(_) | Error::Disk(_) => CairnError::Storage(message),
+            Error::Network(_) => CairnError::Network(message),
+            Error::Denied(_) => CairnError::PermissionDenied(message),
+            Error::Conflict(_) => CairnError::Conflict(message),
+            Error::Tampered(_) => CairnError::Tampered(message),
+            Error::Clock(_) => CairnError::Clock(message),
+            Error::Cancelled => CairnError::Cancelled(message),
         }
     }
 }

@@ -13,10 +13,11 @@ use std::path::Path;
 /// floor, none on its own floor but itself, and none above.
 const FLOORS: &[&[&str]] = &[
     &["error"],
-    &["clock", "hlc", "ids", "time", "uniffi_support"],
+    &["clock", "crypto", "hlc", "ids", "time", "uniffi_support"],
     &["store"],
     &["record"],
     &["profile", "timeline", "meds", "vault"],
+    &["sync"],
     &["open"],
     &["fuzzing"],
 ];

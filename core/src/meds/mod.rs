@@ -26,6 +26,8 @@ use jiff::{Timestamp, tz::TimeZone};
 use rusqlite::OptionalExtension;
 use serde_json::Value;
 
+use cairn_protocol::Scope;
+
 use crate::error::{Error, Result};
 use crate::ids::new_id;
 use crate::record::EntityDef;
@@ -34,8 +36,8 @@ pub use adherence::{Adherence, AdherenceCounts, MedicationAdherence, RefillStatu
 use doses::instant_at;
 pub use doses::{AsNeededWarning, DoseOccurrence, DoseStatus, LoggedDose};
 pub use plan::{
-    NotificationKind, NotificationPlan, NotificationScheduler, PlannedNotification, StoreAccess,
-    SyncMode, sync_notifications_through,
+    NotificationKind, NotificationPlan, NotificationScheduler, PlannedNotification, SyncMode,
+    sync_notifications_through,
 };
 use regimen::{Compiled, compile};
 pub use regimen::{
@@ -65,6 +67,7 @@ pub static MEDICATION: EntityDef = EntityDef {
         "tracked_from",
     ],
     search: None,
+    scope: Scope::Meds,
 };
 
 /// One logged dose. Scheduled doses have the id `deterministic_id("dose", [medication id,
@@ -85,6 +88,7 @@ pub static DOSE: EntityDef = EntityDef {
         "recorded_at",
     ],
     search: None,
+    scope: Scope::Meds,
 };
 
 /// The medications' synced entities.

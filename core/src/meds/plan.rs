@@ -31,7 +31,7 @@ use super::regimen::CTiming;
 use super::{Loaded, now_and_zone};
 use crate::error::{Error, Result};
 use crate::ids::deterministic_id;
-use crate::store::Store;
+use crate::store::{Store, StoreAccess};
 
 /// What a notification is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -117,20 +117,6 @@ pub enum SyncMode {
     /// Cancels every Cairn notification held or committed, then schedules the whole plan: for
     /// when the platform's word cannot be trusted (an app update, a changed permission).
     Rearm,
-}
-
-/// Runs code on an open store. The FFI keeps its store behind a mutex it must not hold while
-/// the app's scheduler runs (the scheduler may call back into the store); it hands the core
-/// this instead of the store itself, and the core locks it only around its own steps.
-pub trait StoreAccess {
-    /// Runs `f` on the store.
-    fn with_store<T>(&self, f: impl FnOnce(&Store) -> Result<T>) -> Result<T>;
-}
-
-impl StoreAccess for Store {
-    fn with_store<T>(&self, f: impl FnOnce(&Store) -> Result<T>) -> Result<T> {
-        f(self)
-    }
 }
 
 /// The notification gate of the store in `store.dir()`, shared by every handle on it in this

@@ -10,7 +10,7 @@ use super::expand::{self, Occ, expand_into, resolve};
 use super::regimen::compile;
 use super::*;
 use crate::clock::{Clock, SteppableClock};
-use crate::store::{MemoryKeyStore, Store, Unlock};
+use crate::store::{MemoryKeyStore, Store, StoreAccess, Unlock};
 
 struct Phone {
     store: Store,

@@ -29,8 +29,19 @@ pub struct Outbox {
 }
 
 impl Store {
+    /// Applies changes received from other devices, in one transaction. Order and repetition do
     /// not matter. Returns how many changed the local state.
     pub fn apply_remote(&self, changes: &[FieldChange]) -> Result<usize> {
+        self.apply_remote_then(changes, |_| Ok(()))
+    }
+
+    /// [`Store::apply_remote`], with `then` writing in the same transaction (the sync engine's
+    /// cursor and chain positions, so they move exactly when the changes land).
+    pub(crate) fn apply_remote_then(
+        &self,
+        changes: &[FieldChange],
+        then: impl FnOnce(&rusqlite::Connection) -> Result<()>,
+    ) -> Result<usize> {
         let tx = self.conn().unchecked_transaction()?;
         let mut clock = self.last_hlc();
         // Changes grouped by record, so each record's state is read and written once.
@@ -73,6 +84,7 @@ impl Store {
         }
         let deleted = batch.finish(&tx)?;
         meta_set(&tx, "hlc", &clock.to_string())?;
+        then(&tx)?;
         tx.commit()?;
         self.set_last_hlc(clock);
         if deleted {

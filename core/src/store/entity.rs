@@ -5,6 +5,8 @@
 //! list to [`Store`](super::Store) when it opens; `record/` reads them to merge, index and dump
 //! records. The store itself never names a feature.
 
+use cairn_protocol::Scope;
+
 use crate::error::{Error, Result};
 
 /// A kind of synced record and the domain table that holds it.
@@ -22,6 +24,8 @@ pub struct EntityDef {
     pub fields: &'static [&'static str],
     /// The full-text index kept over some of the fields, if any.
     pub search: Option<&'static SearchIndex>,
+    /// The scope whose key seals its changes, and which a member must be granted to read it.
+    pub scope: Scope,
 }
 
 /// A contentless FTS5 table (`content=''`, with `secure-delete` on) indexing some columns of an

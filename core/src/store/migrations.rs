@@ -29,6 +29,7 @@ pub(crate) const MIGRATIONS: &[(&str, &str)] = &[
         "0008_vault_index_by_record",
         include_str!("migrations/0008_vault_index_by_record.sql"),
     ),
+    ("0009_sync", include_str!("migrations/0009_sync.sql")),
 ];
 
 /// The schema version this build writes.

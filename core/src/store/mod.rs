@@ -45,6 +45,8 @@ pub struct Store {
     clock: Arc<dyn Clock>,
     device: DeviceId,
     account: String,
+    /// The space this store holds (a store is one space: docs/adr/0007).
+    space: String,
     /// The last timestamp this device issued; persisted in `meta` with every write.
     hlc: RefCell<Hlc>,
     /// The synced entities, as the composition root listed them.
@@ -254,6 +256,14 @@ impl Store {
                 a
             }
         };
+        let space = match meta_get(&conn, "space_id")? {
+            Some(s) => s,
+            None => {
+                let s = crate::ids::new_id();
+                meta_set(&conn, "space_id", &s)?;
+                s
+            }
+        };
         let hlc = match meta_get(&conn, "hlc")? {
             Some(h) => Hlc::parse(&h)?,
             None => Hlc::zero(device.clone()),
@@ -264,6 +274,7 @@ impl Store {
             clock,
             device,
             account,
+            space,
             hlc: RefCell::new(hlc),
             entities,
         })
@@ -312,6 +323,23 @@ impl Store {
     /// The id of the account that owns this store; the author of its local changes.
     pub fn account_id(&self) -> &str {
         &self.account
+    }
+
+    /// The id of the space this store holds: the patient's record it is a copy of.
+    pub fn space_id(&self) -> &str {
+        &self.space
+    }
+
+    /// Makes this store a copy of `space`, owned by `account`: a device joining an account's
+    /// space adopts both. Only an empty store may (the caller checks).
+    pub(crate) fn adopt_identity(&mut self, account: &str, space: &str) -> Result<()> {
+        let tx = self.conn.unchecked_transaction()?;
+        meta_set(&tx, "account_id", account)?;
+        meta_set(&tx, "space_id", space)?;
+        tx.commit()?;
+        account.clone_into(&mut self.account);
+        space.clone_into(&mut self.space);
+        Ok(())
     }
 
     /// Schema version, device id and counts.
@@ -436,6 +464,21 @@ impl Store {
     /// Closes the database, checkpointing the WAL into the encrypted main file.
     pub fn close(self) -> Result<()> {
         self.conn.close().map_err(|(_, e)| Error::Storage(e))
+    }
+}
+
+/// Runs code on an open store. The FFI keeps its store behind a mutex it must not hold while
+/// the app's code runs (a notification scheduler that calls back into the store) or while a
+/// sync waits on the network; it hands the core this instead of the store itself, and the core
+/// locks it only around its own steps.
+pub trait StoreAccess {
+    /// Runs `f` on the store.
+    fn with_store<T>(&self, f: impl FnOnce(&Store) -> Result<T>) -> Result<T>;
+}
+
+impl StoreAccess for Store {
+    fn with_store<T>(&self, f: impl FnOnce(&Store) -> Result<T>) -> Result<T> {
+        f(self)
     }
 }
 

@@ -38,6 +38,8 @@ pub use symptoms::{
     find_term,
 };
 
+use cairn_protocol::Scope;
+
 use crate::error::{Error, Result};
 use crate::record::{EntityDef, SearchIndex, Writer};
 use crate::store::Store;
@@ -61,6 +63,7 @@ pub static TIMELINE_EVENT: EntityDef = EntityDef {
         "document_ids",
     ],
     search: Some(&TIMELINE_SEARCH),
+    scope: Scope::Timeline,
 };
 
 /// Full-text search over titles, text and tags (migration 0005), kept in step by `record/`.

@@ -29,6 +29,8 @@ use serde::Serialize;
 use serde_json::Value;
 use zeroize::Zeroizing;
 
+use cairn_protocol::Scope;
+
 use crate::error::{Error, Result};
 use crate::ids::new_id;
 use crate::record::{EntityDef, SearchIndex};
@@ -54,6 +56,7 @@ pub static DOCUMENT: EntityDef = EntityDef {
         "content_key",
     ],
     search: Some(&DOCUMENT_SEARCH),
+    scope: Scope::Documents,
 };
 
 /// Full-text search over titles, notes and tags (migration 0008), kept in step by `record/`.
