@@ -7,7 +7,7 @@
 //!   `--tz` set, the passphrase.
 //! - `store.rs`: the store's own commands (`init`, `status`, `passwd`, `check`).
 //! - `input.rs`: one grammar for instants, dates and ids, shared by every command.
-//! - `timeline/`, `meds/`, `vault/`: one subcommand each, in the same rooms: `mod.rs` the
+//! - `timeline/`, `meds/`, `vault/`, `sync/` (account, device, sync): one subcommand each, in the same rooms: `mod.rs` the
 //!   subcommands, `args.rs` their flags, `run.rs` what each does, `print.rs` its text and JSON.
 //! - `demo.rs`: the walkthrough in a temporary directory.
 //! - `terminal.rs`: stored and typed text made unable to drive the terminal it is printed on.
@@ -17,6 +17,7 @@ mod demo;
 mod input;
 mod meds;
 mod store;
+mod sync;
 mod terminal;
 mod timeline;
 mod vault;
@@ -75,6 +76,14 @@ enum Command {
     /// The encrypted document vault.
     #[command(subcommand)]
     Vault(vault::Command),
+    /// Your sync account: create it on a relay, print or use its recovery kit.
+    #[command(subcommand)]
+    Account(sync::AccountCommand),
+    /// Your devices: link a new one with a code, join from one, list, revoke.
+    #[command(subcommand)]
+    Device(sync::DeviceCommand),
+    /// Syncs with the relay: brings down other devices' changes, sends this one's.
+    Sync(sync::SyncArgs),
 }
 
 fn run(cli: Cli) -> Result<(), Error> {
@@ -99,6 +108,9 @@ fn run(cli: Cli) -> Result<(), Error> {
         Command::Symptoms(cmd) => timeline::run_symptoms(&ctx, cmd),
         Command::Meds(cmd) => meds::run(&ctx, cmd),
         Command::Vault(cmd) => vault::run(&ctx, cmd),
+        Command::Account(cmd) => sync::run_account(&ctx, cmd),
+        Command::Device(cmd) => sync::run_device(&ctx, cmd),
+        Command::Sync(args) => sync::run_sync(&ctx, args),
     }
 }
 
