@@ -5,6 +5,7 @@
 //! - [`error`]: the flat [`CairnError`] the apps switch on, converted from the core's error.
 //! - [`store`]: [`CairnStore`], the open encrypted store, and what the app implements for it:
 //!   the [`KeyStore`] and the [`Clock`].
+//! - [`sync`]: the account, linking devices, `sync_now` and the [`sync::SyncObserver`].
 //! - [`timeline`], [`meds`], [`vault`]: each feature's methods on [`CairnStore`]; the values
 //!   they take and return are the core's own records.
 //!
@@ -21,6 +22,7 @@ uniffi::use_remote_type!(cairn_core::jiff::civil::Date);
 pub mod error;
 pub mod meds;
 pub mod store;
+pub mod sync;
 pub mod timeline;
 pub mod vault;
 

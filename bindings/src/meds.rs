@@ -10,8 +10,9 @@ use std::sync::Arc;
 use cairn_core::meds::rrule::ImportedPhase;
 use cairn_core::meds::{
     sync_notifications_through, Adherence, AsNeededWarning, DoseOccurrence, LoggedDose, Medication,
-    NotificationPlan, Phase, RefillStatus, StoreAccess, SyncMode, TimeZonePolicy,
+    NotificationPlan, Phase, RefillStatus, SyncMode, TimeZonePolicy,
 };
+use cairn_core::store::StoreAccess;
 use cairn_core::Store;
 use jiff::civil::Date;
 use jiff::Timestamp;

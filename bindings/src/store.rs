@@ -80,6 +80,8 @@ impl CoreClock for ForeignClock {
 #[derive(uniffi::Object)]
 pub struct CairnStore {
     inner: Mutex<Option<Store>>,
+    /// Cancels the sync under way, if one is.
+    pub(crate) sync_cancel: Mutex<cairn_core::sync::CancelToken>,
     /// The app's clock, when it gave one: its zone is checked before every call.
     app_clock: Option<Arc<ForeignClock>>,
 }
@@ -107,6 +109,7 @@ impl CairnStore {
         };
         Ok(Arc::new(Self {
             inner: Mutex::new(Some(store)),
+            sync_cancel: Mutex::new(cairn_core::sync::CancelToken::new()),
             app_clock,
         }))
     }
@@ -115,6 +118,22 @@ impl CairnStore {
         // A panic while holding the lock cannot leave a half-applied transaction (SQLite rolls
         // back), so the store stays usable.
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Runs `f` on the open store with exclusive access (a device joining an account changes
+    /// the store's identity), or fails with `Locked` after `close`.
+    pub(crate) fn with_mut<T>(
+        &self,
+        f: impl FnOnce(&mut Store) -> cairn_core::Result<T>,
+    ) -> Result<T, CairnError> {
+        let mut guard = self.lock();
+        let store = guard
+            .as_mut()
+            .ok_or_else(|| CairnError::Locked("the store is closed".into()))?;
+        if let Some(clock) = &self.app_clock {
+            clock.checked_zone()?;
+        }
+        Ok(f(store)?)
     }
 
     /// Runs `f` on the open store, or fails with `Locked` after `close`.
@@ -131,6 +150,15 @@ impl CairnStore {
         }
         Ok(f(store)?)
     }
+}
+
+/// Runs blocking work (file streaming, the network) off the caller's thread.
+pub(crate) async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, CairnError> + Send + 'static,
+) -> Result<T, CairnError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| CairnError::Internal(format!("background work stopped: {e}")))?
 }
 
 #[uniffi::export(async_runtime = "tokio")]

@@ -9,22 +9,13 @@ use std::sync::Arc;
 use cairn_core::vault::{Document, DocumentCheck, DocumentFilter, DocumentMeta, ImportOutcome};
 
 use crate::error::CairnError;
-use crate::store::CairnStore;
+use crate::store::{blocking, CairnStore};
 
 /// Receives progress of long imports and exports, for a progress bar.
 #[uniffi::export(with_foreign)]
 pub trait VaultProgress: Send + Sync {
     /// `done` of `total` bytes have been processed.
     fn on_progress(&self, done: u64, total: u64);
-}
-
-/// Runs blocking vault work off the caller's thread.
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, CairnError> + Send + 'static,
-) -> Result<T, CairnError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| CairnError::Internal(format!("vault work stopped: {e}")))?
 }
 
 fn reporter(progress: Option<Arc<dyn VaultProgress>>) -> impl FnMut(u64, u64) {
