@@ -2,7 +2,7 @@
 //!
 //! Nothing here is a primitive: Ed25519 is `ed25519-dalek`, HPKE (RFC 9180) is `hpke`,
 //! XChaCha20-Poly1305 is `chacha20poly1305`, HKDF-SHA256 is `hkdf`. This module composes them;
-//! `docs/adr/0006-sync-keys-and-envelopes.md` records the composition and the threat each part
+//! `docs/adr/0007-sync-keys-and-envelopes.md` records the composition and the threat each part
 //! stops.
 //!
 //! - An **account** has one 32-byte secret, which every device of the account holds (in its

@@ -50,7 +50,8 @@ pub mod paths {
     pub fn revoke(device: &crate::DeviceId) -> String {
         format!("/v1/devices/{device}/revoke")
     }
-    /// `GET ?after=N` → [`super::LedgerPage`]; `POST` [`super::AppendLedger`].
+    /// `GET ?from=N` → [`super::LedgerPage`] (entries from index N); `POST`
+    /// [`super::AppendLedger`].
     pub fn ledger(space: &crate::SpaceId) -> String {
         format!("/v1/spaces/{space}/ledger")
     }
@@ -64,7 +65,9 @@ pub mod paths {
     pub fn blob(space: &crate::SpaceId, hash: &crate::Hash32) -> String {
         format!("/v1/spaces/{space}/blobs/{}", hash.to_hex())
     }
-    /// `POST` (raw bytes): one side's next message; `GET ?after=N` → the other side's.
+    /// `POST` (raw bytes): `side`'s next message; `GET ?after=N&wait_ms=W` → `side`'s
+    /// messages from index N, for the other side, waiting up to W ms for one. A device posts to
+    /// its own side and reads `side.other()`.
     pub fn link_messages(slot: &str, side: super::LinkSide) -> String {
         format!("/v1/link/{slot}/{}", side.as_str())
     }

@@ -1,4 +1,9 @@
-//! What the end-to-end tests in `tests/it/` and the `cairn` command's tests share.
+//! What the end-to-end tests in `tests/it/` and the `cairn` command's tests share: sample bytes,
+//! a real relay in this process, and proxies that break or falsify what crosses them.
+
+pub mod relay;
+
+pub use relay::TestRelay;
 
 /// Deterministic bytes that look random (xorshift64) and differ per `seed`: document content
 /// that neither compresses nor repeats, the same on every run.

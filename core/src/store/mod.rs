@@ -45,7 +45,7 @@ pub struct Store {
     clock: Arc<dyn Clock>,
     device: DeviceId,
     account: String,
-    /// The space this store holds (a store is one space: docs/adr/0007).
+    /// The space this store holds (a store is one space: docs/adr/0008).
     space: String,
     /// The last timestamp this device issued; persisted in `meta` with every write.
     hlc: RefCell<Hlc>,

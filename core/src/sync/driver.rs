@@ -227,33 +227,36 @@ impl Run<'_> {
                 access.with_store(engine::registered)?;
             }
         }
+        // Entries this device wrote first (its space's first keys), then what others wrote,
+        // then this device's own introduction if it found itself missing (a recovered device).
+        self.publish(access)?;
         self.fetch_ledger(access)?;
-        for entry in access.with_store(engine::unpublished)? {
-            let relay = self.relay;
-            let space = entry.space.clone();
-            match self.retry(|| relay.append_ledger(&space, &entry)) {
-                Ok(()) => access.with_store(|s| engine::published(s, entry.index))?,
-                Err(Error::Conflict(_)) => {
-                    // Another device wrote that entry first: take the relay's, and write ours
-                    // again on top of it where it is still needed.
-                    access.with_store(engine::drop_unpublished)?;
-                    self.fetch_ledger(access)?;
-                    return self.publish_again(access);
-                }
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(())
+        self.publish(access)
     }
 
-    fn publish_again<A: StoreAccess + ?Sized>(&mut self, access: &A) -> Result<()> {
-        for entry in access.with_store(engine::unpublished)? {
-            let relay = self.relay;
-            let space = entry.space.clone();
-            self.retry(|| relay.append_ledger(&space, &entry))?;
-            access.with_store(|s| engine::published(s, entry.index))?;
+    /// Publishes the ledger entries this device wrote that the relay does not hold yet. When
+    /// another device wrote at their place first, the relay's entries are taken and this
+    /// device's written again on top of them where still needed (its own introduction).
+    fn publish<A: StoreAccess + ?Sized>(&mut self, access: &A) -> Result<()> {
+        'tries: for _ in 0..3 {
+            for entry in access.with_store(engine::unpublished)? {
+                let relay = self.relay;
+                let space = entry.space.clone();
+                match self.retry(|| relay.append_ledger(&space, &entry)) {
+                    Ok(()) => access.with_store(|s| engine::published(s, entry.index))?,
+                    Err(Error::Conflict(_)) => {
+                        access.with_store(engine::drop_unpublished)?;
+                        self.fetch_ledger(access)?;
+                        continue 'tries;
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            return Ok(());
         }
-        Ok(())
+        Err(Error::Conflict(
+            "the space's ledger kept changing: sync again".into(),
+        ))
     }
 
     /// Fetches ledger entries beyond those held, checks and keeps them.

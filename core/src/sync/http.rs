@@ -11,8 +11,8 @@ use cairn_protocol::api::{
 };
 use cairn_protocol::codec::{CONTENT_TYPE, VERSION_HEADER, from_cbor, to_cbor};
 use cairn_protocol::{ByteBuf, DeviceId, Envelope, Hash32, LedgerEntry, PROTOCOL_VERSION, SpaceId};
-use reqwest::StatusCode;
 use reqwest::blocking::{Client, RequestBuilder, Response};
+use reqwest::{Method, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -41,7 +41,7 @@ impl std::fmt::Debug for HttpTransport {
 ///
 /// rustls marks `ring`'s provider deprecated because it has no post-quantum key exchange. TLS
 /// here protects only what the relay sees anyway (ids, sizes, ciphertext); every record and
-/// key is end-to-end encrypted inside it (docs/adr/0006), so the transport's key exchange is
+/// key is end-to-end encrypted inside it (docs/adr/0007), so the transport's key exchange is
 /// not what keeps patient data confidential.
 #[allow(deprecated)]
 fn install_crypto_provider() {
@@ -107,22 +107,31 @@ impl HttpTransport {
         let challenge: Challenge = self.call_plain(
             reqwest::Method::POST,
             paths::AUTH_CHALLENGE,
-            Some(&to_cbor(&ChallengeRequest {
+            &to_cbor(&ChallengeRequest {
                 device: device.id().clone(),
-            })),
+            }),
         )?;
         let sig = device.sign(&TokenRequest::signed_bytes(device.id(), &challenge.nonce));
         let token: Token = self.call_plain(
             reqwest::Method::POST,
             paths::AUTH_TOKEN,
-            Some(&to_cbor(&TokenRequest {
+            &to_cbor(&TokenRequest {
                 device: device.id().clone(),
                 nonce: challenge.nonce,
                 sig,
-            })),
+            }),
         )?;
         *held = Some(token.token.clone());
         Ok(token.token)
+    }
+
+    /// An unauthenticated call with a CBOR body.
+    fn send_plain(&self, method: reqwest::Method, path: &str, body: &[u8]) -> Result<Response> {
+        send(
+            self.request(method, path)
+                .header(reqwest::header::CONTENT_TYPE, CONTENT_TYPE)
+                .body(body.to_vec()),
+        )
     }
 
     /// An unauthenticated call with a CBOR body, answered in CBOR.
@@ -130,15 +139,9 @@ impl HttpTransport {
         &self,
         method: reqwest::Method,
         path: &str,
-        body: Option<&[u8]>,
+        body: &[u8],
     ) -> Result<T> {
-        let mut req = self.request(method, path);
-        if let Some(body) = body {
-            req = req
-                .header(reqwest::header::CONTENT_TYPE, CONTENT_TYPE)
-                .body(body.to_vec());
-        }
-        decode(send(req)?)
+        decode(self.send_plain(method, path, body)?)
     }
 
     /// An authenticated call; a refused token is renewed once.
@@ -230,24 +233,18 @@ fn decode<T: DeserializeOwned>(resp: Response) -> Result<T> {
         .map_err(|_| Error::Network("the relay's answer was cut short or garbled".into()))
 }
 
-use reqwest::Method;
-
 impl Transport for HttpTransport {
     fn relay(&self) -> &str {
         &self.base
     }
 
     fn create_account(&self, body: &CreateAccount) -> Result<()> {
-        self.call_plain::<serde::de::IgnoredAny>(
-            Method::POST,
-            paths::ACCOUNTS,
-            Some(&to_cbor(body)),
-        )
-        .map(drop)
+        self.send_plain(Method::POST, paths::ACCOUNTS, &to_cbor(body))
+            .map(drop)
     }
 
     fn register_device(&self, body: &RegisterDevice) -> Result<()> {
-        self.call_plain::<serde::de::IgnoredAny>(Method::POST, paths::DEVICES, Some(&to_cbor(body)))
+        self.send_plain(Method::POST, paths::DEVICES, &to_cbor(body))
             .map(drop)
     }
 

@@ -1,10 +1,10 @@
 //! Sync: the patient's devices converge through a relay that never sees plaintext and cannot
 //! forge, drop, reorder or replay anything unnoticed.
 //!
-//! A store is one space (docs/adr/0007). This device's changes leave the outbox sealed in
+//! A store is one space (docs/adr/0008). This device's changes leave the outbox sealed in
 //! envelopes (`crypto`, `batch.rs`), one chain per device; other devices' envelopes are checked
 //! against the space's ledger and their chains before they are applied through the one write
-//! path ([`Store::apply_remote`](crate::Store::apply_remote)). docs/adr/0006 holds the key and
+//! path ([`Store::apply_remote`](crate::Store::apply_remote)). docs/adr/0007 holds the key and
 //! envelope design and the threats it answers.
 //!
 //! # Layout

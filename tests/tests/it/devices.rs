@@ -4,7 +4,9 @@ use std::sync::Arc;
 
 use cairn_core::record::FieldChange;
 use cairn_core::store::MemoryKeyStore;
+use cairn_core::sync::{self, HttpTransport, RetryPolicy, SyncReport, Transport};
 use cairn_core::{SteppableClock, Store, Unlock};
+use cairn_tests::TestRelay;
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
@@ -75,6 +77,74 @@ impl TestDevice {
         let theirs = other.push();
         other.pull(&mine);
         self.pull(&theirs);
+    }
+
+    /// Creates the patient's account on `relay` with this device, and syncs.
+    #[allow(dead_code)]
+    pub(crate) fn create_account(&self, relay: &TestRelay) -> String {
+        let kit = self
+            .store
+            .create_account(&relay.url())
+            .expect("create account");
+        self.sync(relay);
+        kit.to_string()
+    }
+
+    /// This device's transport to `relay`.
+    #[allow(dead_code)]
+    pub(crate) fn transport(&self, relay: &TestRelay) -> HttpTransport {
+        self.transport_at(&relay.url())
+    }
+
+    /// This device's transport to the relay at `url` (a proxy, say).
+    #[allow(dead_code)]
+    pub(crate) fn transport_at(&self, url: &str) -> HttpTransport {
+        let id = self.store.sync_identity().expect("sync identity");
+        HttpTransport::new(url)
+            .expect("relay address")
+            .as_device(id.device.clone())
+    }
+
+    /// One sync through `relay`, which must succeed.
+    #[allow(dead_code)]
+    pub(crate) fn sync(&self, relay: &TestRelay) -> SyncReport {
+        self.try_sync(&self.transport(relay)).expect("sync")
+    }
+
+    /// One sync through `transport`.
+    #[allow(dead_code)]
+    pub(crate) fn try_sync(&self, transport: &dyn Transport) -> cairn_core::Result<SyncReport> {
+        sync::sync_now(
+            &self.store,
+            transport,
+            &sync::Quiet,
+            &sync::CancelToken::new(),
+            RetryPolicy {
+                attempts: 4,
+                base_delay: std::time::Duration::from_millis(5),
+                max_delay: std::time::Duration::from_millis(50),
+            },
+        )
+    }
+
+    /// Links `new` to this device's account through `relay`: this device shows a code, the new
+    /// one types it; then the new device syncs.
+    #[allow(dead_code)]
+    pub(crate) fn link(&mut self, new: &mut TestDevice, relay: &TestRelay) {
+        let shows = self.transport(relay);
+        let invite = sync::start_link(&self.store, &shows).expect("start link");
+        let code = invite.code.clone();
+        // `&mut` moves into the thread (a store is used by one thread at a time).
+        let store = &mut self.store;
+        std::thread::scope(|scope| {
+            let existing = scope.spawn(move || {
+                sync::finish_link(&*store, &shows, &invite, &sync::CancelToken::new())
+            });
+            let joins = HttpTransport::new(&relay.url()).expect("relay address");
+            sync::join(&mut new.store, &joins, &code, &sync::CancelToken::new()).expect("join");
+            existing.join().expect("link thread").expect("finish link");
+        });
+        new.sync(relay);
     }
 
     /// Moves the device's clock to `instant`.

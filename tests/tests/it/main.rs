@@ -2,5 +2,6 @@
 
 mod devices;
 mod meds;
+mod sync;
 mod timeline;
 mod vault;

@@ -1,4 +1,4 @@
--- Sync: this device's part in its space. A store is one space (docs/adr/0007); what sync keeps
+-- Sync: this device's part in its space. A store is one space (docs/adr/0008); what sync keeps
 -- here is local to the device and never itself synced.
 
 -- The account secret and this device's signing key, inside the encrypted database.
