@@ -13,8 +13,9 @@ use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp, civil::Date};
 use rusqlite::params;
 
-use super::doses::{DoseStatus, start_of_day, status_of};
-use super::expand::{Occ, add_days, expand_into, shift};
+use super::calendar::{add_days, days_between, shift, start_of_day};
+use super::doses::{DoseStatus, status_of};
+use super::occurrence::{Occ, expand_into};
 use super::{Loaded, now_and_zone};
 use crate::error::{Error, Result};
 use crate::store::Store;
@@ -137,7 +138,7 @@ impl Store {
         if to < from {
             return Err(Error::invalid("to", "the range ends before it starts"));
         }
-        if super::expand::days_between(from, to) > 366 * 5 {
+        if days_between(from, to) > 366 * 5 {
             return Err(Error::invalid("to", "at most five years at a time"));
         }
         let start = start_of_day(zone, from);

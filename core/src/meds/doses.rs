@@ -19,17 +19,18 @@
 
 use std::collections::HashMap;
 
-use jiff::civil::{Date, Time};
+use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 use rusqlite::{OptionalExtension, params};
 use serde_json::Value;
 
-use super::expand::{Occ, expand_into, occurrence_id, resolve, shift};
+use super::calendar::{add_days, instant_at, shift, start_of_day};
+use super::occurrence::{Occ, dose_id, expand_into, occurrence_id, parse_packed_key};
 use super::regimen::ON_TIME_MINUTES;
 use super::{DOSE, Loaded, now_and_zone};
 use crate::error::{Error, Result};
-use crate::ids::{deterministic_id, new_id};
+use crate::ids::new_id;
 use crate::record::Writer;
 use crate::store::Store;
 
@@ -160,11 +161,6 @@ impl DoseRow {
     }
 }
 
-/// The deterministic id of the dose-log record of occurrence `key`.
-pub(crate) fn dose_id(medication_id: &str, key: &str) -> String {
-    deterministic_id("dose", &[medication_id, key])
-}
-
 /// Scheduled dose-log rows by medication id, then packed occurrence key (see
 /// [`Occ::packed_key`]): the year-long reads of adherence stay free of string keys.
 #[derive(Debug, Default)]
@@ -183,9 +179,7 @@ impl DoseRows {
 
     /// The row of the occurrence with key text `key` of `medication_id`.
     pub(crate) fn get_by_key(&self, medication_id: &str, key: &str) -> Option<&DoseRow> {
-        self.0
-            .get(medication_id)?
-            .get(&super::expand::parse_packed_key(key)?)
+        self.0.get(medication_id)?.get(&parse_packed_key(key)?)
     }
 }
 
@@ -212,7 +206,7 @@ impl Store {
         let mut rows = stmt.query(params![lo, hi])?;
         let mut out = DoseRows::default();
         while let Some(r) = rows.next()? {
-            let Some(key) = super::expand::parse_packed_key(text_ref(r, 1)?) else {
+            let Some(key) = parse_packed_key(text_ref(r, 1)?) else {
                 continue;
             };
             let row = DoseRow {
@@ -291,31 +285,12 @@ pub(crate) fn status_of(
     }
 }
 
-/// Midnight starting `day` in `zone` (the first instant of the day, whatever DST does).
-pub fn start_of_day_in(zone: &TimeZone, day: Date) -> Timestamp {
-    start_of_day(zone, day)
-}
-
-pub(crate) fn start_of_day(zone: &TimeZone, day: Date) -> Timestamp {
-    resolve(zone, day.to_datetime(Time::midnight())).unwrap_or(Timestamp::MIN)
-}
-
 fn ms(t: Timestamp) -> i64 {
     t.as_millisecond()
 }
 
 fn from_ms(field: &'static str, ms: i64) -> Result<Timestamp> {
     Timestamp::from_millisecond(ms).map_err(|_| Error::invalid(field, "time out of range"))
-}
-
-/// The instant `ms` milliseconds after the epoch, held to the calendar's ends: the log stores
-/// instants, so only arithmetic beyond the year 9999 reaches an end.
-pub(crate) fn instant_at(ms: i64) -> Timestamp {
-    Timestamp::from_millisecond(ms).unwrap_or(if ms < 0 {
-        Timestamp::MIN
-    } else {
-        Timestamp::MAX
-    })
 }
 
 /// What a log call is about: an occurrence (with its key and time) or none (an extra dose).
@@ -354,7 +329,7 @@ impl Target {
     fn logged(&self, medication_id: &str, dose_id: String, status: DoseStatus) -> LoggedDose {
         LoggedDose {
             dose_id,
-            occurrence_id: Some(occurrence_id_of(medication_id, &self.key)),
+            occurrence_id: Some(occurrence_id(medication_id, &self.key)),
             scheduled_at: Some(self.occ.at),
             status,
             warnings: Vec::new(),
@@ -390,7 +365,7 @@ impl Store {
         day: Date,
     ) -> Result<Vec<DoseOccurrence>> {
         let from = start_of_day(zone, day);
-        let to = start_of_day(zone, super::expand::add_days(day, 1));
+        let to = start_of_day(zone, add_days(day, 1));
         self.doses_between_at(now, zone, from, to)
     }
 
@@ -795,10 +770,6 @@ impl Store {
         )?;
         last.map(|t| from_ms("taken_at", t)).transpose()
     }
-}
-
-fn occurrence_id_of(medication_id: &str, key: &str) -> String {
-    occurrence_id(medication_id, key)
 }
 
 /// One occurrence joined with its log row, for the screens.

@@ -1,7 +1,10 @@
 //! Medications: regimens, dose occurrences, the dose log, adherence and the notification plan.
 //!
-//! - [`regimen`]: the model (medication, phases, timings, zone policy) and its validation.
-//! - [`expand`]: regimen -> dose occurrences with stable ids; the DST rule.
+//! - [`regimen`]: the model (medication, phases, timings, zone policy), its limits and parsers.
+//! - `calendar`: days, saturating shifts, midnights and the DST rule.
+//! - `compiled`: a timing checked into civil types, and the compiled form of a regimen.
+//! - `occurrence`: compiled regimen -> dose occurrences with stable ids and keys.
+//! - `compile`: a whole medication checked and its phases chained; [`occurrences`].
 //! - [`doses`]: the dose log (taken, skipped, snoozed; missed by the late window), matching a
 //!   late dose to the occurrence it was meant for, as-needed gap and cap checks, the day view.
 //! - [`adherence`]: adherence over a date range, stock and refill alerts.
@@ -12,8 +15,11 @@
 //! last notification plan is device-local and lives in a table sync never sees.
 
 pub mod adherence;
+pub(crate) mod calendar;
+pub(crate) mod compile;
+pub(crate) mod compiled;
 pub mod doses;
-pub(crate) mod expand;
+pub(crate) mod occurrence;
 pub mod plan;
 pub mod regimen;
 pub mod rrule;
@@ -21,8 +27,9 @@ pub mod rrule;
 #[cfg(test)]
 mod tests;
 
+use jiff::Timestamp;
 use jiff::civil::Date;
-use jiff::{Timestamp, tz::TimeZone};
+use jiff::tz::TimeZone;
 use rusqlite::OptionalExtension;
 use serde_json::Value;
 
@@ -31,13 +38,17 @@ use crate::ids::new_id;
 use crate::record::EntityDef;
 use crate::store::Store;
 pub use adherence::{Adherence, AdherenceCounts, MedicationAdherence, RefillStatus};
-use doses::instant_at;
+pub use calendar::start_of_day;
+use calendar::{add_days, instant_at, shift};
+use compile::compile;
+pub use compile::occurrences;
+use compiled::Compiled;
 pub use doses::{AsNeededWarning, DoseOccurrence, DoseStatus, LoggedDose};
+pub use occurrence::Occurrence;
 pub use plan::{
     NotificationKind, NotificationPlan, NotificationScheduler, PlannedNotification, StoreAccess,
     SyncMode, sync_notifications_through,
 };
-use regimen::{Compiled, compile};
 pub use regimen::{
     CycleStart, DayOfWeek, Medication, ON_TIME_MINUTES, Phase, TimeZonePolicy, Timing,
 };
@@ -206,7 +217,7 @@ impl Loaded {
     /// window had closed before the medication was added, so the patient never had a chance to
     /// log it here. A dose still inside its window when the medication was added is tracked.
     pub(crate) fn untracked(&self, at: Timestamp, logged: bool) -> bool {
-        let closes = expand::shift(at, self.compiled.late_window).as_millisecond();
+        let closes = shift(at, self.compiled.late_window).as_millisecond();
         !logged && closes < self.tracked_from_ms
     }
 }
@@ -356,7 +367,7 @@ impl Store {
             .first()
             .ok_or_else(|| Error::invalid("phases", "a regimen needs at least one phase"))?;
         let from = regimen::parse_date("start", &first.start)?;
-        let day_before = expand::add_days(from, -1);
+        let day_before = add_days(from, -1);
         let mut kept = Vec::new();
         for p in med.phases {
             let start = regimen::parse_date("start", &p.start)?;
@@ -402,53 +413,6 @@ impl Store {
         med.cycle_starts.sort_by_key(|c| (c.phase, c.cycle));
         self.update_medication(&med)
     }
-}
-
-/// One scheduled dose of a medication, as [`occurrences`] expands it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Occurrence {
-    /// The stable occurrence id (the same on every device).
-    pub id: String,
-    /// The occurrence key: phase and scheduled local time (`0|2026-03-08T22:00`).
-    pub key: String,
-    /// The phase's position in the regimen.
-    pub phase: u32,
-    /// When it is due.
-    pub at: Timestamp,
-    /// The amount due.
-    pub dose: f64,
-}
-
-impl Occurrence {
-    /// The id of its dose-log record (`deterministic_id("dose", [medication id, key])`).
-    pub fn dose_id(&self, medication_id: &str) -> String {
-        doses::dose_id(medication_id, &self.key)
-    }
-}
-
-/// The occurrences of `med` due in `[from, to)` with the device in `device_zone`, in order.
-pub fn occurrences(
-    med: &Medication,
-    device_zone: &TimeZone,
-    from: Timestamp,
-    to: Timestamp,
-) -> Result<Vec<Occurrence>> {
-    let compiled = compile(med)?;
-    let mut occs = Vec::new();
-    expand::expand_into(&compiled, device_zone, from, to, &mut occs);
-    Ok(occs
-        .iter()
-        .map(|o| {
-            let key = o.key();
-            Occurrence {
-                id: expand::occurrence_id(&med.id, &key),
-                phase: u32::from(o.phase),
-                at: o.at,
-                dose: o.dose,
-                key,
-            }
-        })
-        .collect())
 }
 
 /// The clock's instant and zone, for the methods that take them explicitly.

@@ -25,9 +25,10 @@ use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 use rusqlite::params;
 
-use super::doses::{DoseRows, Logged, instant_at};
-use super::expand::{Occ, add_days, expand_into, occurrence_id, resolve, shift};
-use super::regimen::CTiming;
+use super::calendar::{add_days, instant_at, resolve, shift};
+use super::compiled::CTiming;
+use super::doses::{DoseRows, Logged};
+use super::occurrence::{Occ, expand_into, occurrence_id};
 use super::{Loaded, now_and_zone};
 use crate::error::{Error, Result};
 use crate::ids::deterministic_id;
