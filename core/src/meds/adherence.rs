@@ -14,9 +14,9 @@ use jiff::{SignedDuration, Timestamp, civil::Date};
 use rusqlite::params;
 
 use super::calendar::{add_days, days_between, shift, start_of_day};
-use super::doses::{DoseStatus, status_of};
+use super::dose_log::{DoseStatus, status_of};
+use super::medication::Loaded;
 use super::occurrence::{Occ, expand_into};
-use super::{Loaded, now_and_zone};
 use crate::error::{Error, Result};
 use crate::store::Store;
 
@@ -119,8 +119,8 @@ const FOUR_WEEKS: SignedDuration = SignedDuration::from_hours(24 * 28);
 impl Store {
     /// Adherence over the days `from..=to` in the device's zone, as of now.
     pub fn adherence(&self, from: Date, to: Date) -> Result<Adherence> {
-        let (now, zone) = now_and_zone(self);
-        self.adherence_at(now, &zone, from, to)
+        let now = self.clock().now_zoned();
+        self.adherence_at(now.timestamp(), now.time_zone(), from, to)
     }
 
     /// Adherence over the days `from..=to` in `zone`, as of `now`.
@@ -188,8 +188,8 @@ impl Store {
 
     /// The supply of every medication whose stock is tracked.
     pub fn refill_status(&self) -> Result<Vec<RefillStatus>> {
-        let (now, zone) = now_and_zone(self);
-        self.refill_status_at(now, &zone)
+        let now = self.clock().now_zoned();
+        self.refill_status_at(now.timestamp(), now.time_zone())
     }
 
     /// [`Store::refill_status`] as of `now` in `zone`.

@@ -27,9 +27,9 @@ use rusqlite::params;
 
 use super::calendar::{add_days, instant_at, resolve, shift};
 use super::compiled::CTiming;
-use super::doses::{DoseRows, Logged};
+use super::dose_log::{DoseRows, Logged};
+use super::medication::Loaded;
 use super::occurrence::{Occ, expand_into, occurrence_id};
-use super::{Loaded, now_and_zone};
 use crate::error::{Error, Result};
 use crate::ids::deterministic_id;
 use crate::store::Store;
@@ -168,9 +168,14 @@ pub fn sync_notifications_through<A: StoreAccess + ?Sized>(
     let _gate = gate.lock().unwrap_or_else(PoisonError::into_inner);
     let pending: BTreeSet<String> = scheduler.pending()?.into_iter().collect();
     let plan = access.with_store(|s| {
-        let (now, zone) = now_and_zone(s);
-        let (planned, reach) = s.planned_notifications(now, &zone, max)?;
-        s.diff(planned, reach, now, Held::Platform(&pending, mode))
+        let now = s.clock().now_zoned();
+        let (planned, reach) = s.planned_notifications(now.timestamp(), now.time_zone(), max)?;
+        s.diff(
+            planned,
+            reach,
+            now.timestamp(),
+            Held::Platform(&pending, mode),
+        )
     })?;
     if !plan.is_unchanged() {
         scheduler.apply(&plan)?;
@@ -239,8 +244,8 @@ impl Store {
     /// The plan for the next `max` notifications as of the clock, diffed against the last plan
     /// committed. Nothing is stored: see [`Store::commit_notification_plan`].
     pub fn plan_notifications(&self, max: u32) -> Result<NotificationPlan> {
-        let (now, zone) = now_and_zone(self);
-        self.plan_notifications_at(now, &zone, max)
+        let now = self.clock().now_zoned();
+        self.plan_notifications_at(now.timestamp(), now.time_zone(), max)
     }
 
     /// [`Store::plan_notifications`] with an explicit instant and device zone.
