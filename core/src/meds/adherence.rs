@@ -12,6 +12,7 @@
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp, civil::Date};
 use rusqlite::params;
+use serde::Serialize;
 
 use super::calendar::{add_days, days_between, shift, start_of_day};
 use super::dose_log::{DoseStatus, status_of};
@@ -21,7 +22,7 @@ use crate::error::{Error, Result};
 use crate::store::Store;
 
 /// Counts of scheduled doses by outcome.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct AdherenceCounts {
     /// Scheduled doses in the range.
@@ -69,7 +70,7 @@ impl AdherenceCounts {
 }
 
 /// One medication's adherence.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct MedicationAdherence {
     /// The medication.
@@ -81,7 +82,7 @@ pub struct MedicationAdherence {
 }
 
 /// Adherence over a date range, per medication and overall.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Adherence {
     /// The first day, `YYYY-MM-DD`.
@@ -95,7 +96,7 @@ pub struct Adherence {
 }
 
 /// A medication's supply.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct RefillStatus {
     /// The medication.

@@ -5,6 +5,7 @@
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 use rusqlite::params;
+use serde::Serialize;
 
 use super::calendar::instant_at;
 use crate::error::{Error, Result};
@@ -12,7 +13,8 @@ use crate::store::Store;
 
 /// A warning the UI shows when an as-needed dose is logged (the dose is still recorded: the
 /// patient took it).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum AsNeededWarning {
     /// Less than the minimum gap since the last dose.

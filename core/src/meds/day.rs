@@ -4,6 +4,7 @@
 use jiff::Timestamp;
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
+use serde::Serialize;
 
 use super::calendar::{add_days, instant_at, start_of_day};
 use super::dose_log::{DoseRows, DoseStatus, status_of};
@@ -13,7 +14,7 @@ use crate::error::Result;
 use crate::store::Store;
 
 /// A scheduled dose as the "today" screen shows it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct DoseOccurrence {
     /// The occurrence's stable id (the same on every device).

@@ -23,6 +23,7 @@ use std::collections::HashMap;
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 use rusqlite::{OptionalExtension, params};
+use serde::Serialize;
 use serde_json::Value;
 
 use super::as_needed::AsNeededWarning;
@@ -36,7 +37,8 @@ use crate::record::Writer;
 use crate::store::Store;
 
 /// Where a scheduled dose stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum DoseStatus {
     /// Not due yet.
@@ -56,7 +58,7 @@ pub enum DoseStatus {
 }
 
 /// What logging a dose did.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct LoggedDose {
     /// The dose-log record's id.

@@ -22,7 +22,9 @@
 //! 9. `plan`: the platform's local notifications, reconciled with what the platform holds.
 //!
 //! Medications and dose-log records are synced entities written through [`crate::record`]; the
-//! last notification plan is device-local and lives in a table sync never sees.
+//! last notification plan is device-local and lives in a table sync never sees. The values the
+//! screens show serialise with serde (the CLI's `--json`), instants as RFC 3339 like the
+//! timeline's and the vault's.
 
 mod adherence;
 mod as_needed;

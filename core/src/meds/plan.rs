@@ -24,6 +24,7 @@ use std::sync::{Arc, Mutex, PoisonError, Weak};
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 use rusqlite::params;
+use serde::Serialize;
 
 use super::calendar::{add_days, instant_at, resolve, shift};
 use super::compiled::CTiming;
@@ -35,7 +36,8 @@ use crate::ids::deterministic_id;
 use crate::store::Store;
 
 /// What a notification is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum NotificationKind {
     /// Doses are due.
@@ -45,7 +47,7 @@ pub enum NotificationKind {
 }
 
 /// One local notification for the platform to schedule.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct PlannedNotification {
     /// A stable id: the same notification has the same id in every plan.
@@ -71,7 +73,7 @@ pub struct PlannedNotification {
 }
 
 /// The notifications to schedule and cancel so that the platform holds exactly `planned`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct NotificationPlan {
     /// New notifications to hand to the platform.

@@ -172,7 +172,7 @@ pub struct CycleStart {
 }
 
 /// A medication and its regimen.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Medication {
     /// Its id; leave empty when adding a new one.
