@@ -300,7 +300,7 @@ fn walk_meds(store: &Store) -> Result<(), Error> {
     // The days of the cycle so far, backfilled (they were due before the medication was added,
     // so the day view does not list them): every dose taken ten minutes after its time but
     // one, skipped for nausea.
-    let from = cairn_core::meds::doses::start_of_day_in(&zone, cycle_start);
+    let from = cairn_core::meds::start_of_day(&zone, cycle_start);
     let past = cairn_core::meds::occurrences(&store.medication(&cape_id)?, &zone, from, now)?;
     for (i, d) in past.iter().enumerate() {
         if i == 3 {

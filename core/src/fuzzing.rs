@@ -15,8 +15,11 @@ use rusqlite::Connection;
 use serde::Deserialize;
 
 use crate::error::Error;
-use crate::meds::expand::{self, Occ};
-use crate::meds::regimen::{self, CycleStart, Medication, Phase, TimeZonePolicy};
+use crate::meds::calendar::resolve;
+use crate::meds::compile::compile;
+use crate::meds::compiled::Compiled;
+use crate::meds::occurrence::{Occ, expand_into, parse_packed_key};
+use crate::meds::regimen::{CycleStart, Medication, Phase, TimeZonePolicy, parse_date};
 use crate::meds::rrule::{phase_from_rrule, phase_to_rrule};
 use crate::store::key::KdfFile;
 use crate::timeline::query::{Cursor, TimelineQuery, page_sql, search_expression};
@@ -62,14 +65,9 @@ struct RegimenCase {
 }
 
 /// Every occurrence of `c` in `[from, to)`.
-fn expand_window(
-    c: &regimen::Compiled,
-    device: &TimeZone,
-    from: Timestamp,
-    to: Timestamp,
-) -> Vec<Occ> {
+fn expand_window(c: &Compiled, device: &TimeZone, from: Timestamp, to: Timestamp) -> Vec<Occ> {
     let mut out = Vec::new();
-    expand::expand_into(c, device, from, to, &mut out);
+    expand_into(c, device, from, to, &mut out);
     out
 }
 
@@ -86,7 +84,7 @@ fn check_occurrences(occs: &[Occ], from: Timestamp, to: Timestamp, days: i64) {
         );
         let key = o.key();
         assert_eq!(
-            expand::parse_packed_key(&key),
+            parse_packed_key(&key),
             Some(o.packed_key()),
             "occurrence key {key} does not pack back"
         );
@@ -117,7 +115,7 @@ pub fn regimen(data: &[u8]) {
         med.time_zone_policy = policy;
     }
     med.cycle_starts = case.cycle_starts;
-    let compiled = match regimen::compile(&med) {
+    let compiled = match compile(&med) {
         Ok(c) => c,
         Err(e) => {
             assert!(is_invalid(&e), "a regimen was refused with {e:?}");
@@ -128,15 +126,14 @@ pub fn regimen(data: &[u8]) {
         .device_zone
         .and_then(|z| TimeZone::get(&z).ok())
         .unwrap_or(TimeZone::UTC);
-    let first_day = match case.from.as_deref().map(|d| regimen::parse_date("from", d)) {
+    let first_day = match case.from.as_deref().map(|d| parse_date("from", d)) {
         Some(Ok(d)) => d,
         Some(Err(_)) => return,
         None => compiled.phases[0].start,
     };
     let days = i64::from(case.days.min(62)) + 1;
     let zone = compiled.zone(&device).clone();
-    let Some(from) = expand::resolve(&zone, first_day.to_datetime(jiff::civil::Time::midnight()))
-    else {
+    let Some(from) = resolve(&zone, first_day.to_datetime(jiff::civil::Time::midnight())) else {
         return;
     };
     let Ok(to) = from.checked_add(SignedDuration::from_hours(24 * days)) else {
@@ -172,7 +169,7 @@ fn phase_doses(
 ) -> Option<Vec<(Timestamp, jiff::civil::DateTime)>> {
     let mut med = Medication::new("fuzz", vec![phase.clone()]);
     med.time_zone_policy = policy.clone();
-    let compiled = regimen::compile(&med).ok()?;
+    let compiled = compile(&med).ok()?;
     Some(
         expand_window(&compiled, device, from, to)
             .iter()
@@ -226,11 +223,11 @@ pub fn rrule(data: &[u8]) {
     let phase = imported.phase.clone();
     let mut med = Medication::new("fuzz", vec![phase.clone()]);
     med.time_zone_policy = imported.time_zone_policy.clone();
-    let compiled = regimen::compile(&med)
+    let compiled = compile(&med)
         .unwrap_or_else(|e| panic!("an imported RRULE does not compile: {e:?} ({phase:?})"));
     let zone = TimeZone::get("Europe/London").expect("bundled zone");
     let start = compiled.phases[0].start;
-    if let Some(from) = expand::resolve(&zone, start.to_datetime(jiff::civil::Time::midnight()))
+    if let Some(from) = resolve(&zone, start.to_datetime(jiff::civil::Time::midnight()))
         && let Ok(to) = from.checked_add(SignedDuration::from_hours(24 * 15))
     {
         check_occurrences(&expand_window(&compiled, &zone, from, to), from, to, 15);
@@ -537,7 +534,7 @@ mod tests {
             let mut med = super::Medication::new("seed", case.phases);
             med.time_zone_policy = case.policy.unwrap_or(super::TimeZonePolicy::WallClock);
             med.cycle_starts = case.cycle_starts;
-            super::regimen::compile(&med).expect("seed compiles");
+            super::compile(&med).expect("seed compiles");
             super::regimen(&seed);
         }
     }

@@ -50,7 +50,7 @@ pub(crate) enum Command {
         /// Another day than today (YYYY-MM-DD).
         #[arg(long)]
         date: Option<String>,
-        /// Print JSON instead of text (includes the occurrence ids `--for` takes).
+        /// Print JSON instead of text (each dose's `id` is what `--for` takes).
         #[arg(long)]
         json: bool,
     },
@@ -67,6 +67,9 @@ pub(crate) enum Command {
         /// The occurrence id it was for (see `today --json`).
         #[arg(long = "for")]
         occurrence: Option<String>,
+        /// Print what was logged as JSON instead of text.
+        #[arg(long)]
+        json: bool,
     },
     /// Logs a scheduled dose as skipped.
     Skip {
@@ -78,6 +81,9 @@ pub(crate) enum Command {
         /// Why (kept with the record).
         #[arg(long)]
         reason: Option<String>,
+        /// Print what was logged as JSON instead of text.
+        #[arg(long)]
+        json: bool,
     },
     /// Snoozes a scheduled dose.
     Snooze {
@@ -89,6 +95,9 @@ pub(crate) enum Command {
         /// For how long.
         #[arg(long, default_value_t = 15)]
         minutes: u32,
+        /// Print what was logged as JSON instead of text.
+        #[arg(long)]
+        json: bool,
     },
     /// Withdraws a logged dose (a mistaken tap); the dose reads as not logged again.
     Undo {
@@ -135,17 +144,27 @@ pub(crate) fn run(ctx: &Context, cmd: Command) -> Result<(), Error> {
             at,
             amount,
             occurrence,
-        } => run::take(&store, &med, at.as_deref(), amount, occurrence.as_deref())?,
+            json,
+        } => run::take(
+            &store,
+            &med,
+            at.as_deref(),
+            amount,
+            occurrence.as_deref(),
+            json,
+        )?,
         Command::Skip {
             med,
             occurrence,
             reason,
-        } => run::skip(&store, &med, occurrence.as_deref(), reason.as_deref())?,
+            json,
+        } => run::skip(&store, &med, occurrence.as_deref(), reason.as_deref(), json)?,
         Command::Snooze {
             med,
             occurrence,
             minutes,
-        } => run::snooze(&store, &med, occurrence.as_deref(), minutes)?,
+            json,
+        } => run::snooze(&store, &med, occurrence.as_deref(), minutes, json)?,
         Command::Undo { dose_id } => run::undo(&store, &dose_id)?,
         Command::Plan { max, commit, json } => run::plan(&store, max, commit, json)?,
         Command::Adherence { from, to, json } => {

@@ -1,23 +1,51 @@
 //! Medications, the day's doses, the dose log, the notification plan and adherence as text and
-//! JSON. The JSON is built here field by field; instants come from the core in milliseconds
-//! and are turned into zoned times by [`zoned`].
+//! JSON. The JSON is the core's values as they serialise (instants as RFC 3339, in UTC; the
+//! day's doses and the notifications also carry their time on the device's clock); the text
+//! shows instants on the device's clock through [`zoned`].
 
 use cairn_core::Store;
 use cairn_core::meds::{
     Adherence, AdherenceCounts, AsNeededWarning, DoseOccurrence, DoseStatus, LoggedDose,
-    Medication, NotificationPlan, PlannedNotification, RefillStatus, TimeZonePolicy, Timing,
+    Medication, NotificationPlan, RefillStatus, TimeZonePolicy, Timing,
 };
 use jiff::civil::Date;
 use jiff::{Timestamp, ZonedDateTime};
-use serde_json::{Value, json};
+use serde::Serialize;
 
 use crate::terminal::{self, safe_println};
+
+/// A medication as `list --json` prints it: the core's fields and the regimen in words.
+#[derive(Serialize)]
+struct Listed<'a> {
+    #[serde(flatten)]
+    medication: &'a Medication,
+    summary: String,
+}
+
+impl<'a> Listed<'a> {
+    fn new(medication: &'a Medication) -> Self {
+        Listed {
+            medication,
+            summary: regimen_summary(medication),
+        }
+    }
+}
+
+/// A medication as `show --json` prints it: as listed, with each phase's RRULE (null where no
+/// RRULE can express it) and its supply (null when the stock is not tracked).
+#[derive(Serialize)]
+struct Shown<'a> {
+    #[serde(flatten)]
+    listed: Listed<'a>,
+    rrules: &'a [Option<String>],
+    refill: Option<&'a RefillStatus>,
+}
 
 /// The medications, a line each, or as a JSON array.
 pub(super) fn list(meds: &[Medication], json: bool) {
     if json {
-        let list: Vec<Value> = meds.iter().map(medication_json).collect();
-        println!("{}", terminal::json_text(Value::Array(list).to_string()));
+        let list: Vec<Listed<'_>> = meds.iter().map(Listed::new).collect();
+        as_json(&list);
     } else if meds.is_empty() {
         safe_println!("no medications");
     } else {
@@ -61,16 +89,9 @@ pub(super) fn snoozed(store: &Store, m: &Medication, logged: &LoggedDose, minute
     );
 }
 
-/// The plan as one JSON object: what to schedule and cancel, all planned, and its reach.
-pub(super) fn plan_json(store: &Store, plan: &NotificationPlan) {
-    let v = json!({
-        "schedule": plan.schedule.iter().map(notification_json).collect::<Vec<_>>(),
-        "cancel": plan.cancel,
-        "planned": plan.planned.iter().map(notification_json).collect::<Vec<_>>(),
-        "reaches_until": zoned(store, plan.reaches_until).to_string(),
-        "runs_dry": plan.runs_dry,
-    });
-    println!("{}", terminal::json_text(v.to_string()));
+/// One of the core's values (a plan, the day's doses, adherence, a logged dose) as JSON.
+pub(super) fn as_json(value: &(impl Serialize + ?Sized)) {
+    println!("{}", terminal::pretty_json(value));
 }
 
 fn short(id: &str) -> &str {
@@ -144,26 +165,6 @@ fn fmt_amount(x: f64) -> String {
     }
 }
 
-fn medication_json(m: &Medication) -> Value {
-    json!({
-        "id": m.id,
-        "name": m.name,
-        "strength": m.strength,
-        "form": m.form,
-        "route": m.route,
-        "instructions": m.instructions,
-        "prescriber": m.prescriber,
-        "code": m.code,
-        "time_zone_policy": serde_json::to_value(&m.time_zone_policy).unwrap_or(Value::Null),
-        "late_window_minutes": m.late_window_minutes,
-        "stock": m.stock,
-        "refill_threshold_days": m.refill_threshold_days,
-        "phases": serde_json::to_value(&m.phases).unwrap_or(Value::Null),
-        "cycle_starts": serde_json::to_value(&m.cycle_starts).unwrap_or(Value::Null),
-        "summary": regimen_summary(m),
-    })
-}
-
 fn status_word(s: DoseStatus) -> &'static str {
     match s {
         DoseStatus::Upcoming => "upcoming",
@@ -207,22 +208,6 @@ pub(crate) fn warning_text(store: &Store, w: &AsNeededWarning) -> String {
     }
 }
 
-fn occurrence_json(d: &DoseOccurrence) -> Value {
-    json!({
-        "occurrence_id": d.id,
-        "dose_id": d.dose_id,
-        "medication_id": d.medication_id,
-        "medication": d.medication_name,
-        "key": d.key,
-        "scheduled_at": d.scheduled_local,
-        "dose": d.dose,
-        "unit": d.unit,
-        "status": status_word(d.status),
-        "taken_at_ms": d.taken_at.map(|t| t.as_millisecond()),
-        "snoozed_until_ms": d.snoozed_until.map(|t| t.as_millisecond()),
-    })
-}
-
 /// How far the plan reaches, and whether reminders stop there unless Cairn runs again.
 pub(super) fn reach(store: &Store, plan: &NotificationPlan) {
     safe_println!("{}", reach_text(store, plan));
@@ -237,18 +222,6 @@ fn reach_text(store: &Store, plan: &NotificationPlan) -> String {
     } else {
         format!("holds every reminder until {until}")
     }
-}
-
-fn notification_json(n: &PlannedNotification) -> Value {
-    json!({
-        "id": n.id,
-        "kind": format!("{:?}", n.kind).to_lowercase(),
-        "fire_at": n.fire_at_local,
-        "title": n.title,
-        "body": n.body,
-        "occurrence_ids": n.occurrence_ids,
-        "last_in_window": n.last_in_window,
-    })
 }
 
 /// The plan's notifications, `+` before the ones to schedule, then the ones to cancel.
@@ -275,34 +248,6 @@ pub(crate) fn plan(plan: &NotificationPlan) {
     for id in cancel {
         safe_println!("- cancel {}", short(id));
     }
-}
-
-pub(super) fn adherence_json(a: &Adherence) {
-    println!("{}", terminal::json_text(adherence_value(a).to_string()));
-}
-
-fn adherence_value(a: &Adherence) -> Value {
-    let counts = |c: &AdherenceCounts| {
-        json!({
-            "scheduled": c.scheduled,
-            "taken_on_time": c.taken_on_time,
-            "taken_late": c.taken_late,
-            "skipped": c.skipped,
-            "missed": c.missed,
-            "pending": c.pending,
-            "percent": c.percent,
-        })
-    };
-    json!({
-        "from": a.from,
-        "to": a.to,
-        "overall": counts(&a.overall),
-        "per_medication": a.per_medication.iter().map(|m| json!({
-            "medication_id": m.medication_id,
-            "medication": m.medication_name,
-            "counts": counts(&m.counts),
-        })).collect::<Vec<_>>(),
-    })
 }
 
 /// Adherence per medication and overall, a row each.
@@ -347,12 +292,12 @@ pub(super) fn medication(
     json: bool,
 ) {
     if json {
-        let mut v = medication_json(m);
-        v["rrules"] = json!(rrules);
-        v["remaining"] = json!(refill.map(|r| r.remaining));
-        v["days_left"] = json!(refill.and_then(|r| r.days_left));
-        v["needs_refill"] = json!(refill.map(|r| r.needs_refill));
-        println!("{}", terminal::json_text(v.to_string()));
+        let shown = Shown {
+            listed: Listed::new(m),
+            rrules,
+            refill,
+        };
+        as_json(&shown);
         return;
     }
     safe_println!("{} ({})", m.name, m.id);
@@ -407,12 +352,6 @@ pub(super) fn medication(
             if r.needs_refill { " - refill now" } else { "" }
         );
     }
-}
-
-/// The day's doses as a JSON array (with the occurrence and dose ids).
-pub(super) fn doses_json(doses: &[DoseOccurrence]) {
-    let list: Vec<Value> = doses.iter().map(occurrence_json).collect();
-    println!("{}", terminal::json_text(Value::Array(list).to_string()));
 }
 
 /// The day under a heading that names the zone, a dose a line with where it stands.

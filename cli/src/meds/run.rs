@@ -61,7 +61,7 @@ pub(crate) fn today(store: &Store, date: Option<&str>, json: bool) -> Result<(),
     };
     let doses = doses_on(store, day)?;
     if json {
-        print::doses_json(&doses);
+        print::as_json(&doses);
         return Ok(());
     }
     print::day(store, day, &doses);
@@ -88,6 +88,7 @@ pub(super) fn take(
     at: Option<&str>,
     amount: Option<f64>,
     occurrence: Option<&str>,
+    json: bool,
 ) -> Result<(), Error> {
     let m = find(store, med)?;
     let (zone, now) = (store.clock().time_zone(), store.clock().now());
@@ -96,7 +97,11 @@ pub(super) fn take(
         .transpose()?;
     let occurrence = occurrence.map(|o| input::id("--for", o)).transpose()?;
     let logged = store.take_dose(&m.id, at, amount, occurrence.as_deref())?;
-    print::taken(store, &m, &logged);
+    if json {
+        print::as_json(&logged);
+    } else {
+        print::taken(store, &m, &logged);
+    }
     Ok(())
 }
 
@@ -105,11 +110,16 @@ pub(super) fn skip(
     med: &str,
     occurrence: Option<&str>,
     reason: Option<&str>,
+    json: bool,
 ) -> Result<(), Error> {
     let m = find(store, med)?;
     let occurrence = occurrence.map(|o| input::id("--for", o)).transpose()?;
     let logged = store.skip_dose(&m.id, occurrence.as_deref(), reason)?;
-    print::skipped(store, &m, &logged);
+    if json {
+        print::as_json(&logged);
+    } else {
+        print::skipped(store, &m, &logged);
+    }
     Ok(())
 }
 
@@ -118,11 +128,16 @@ pub(super) fn snooze(
     med: &str,
     occurrence: Option<&str>,
     minutes: u32,
+    json: bool,
 ) -> Result<(), Error> {
     let m = find(store, med)?;
     let occurrence = occurrence.map(|o| input::id("--for", o)).transpose()?;
     let logged = store.snooze_dose(&m.id, occurrence.as_deref(), minutes)?;
-    print::snoozed(store, &m, &logged, minutes);
+    if json {
+        print::as_json(&logged);
+    } else {
+        print::snoozed(store, &m, &logged, minutes);
+    }
     Ok(())
 }
 
@@ -135,7 +150,7 @@ pub(super) fn undo(store: &Store, dose_id: &str) -> Result<(), Error> {
 pub(super) fn plan(store: &Store, max: u32, commit: bool, json: bool) -> Result<(), Error> {
     let plan = store.plan_notifications(max)?;
     if json {
-        print::plan_json(store, &plan);
+        print::as_json(&plan);
     } else {
         print::plan(&plan);
         print::reach(store, &plan);
@@ -167,7 +182,7 @@ pub(super) fn adherence(
     };
     let a = adherence_over(store, from, to)?;
     if json {
-        print::adherence_json(&a);
+        print::as_json(&a);
     } else {
         print::adherence(&a);
     }

@@ -132,7 +132,14 @@ fn a_dose_taken_after_midnight_counts_for_last_night() {
         &["today", "--date", "2026-03-10", "--json"],
     ));
     let doses: serde_json::Value = serde_json::from_str(&json).unwrap();
-    assert_eq!(doses[0]["status"], "taken late");
+    assert_eq!(doses[0]["status"], "taken_late");
+    // Instants are RFC 3339 in UTC; the scheduled time also on the device's clock.
+    assert_eq!(doses[0]["scheduled_at"], "2026-03-10T22:00:00Z");
+    assert_eq!(
+        doses[0]["scheduled_local"],
+        "2026-03-10T22:00:00+00:00[Europe/London]"
+    );
+    assert_eq!(doses[0]["taken_at"], "2026-03-11T00:40:00Z");
     let tonight = ok(&cli.meds("2026-03-11T00:45:00Z", tz, &["today"]));
     assert!(tonight.contains("upcoming"), "{tonight}");
     // A mistaken tap is undone: last night's dose reads as not logged again.
@@ -143,8 +150,20 @@ fn a_dose_taken_after_midnight_counts_for_last_night() {
         tz,
         &["today", "--date", "2026-03-10", "--json"],
     ));
-    let doses: serde_json::Value = serde_json::from_str(&json).unwrap();
-    assert_eq!(doses[0]["status"], "due");
+    let undone: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(undone[0]["status"], "due");
+    // Taken again, it is the same dose and the same record.
+    let taken: serde_json::Value = serde_json::from_str(&ok(&cli.meds(
+        "2026-03-11T00:55:00Z",
+        tz,
+        &["take", "temozolomide", "--json"],
+    )))
+    .unwrap();
+    assert_eq!(taken["status"], "taken_late");
+    assert_eq!(taken["scheduled_at"], "2026-03-10T22:00:00Z");
+    assert_eq!(taken["occurrence_id"], doses[0]["id"]);
+    assert_eq!(taken["dose_id"], dose_id);
+    assert_eq!(taken["warnings"], serde_json::json!([]));
 }
 
 #[test]
@@ -246,11 +265,14 @@ fn postponing_a_cycle_and_adherence() {
         ],
     ));
     ok(&cli.meds("2026-03-02T08:10:00Z", tz, &["take", "cape"]));
-    ok(&cli.meds(
+    let skipped: serde_json::Value = serde_json::from_str(&ok(&cli.meds(
         "2026-03-02T20:00:00Z",
         tz,
-        &["skip", "cape", "--reason", "vomiting"],
-    ));
+        &["skip", "cape", "--reason", "vomiting", "--json"],
+    )))
+    .unwrap();
+    assert_eq!(skipped["status"], "skipped");
+    assert_eq!(skipped["scheduled_at"], "2026-03-02T20:00:00Z");
     let (_, v) = cli.adherence("2026-03-03T12:00:00Z", tz, "2026-03-02", "2026-03-03");
     assert_eq!(v["overall"]["taken_on_time"], 1);
     assert_eq!(v["overall"]["skipped"], 1);

@@ -210,7 +210,7 @@ fn medication_names_with_escape_sequences_print_neutralised_everywhere() {
     let shown = json(d, &["meds", "show", "Fever", "--json"]);
     assert_eq!(shown["prescriber"], HOSTILE);
     let today = json(d, &["meds", "today", "--json"]);
-    assert_eq!(today[0]["medication"], HOSTILE);
+    assert_eq!(today[0]["medication_name"], HOSTILE);
     let adherence = json(
         d,
         &[
@@ -223,7 +223,7 @@ fn medication_names_with_escape_sequences_print_neutralised_everywhere() {
             "--json",
         ],
     );
-    assert_eq!(adherence["per_medication"][0]["medication"], HOSTILE);
+    assert_eq!(adherence["per_medication"][0]["medication_name"], HOSTILE);
 }
 
 #[test]

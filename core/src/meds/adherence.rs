@@ -12,15 +12,17 @@
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp, civil::Date};
 use rusqlite::params;
+use serde::Serialize;
 
-use super::doses::{DoseStatus, start_of_day, status_of};
-use super::expand::{Occ, add_days, expand_into, shift};
-use super::{Loaded, now_and_zone};
+use super::calendar::{add_days, days_between, shift, start_of_day};
+use super::dose_log::{DoseStatus, status_of};
+use super::medication::Loaded;
+use super::occurrence::{Occ, expand_into};
 use crate::error::{Error, Result};
 use crate::store::Store;
 
 /// Counts of scheduled doses by outcome.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct AdherenceCounts {
     /// Scheduled doses in the range.
@@ -68,7 +70,7 @@ impl AdherenceCounts {
 }
 
 /// One medication's adherence.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct MedicationAdherence {
     /// The medication.
@@ -80,7 +82,7 @@ pub struct MedicationAdherence {
 }
 
 /// Adherence over a date range, per medication and overall.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Adherence {
     /// The first day, `YYYY-MM-DD`.
@@ -94,7 +96,7 @@ pub struct Adherence {
 }
 
 /// A medication's supply.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct RefillStatus {
     /// The medication.
@@ -118,8 +120,8 @@ const FOUR_WEEKS: SignedDuration = SignedDuration::from_hours(24 * 28);
 impl Store {
     /// Adherence over the days `from..=to` in the device's zone, as of now.
     pub fn adherence(&self, from: Date, to: Date) -> Result<Adherence> {
-        let (now, zone) = now_and_zone(self);
-        self.adherence_at(now, &zone, from, to)
+        let now = self.clock().now_zoned();
+        self.adherence_at(now.timestamp(), now.time_zone(), from, to)
     }
 
     /// Adherence over the days `from..=to` in `zone`, as of `now`.
@@ -137,7 +139,7 @@ impl Store {
         if to < from {
             return Err(Error::invalid("to", "the range ends before it starts"));
         }
-        if super::expand::days_between(from, to) > 366 * 5 {
+        if days_between(from, to) > 366 * 5 {
             return Err(Error::invalid("to", "at most five years at a time"));
         }
         let start = start_of_day(zone, from);
@@ -187,8 +189,8 @@ impl Store {
 
     /// The supply of every medication whose stock is tracked.
     pub fn refill_status(&self) -> Result<Vec<RefillStatus>> {
-        let (now, zone) = now_and_zone(self);
-        self.refill_status_at(now, &zone)
+        let now = self.clock().now_zoned();
+        self.refill_status_at(now.timestamp(), now.time_zone())
     }
 
     /// [`Store::refill_status`] as of `now` in `zone`.

@@ -24,17 +24,20 @@ use std::sync::{Arc, Mutex, PoisonError, Weak};
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 use rusqlite::params;
+use serde::Serialize;
 
-use super::doses::{DoseRows, Logged, instant_at};
-use super::expand::{Occ, add_days, expand_into, occurrence_id, resolve, shift};
-use super::regimen::CTiming;
-use super::{Loaded, now_and_zone};
+use super::calendar::{add_days, instant_at, resolve, shift};
+use super::compiled::CTiming;
+use super::dose_log::{DoseRows, Logged};
+use super::medication::Loaded;
+use super::occurrence::{Occ, expand_into, occurrence_id};
 use crate::error::{Error, Result};
 use crate::ids::deterministic_id;
 use crate::store::{Store, StoreAccess};
 
 /// What a notification is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum NotificationKind {
     /// Doses are due.
@@ -44,7 +47,7 @@ pub enum NotificationKind {
 }
 
 /// One local notification for the platform to schedule.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct PlannedNotification {
     /// A stable id: the same notification has the same id in every plan.
@@ -70,7 +73,7 @@ pub struct PlannedNotification {
 }
 
 /// The notifications to schedule and cancel so that the platform holds exactly `planned`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct NotificationPlan {
     /// New notifications to hand to the platform.
@@ -153,9 +156,14 @@ pub fn sync_notifications_through<A: StoreAccess + ?Sized>(
     let _gate = gate.lock().unwrap_or_else(PoisonError::into_inner);
     let pending: BTreeSet<String> = scheduler.pending()?.into_iter().collect();
     let plan = access.with_store(|s| {
-        let (now, zone) = now_and_zone(s);
-        let (planned, reach) = s.planned_notifications(now, &zone, max)?;
-        s.diff(planned, reach, now, Held::Platform(&pending, mode))
+        let now = s.clock().now_zoned();
+        let (planned, reach) = s.planned_notifications(now.timestamp(), now.time_zone(), max)?;
+        s.diff(
+            planned,
+            reach,
+            now.timestamp(),
+            Held::Platform(&pending, mode),
+        )
     })?;
     if !plan.is_unchanged() {
         scheduler.apply(&plan)?;
@@ -224,8 +232,8 @@ impl Store {
     /// The plan for the next `max` notifications as of the clock, diffed against the last plan
     /// committed. Nothing is stored: see [`Store::commit_notification_plan`].
     pub fn plan_notifications(&self, max: u32) -> Result<NotificationPlan> {
-        let (now, zone) = now_and_zone(self);
-        self.plan_notifications_at(now, &zone, max)
+        let now = self.clock().now_zoned();
+        self.plan_notifications_at(now.timestamp(), now.time_zone(), max)
     }
 
     /// [`Store::plan_notifications`] with an explicit instant and device zone.

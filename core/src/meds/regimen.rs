@@ -7,17 +7,14 @@
 //! FHIR as phases with bounds.
 //!
 //! The public types carry plain strings (`"08:00"`, `"2026-03-01"`, IANA names) so they cross the
-//! FFI unchanged; [`compile`] checks them and turns them into the civil types expansion uses.
+//! FFI unchanged; `compile` checks them against the limits here and turns them into the civil
+//! types expansion uses.
 
-use std::collections::BTreeMap;
-
+use jiff::Timestamp;
 use jiff::civil::{Date, Time};
-use jiff::tz::TimeZone;
-use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::meds::expand;
 
 /// A day of the week (FHIR `dayOfWeek` codes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -175,7 +172,7 @@ pub struct CycleStart {
 }
 
 /// A medication and its regimen.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Medication {
     /// Its id; leave empty when adding a new one.
@@ -246,18 +243,18 @@ pub const DEFAULT_LATE_WINDOW_MINUTES: u32 = 120;
 /// A dose taken within this many minutes of its time (or the late window, if shorter) is on time.
 pub const ON_TIME_MINUTES: u32 = 60;
 /// The longest late window accepted: a day.
-const MAX_LATE_WINDOW_MINUTES: u32 = 24 * 60;
+pub(crate) const MAX_LATE_WINDOW_MINUTES: u32 = 24 * 60;
 /// The largest amount per dose: far above any real dose in any unit, low enough that totals
 /// over years of doses stay exact.
 pub const MAX_DOSE: f64 = 1_000_000.0;
 /// The most times of day one timing lists (every half hour).
-const MAX_TIMES_PER_DAY: usize = 48;
+pub(crate) const MAX_TIMES_PER_DAY: usize = 48;
 /// The most postponed cycles one medication keeps.
-const MAX_CYCLE_STARTS: usize = 1000;
+pub(crate) const MAX_CYCLE_STARTS: usize = 1000;
 
 /// Longest accepted text, in characters, per medication field: they end up in notifications
 /// and on small screens, and sync carries them to every device.
-const TEXT_LIMITS: [(&str, usize); 7] = [
+pub(crate) const TEXT_LIMITS: [(&str, usize); 7] = [
     ("name", 200),
     ("strength", 100),
     ("form", 100),
@@ -267,7 +264,7 @@ const TEXT_LIMITS: [(&str, usize); 7] = [
     ("code", 200),
 ];
 /// Longest unit of a dose (`tablet`, `mg`, `puff`), in characters.
-const MAX_UNIT: usize = 50;
+pub(crate) const MAX_UNIT: usize = 50;
 /// Longest reason given for a skipped dose, in characters.
 pub(crate) const MAX_REASON: usize = 500;
 
@@ -280,78 +277,6 @@ pub(crate) fn check_length(field: &'static str, text: &str, max: usize) -> Resul
         ));
     }
     Ok(())
-}
-
-/// A checked timing, in civil types.
-#[derive(Debug, Clone)]
-pub(crate) enum CTiming {
-    Times {
-        times: Vec<Time>,
-        /// Bit `i` set: day `i` (Monday = 0) applies.
-        days: u8,
-    },
-    EveryDays {
-        every: i64,
-        times: Vec<Time>,
-    },
-    EveryHours {
-        every: SignedDuration,
-        anchor: Time,
-    },
-    Cycle {
-        on: i64,
-        off: i64,
-        times: Vec<Time>,
-        cycles: Option<u32>,
-    },
-    AsNeeded {
-        min_gap: SignedDuration,
-        max_doses: u32,
-        period: SignedDuration,
-    },
-}
-
-/// A checked phase.
-#[derive(Debug, Clone)]
-pub(crate) struct CPhase {
-    pub(crate) index: u16,
-    pub(crate) dose: f64,
-    pub(crate) timing: CTiming,
-    pub(crate) start: Date,
-    pub(crate) end: Option<Date>,
-    pub(crate) count: Option<u32>,
-}
-
-/// A checked medication, ready to expand.
-#[derive(Debug, Clone)]
-pub(crate) struct Compiled {
-    /// `None` for wall clock; the home zone for fixed zone.
-    pub(crate) fixed_zone: Option<TimeZone>,
-    pub(crate) late_window: SignedDuration,
-    pub(crate) phases: Vec<CPhase>,
-    /// `(phase, cycle)` -> its postponed cycle day 1.
-    pub(crate) cycle_starts: BTreeMap<(u16, u32), Date>,
-}
-
-impl Compiled {
-    /// The zone the times are read in, given the device's zone.
-    pub(crate) fn zone<'a>(&'a self, device: &'a TimeZone) -> &'a TimeZone {
-        self.fixed_zone.as_ref().unwrap_or(device)
-    }
-
-    /// The as-needed rules, if the medication has an as-needed phase active on `day`.
-    pub(crate) fn as_needed_on(&self, day: Date) -> Option<(SignedDuration, u32, SignedDuration)> {
-        self.phases.iter().find_map(|p| match p.timing {
-            CTiming::AsNeeded {
-                min_gap,
-                max_doses,
-                period,
-            } if p.start <= day && p.end.is_none_or(|e| day <= e) => {
-                Some((min_gap, max_doses, period))
-            }
-            _ => None,
-        })
-    }
 }
 
 /// Parses `HH:MM` (24-hour).
@@ -377,281 +302,4 @@ pub fn parse_date(field: &'static str, text: &str) -> Result<Date> {
     text.trim()
         .parse::<Date>()
         .map_err(|_| Error::invalid(field, "dates are YYYY-MM-DD"))
-}
-
-fn times(field: &'static str, list: &[String]) -> Result<Vec<Time>> {
-    if list.is_empty() {
-        return Err(Error::invalid(field, "at least one time of day is needed"));
-    }
-    if list.len() > MAX_TIMES_PER_DAY {
-        return Err(Error::invalid(field, "at most 48 times of day"));
-    }
-    let mut out = list
-        .iter()
-        .map(|t| parse_time(field, t))
-        .collect::<Result<Vec<_>>>()?;
-    out.sort();
-    let before = out.len();
-    out.dedup();
-    if out.len() != before {
-        return Err(Error::invalid(field, "the same time is listed twice"));
-    }
-    Ok(out)
-}
-
-fn positive(field: &'static str, value: u32) -> Result<i64> {
-    if value == 0 {
-        return Err(Error::invalid(field, "must be at least 1"));
-    }
-    Ok(i64::from(value))
-}
-
-/// Checks a timing.
-pub(crate) fn compile_timing(timing: &Timing) -> Result<CTiming> {
-    Ok(match timing {
-        Timing::TimesOfDay {
-            times: t,
-            days_of_week,
-        } => {
-            let days = if days_of_week.is_empty() {
-                0x7f
-            } else {
-                days_of_week.iter().fold(0u8, |m, d| m | (1 << d.index()))
-            };
-            CTiming::Times {
-                times: times("times", t)?,
-                days,
-            }
-        }
-        Timing::EveryNDays {
-            every_days,
-            times: t,
-        } => {
-            let every = positive("every_days", *every_days)?;
-            if every > 3660 {
-                return Err(Error::invalid("every_days", "at most ten years"));
-            }
-            CTiming::EveryDays {
-                every,
-                times: times("times", t)?,
-            }
-        }
-        Timing::EveryNHours {
-            every_hours,
-            anchor,
-        } => {
-            let every = positive("every_hours", *every_hours)?;
-            if every > 24 * 366 {
-                return Err(Error::invalid("every_hours", "at most a year"));
-            }
-            CTiming::EveryHours {
-                every: SignedDuration::from_hours(every),
-                anchor: parse_time("anchor", anchor)?,
-            }
-        }
-        Timing::Cycle {
-            days_on,
-            days_off,
-            times: t,
-            cycles,
-        } => {
-            let on = positive("days_on", *days_on)?;
-            if on > 3660 || i64::from(*days_off) > 3660 {
-                return Err(Error::invalid("days_on", "cycles are at most ten years"));
-            }
-            if *cycles == Some(0) {
-                return Err(Error::invalid("cycles", "must be at least 1"));
-            }
-            CTiming::Cycle {
-                on,
-                off: i64::from(*days_off),
-                times: times("times", t)?,
-                cycles: *cycles,
-            }
-        }
-        Timing::AsNeeded {
-            min_gap_minutes,
-            max_doses,
-            period_hours,
-        } => {
-            if *max_doses == 0 {
-                return Err(Error::invalid(
-                    "max_doses",
-                    "the cap must allow at least one dose",
-                ));
-            }
-            let period = positive("period_hours", *period_hours)?;
-            if u64::from(*min_gap_minutes) > 24 * 60 * 31 {
-                return Err(Error::invalid("min_gap_minutes", "at most 31 days"));
-            }
-            CTiming::AsNeeded {
-                min_gap: SignedDuration::from_mins(i64::from(*min_gap_minutes)),
-                max_doses: *max_doses,
-                period: SignedDuration::from_hours(period),
-            }
-        }
-    })
-}
-
-/// Checks a whole medication and compiles it for expansion.
-pub(crate) fn compile(med: &Medication) -> Result<Compiled> {
-    if med.name.trim().is_empty() {
-        return Err(Error::invalid("name", "must not be empty"));
-    }
-    let code = med.code.as_deref().unwrap_or_default();
-    let texts = [
-        &med.name,
-        &med.strength,
-        &med.form,
-        &med.route,
-        &med.instructions,
-        &med.prescriber,
-        code,
-    ];
-    for ((field, max), text) in TEXT_LIMITS.into_iter().zip(texts) {
-        check_length(field, text.trim(), max)?;
-    }
-    if med.cycle_starts.len() > MAX_CYCLE_STARTS {
-        return Err(Error::invalid(
-            "cycle_starts",
-            "at most 1000 postponed cycles",
-        ));
-    }
-    let fixed_zone = match &med.time_zone_policy {
-        TimeZonePolicy::WallClock => None,
-        TimeZonePolicy::FixedZone { zone } => {
-            Some(crate::time::check_time_zone("time_zone_policy", zone)?)
-        }
-    };
-    if med.late_window_minutes == 0 || med.late_window_minutes > MAX_LATE_WINDOW_MINUTES {
-        return Err(Error::invalid(
-            "late_window_minutes",
-            "must be between 1 minute and 24 hours",
-        ));
-    }
-    if let Some(stock) = med.stock
-        && !(stock.is_finite() && stock >= 0.0)
-    {
-        return Err(Error::invalid("stock", "must be zero or more"));
-    }
-    if med.refill_threshold_days == Some(0) {
-        return Err(Error::invalid(
-            "refill_threshold_days",
-            "must be at least 1",
-        ));
-    }
-    if med.phases.is_empty() {
-        return Err(Error::invalid(
-            "phases",
-            "a regimen needs at least one phase",
-        ));
-    }
-    if med.phases.len() > 64 {
-        return Err(Error::invalid("phases", "at most 64 phases"));
-    }
-    let mut phases: Vec<CPhase> = Vec::with_capacity(med.phases.len());
-    for (index, p) in med.phases.iter().enumerate() {
-        if !(p.dose.is_finite() && p.dose > 0.0) {
-            return Err(Error::invalid("dose", "must be more than zero"));
-        }
-        if p.dose > MAX_DOSE {
-            return Err(Error::invalid("dose", "at most 1000000 per dose"));
-        }
-        check_length("unit", p.unit.trim(), MAX_UNIT)?;
-        let timing = compile_timing(&p.timing)?;
-        let start = parse_date("start", &p.start)?;
-        let end = p.end.as_deref().map(|e| parse_date("end", e)).transpose()?;
-        if let Some(end) = end
-            && end < start
-        {
-            return Err(Error::invalid("end", "the phase ends before it starts"));
-        }
-        if p.count == Some(0) {
-            return Err(Error::invalid("count", "must be at least 1"));
-        }
-        if p.count.is_some() && matches!(timing, CTiming::AsNeeded { .. }) {
-            return Err(Error::invalid(
-                "count",
-                "an as-needed phase is bounded by dates, not a count",
-            ));
-        }
-        if p.count.is_some_and(|c| c > 100_000) {
-            return Err(Error::invalid("count", "at most 100000 doses"));
-        }
-        if let Some(prev) = phases.last()
-            && start <= prev.start
-        {
-            return Err(Error::invalid(
-                "phases",
-                "phases overlap: each must start after the one before",
-            ));
-        }
-        phases.push(CPhase {
-            index: index as u16,
-            dose: p.dose,
-            timing,
-            start,
-            end,
-            count: p.count,
-        });
-    }
-    let mut cycle_starts = BTreeMap::new();
-    for cs in &med.cycle_starts {
-        let phase = phases
-            .get(cs.phase as usize)
-            .ok_or_else(|| Error::invalid("cycle_starts", "no such phase"))?;
-        if !matches!(phase.timing, CTiming::Cycle { .. }) {
-            return Err(Error::invalid("cycle_starts", "that phase has no cycles"));
-        }
-        if cs.cycle == 0 {
-            return Err(Error::invalid(
-                "cycle_starts",
-                "the first cycle starts with the phase; move the phase's start instead",
-            ));
-        }
-        cycle_starts.insert(
-            (phase.index, cs.cycle),
-            parse_date("cycle_starts", &cs.start)?,
-        );
-    }
-    let compiled = Compiled {
-        fixed_zone,
-        late_window: SignedDuration::from_mins(i64::from(med.late_window_minutes)),
-        phases,
-        cycle_starts,
-    };
-    let mut compiled = compiled;
-    // A postponed cycle may not start before the previous cycle's days on are over.
-    for &(phase, cycle) in compiled.cycle_starts.keys() {
-        let p = &compiled.phases[phase as usize];
-        let starts = expand::cycle_starts(&compiled, p, None, Some(cycle));
-        if let (Some(prev), Some(this), CTiming::Cycle { on, .. }) = (
-            starts.get(cycle as usize - 1),
-            starts.get(cycle as usize),
-            &p.timing,
-        ) && *this < expand::add_days(*prev, *on)
-        {
-            return Err(Error::invalid(
-                "cycle_starts",
-                "a cycle cannot start before the previous cycle's days on are over",
-            ));
-        }
-    }
-    // Phases run in sequence (FHIR Dosage.sequence). An open-ended phase ends the day before the
-    // next one starts; an explicit end or a count that reaches into the next phase is an overlap.
-    for i in 1..compiled.phases.len() {
-        let next_start = compiled.phases[i].start;
-        let prev = &compiled.phases[i - 1];
-        match expand::last_dose_day(&compiled, prev) {
-            Some(last) if last >= next_start => {
-                return Err(Error::invalid(
-                    "phases",
-                    "phases overlap: each must start after the one before ends",
-                ));
-            }
-            Some(_) => {}
-            None => compiled.phases[i - 1].end = Some(expand::add_days(next_start, -1)),
-        }
-    }
-    Ok(compiled)
 }

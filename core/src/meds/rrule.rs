@@ -9,8 +9,10 @@ use std::collections::BTreeSet;
 
 use jiff::civil::{Date, DateTime, Time};
 
-use super::expand::{add_days, days_between, resolve};
-use super::regimen::{self, DayOfWeek, Phase, TimeZonePolicy, Timing, parse_date};
+use super::calendar::{add_days, days_between, resolve};
+use super::compile::compile;
+use super::compiled::{CTiming, compile_timing};
+use super::regimen::{DayOfWeek, Medication, Phase, TimeZonePolicy, Timing, parse_date};
 use crate::error::{Error, Result};
 
 const ICAL_DAYS: [&str; 7] = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"];
@@ -37,7 +39,7 @@ fn hour_minute_product(times: &[Time]) -> Option<(BTreeSet<i8>, BTreeSet<i8>)> {
 
 /// The phase as `DTSTART` and `RRULE` lines, or `None` when one RRULE cannot express it.
 pub fn phase_to_rrule(phase: &Phase, policy: &TimeZonePolicy) -> Result<Option<String>> {
-    let timing = regimen::compile_timing(&phase.timing)?;
+    let timing = compile_timing(&phase.timing)?;
     let start = parse_date("start", &phase.start)?;
     let end = phase
         .end
@@ -49,7 +51,7 @@ pub fn phase_to_rrule(phase: &Phase, policy: &TimeZonePolicy) -> Result<Option<S
         return Ok(None);
     }
     let (freq, first_time, by_time) = match (&phase.timing, &timing) {
-        (Timing::TimesOfDay { days_of_week, .. }, regimen::CTiming::Times { times, .. }) => {
+        (Timing::TimesOfDay { days_of_week, .. }, CTiming::Times { times, .. }) => {
             let Some((h, m)) = hour_minute_product(times) else {
                 return Ok(None);
             };
@@ -64,7 +66,7 @@ pub fn phase_to_rrule(phase: &Phase, policy: &TimeZonePolicy) -> Result<Option<S
                 (format!("FREQ=WEEKLY;BYDAY={byday}"), times[0], by)
             }
         }
-        (_, regimen::CTiming::EveryDays { every, times }) => {
+        (_, CTiming::EveryDays { every, times }) => {
             let Some((h, m)) = hour_minute_product(times) else {
                 return Ok(None);
             };
@@ -76,7 +78,7 @@ pub fn phase_to_rrule(phase: &Phase, policy: &TimeZonePolicy) -> Result<Option<S
             let by = format!(";BYHOUR={};BYMINUTE={};BYSECOND=0", join(h), join(m));
             (freq, times[0], by)
         }
-        (_, regimen::CTiming::EveryHours { every, anchor }) => (
+        (_, CTiming::EveryHours { every, anchor }) => (
             format!("FREQ=HOURLY;INTERVAL={}", every.as_hours()),
             *anchor,
             format!(";BYMINUTE={};BYSECOND=0", anchor.minute()),
@@ -311,21 +313,16 @@ pub fn phase_from_rrule(
         }
         _ => return Err(unsupported("this frequency")),
     };
-    let compiled = regimen::compile_timing(&timing)?;
+    let compiled = compile_timing(&timing)?;
     let dose_day = |d: Date| -> bool {
         match &compiled {
-            regimen::CTiming::Times { days, .. } => {
-                days & (1 << d.weekday().to_monday_zero_offset()) != 0
-            }
-            regimen::CTiming::EveryDays { every, .. } => {
-                d >= start && days_between(start, d) % every == 0
-            }
+            CTiming::Times { days, .. } => days & (1 << d.weekday().to_monday_zero_offset()) != 0,
+            CTiming::EveryDays { every, .. } => d >= start && days_between(start, d) % every == 0,
             _ => true,
         }
     };
     // RFC 5545: nothing happens before DTSTART, so the start day's doses begin at its time.
-    if let regimen::CTiming::Times { times, .. } | regimen::CTiming::EveryDays { times, .. } =
-        &compiled
+    if let CTiming::Times { times, .. } | CTiming::EveryDays { times, .. } = &compiled
         && dose_day(start)
         && times[0] < start_time
     {
@@ -349,7 +346,7 @@ pub fn phase_from_rrule(
     };
     // The whole phase as a regimen would check it: a COUNT of 0 or over the cap, or an UNTIL
     // before DTSTART, is refused here rather than by the regimen it would be added to.
-    regimen::compile(&regimen::Medication::new("rrule", vec![phase.clone()]))?;
+    compile(&Medication::new("rrule", vec![phase.clone()]))?;
     Ok(ImportedPhase {
         phase,
         time_zone_policy: policy,
@@ -431,20 +428,20 @@ fn parse_until(value: &str, policy: &TimeZonePolicy) -> Result<DateTime> {
 /// said with an end date.
 fn end_from_until(
     until: DateTime,
-    timing: &regimen::CTiming,
+    timing: &CTiming,
     start: Date,
     start_time: Time,
     dose_day: impl Fn(Date) -> bool,
 ) -> Result<Date> {
     let day = until.date();
     let (first, last) = match timing {
-        regimen::CTiming::Times { times, .. } | regimen::CTiming::EveryDays { times, .. } => {
+        CTiming::Times { times, .. } | CTiming::EveryDays { times, .. } => {
             if !dose_day(day) {
                 return Ok(day);
             }
             (times[0], times[times.len() - 1])
         }
-        regimen::CTiming::EveryHours { every, .. } => {
+        CTiming::EveryHours { every, .. } => {
             // The dose after `until`, counted in the rule's civil time.
             let anchor = start.to_datetime(start_time);
             let since = until.duration_since(anchor).as_secs().max(-1);

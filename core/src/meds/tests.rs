@@ -6,8 +6,9 @@ use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp, ZonedDateTime};
 use proptest::prelude::*;
 
-use super::expand::{self, Occ, expand_into, resolve};
-use super::regimen::compile;
+use super::calendar::{add_days, resolve};
+use super::compile::compile;
+use super::occurrence::{Occ, expand_into, parse_packed_key};
 use super::*;
 use crate::clock::{Clock, SteppableClock};
 use crate::store::{MemoryKeyStore, Store, StoreAccess, Unlock};
@@ -1801,7 +1802,7 @@ proptest! {
         len_hours in 1i64..(24 * 60),
         count in proptest::option::of(1u32..200),
     ) {
-        let start = super::expand::add_days(date(2026, 1, 1), start_day);
+        let start = add_days(date(2026, 1, 1), start_day);
         let mut med = Medication::new("Drug", vec![Phase {
             dose: 1.0,
             unit: "tablet".into(),
@@ -1815,7 +1816,7 @@ proptest! {
         }
         let c = compile(&med).unwrap();
         let device = tz(zone);
-        let from = start_of(&device, super::expand::add_days(date(2026, 1, 1), from_day));
+        let from = start_of(&device, add_days(date(2026, 1, 1), from_day));
         let to = from + SignedDuration::from_hours(len_hours);
         let mut occs = Vec::new();
         expand_into(&c, &device, from, to, &mut occs);
@@ -1823,7 +1824,7 @@ proptest! {
         for o in &occs {
             prop_assert!(from <= o.at && o.at < to);
             prop_assert!(ids.insert(o.id("m")));
-            prop_assert_eq!(super::expand::parse_packed_key(&o.key()), Some(o.packed_key()));
+            prop_assert_eq!(parse_packed_key(&o.key()), Some(o.packed_key()));
         }
         for pair in occs.windows(2) {
             prop_assert!((pair[0].at, pair[0].local) < (pair[1].at, pair[1].local));
@@ -1839,14 +1840,14 @@ proptest! {
         prop_assert_eq!(&halves, &occs);
         if let Some(n) = count {
             let mut all = Vec::new();
-            expand_into(&c, &device, start_of(&device, super::expand::add_days(start, -2)), to, &mut all);
+            expand_into(&c, &device, start_of(&device, add_days(start, -2)), to, &mut all);
             prop_assert!(all.len() <= n as usize);
         }
     }
 }
 
 fn start_of(zone: &TimeZone, d: Date) -> Timestamp {
-    super::doses::start_of_day(zone, d)
+    super::start_of_day(zone, d)
 }
 
 proptest! {
@@ -1872,7 +1873,7 @@ proptest! {
         let id = p.store.add_medication(&med).unwrap();
         let med = p.store.medication(&id).unwrap();
         let device = tz(zone);
-        let from = start_of(&device, super::expand::add_days(date(2026, 1, 2), day));
+        let from = start_of(&device, add_days(date(2026, 1, 2), day));
         let due = super::occurrences(&med, &device, from, from + SignedDuration::from_hours(24)).unwrap();
         prop_assume!(due.len() == 1);
         let delay = SignedDuration::from_secs((f64::from(late) * 60.0 * fraction) as i64);
@@ -2126,13 +2127,13 @@ fn any_rrule_phase() -> impl Strategy<Value = Phase> {
         (1u32..300).prop_map(|count| (None, Some(count))),
     ];
     (timing, 0i64..730, bound).prop_map(|(timing, start, (end, count))| {
-        let start = expand::add_days(date(2026, 1, 1), start);
+        let start = add_days(date(2026, 1, 1), start);
         Phase {
             dose: 1.0,
             unit: "tablet".into(),
             timing,
             start: start.to_string(),
-            end: end.map(|d| expand::add_days(start, d).to_string()),
+            end: end.map(|d| add_days(start, d).to_string()),
             count,
         }
     })

@@ -1,4 +1,5 @@
-//! The dose log: taken, skipped, snoozed; missed after the late window. The day view.
+//! The dose log: taken, skipped, snoozed, undone; missed after the late window; where a
+//! scheduled dose stands.
 //!
 //! # Which occurrence a logged dose belongs to
 //!
@@ -19,22 +20,25 @@
 
 use std::collections::HashMap;
 
-use jiff::civil::{Date, Time};
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 use rusqlite::{OptionalExtension, params};
+use serde::Serialize;
 use serde_json::Value;
 
-use super::expand::{Occ, expand_into, occurrence_id, resolve, shift};
-use super::regimen::ON_TIME_MINUTES;
-use super::{DOSE, Loaded, now_and_zone};
+use super::as_needed::AsNeededWarning;
+use super::calendar::shift;
+use super::medication::{DOSE, Loaded};
+use super::occurrence::{Occ, dose_id, expand_into, occurrence_id, parse_packed_key};
+use super::regimen::{MAX_REASON, ON_TIME_MINUTES, check_length};
 use crate::error::{Error, Result};
-use crate::ids::{deterministic_id, new_id};
+use crate::ids::new_id;
 use crate::record::Writer;
 use crate::store::Store;
 
 /// Where a scheduled dose stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum DoseStatus {
     /// Not due yet.
@@ -53,63 +57,8 @@ pub enum DoseStatus {
     Missed,
 }
 
-/// A scheduled dose as the "today" screen shows it.
-#[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
-pub struct DoseOccurrence {
-    /// The occurrence's stable id (the same on every device).
-    pub id: String,
-    /// The id its dose-log record has (or will have).
-    pub dose_id: String,
-    /// The medication.
-    pub medication_id: String,
-    /// The medication's name.
-    pub medication_name: String,
-    /// The phase's position in the regimen.
-    pub phase: u32,
-    /// The occurrence key: phase and scheduled local time.
-    pub key: String,
-    /// When it is due.
-    pub scheduled_at: Timestamp,
-    /// When it is due on the device's clock, RFC 9557 (`2026-03-08T08:00:00-05:00[America/New_York]`).
-    pub scheduled_local: String,
-    /// The amount due.
-    pub dose: f64,
-    /// The unit of the amount.
-    pub unit: String,
-    /// Where it stands.
-    pub status: DoseStatus,
-    /// When it was taken, if it was.
-    pub taken_at: Option<Timestamp>,
-    /// Until when it is snoozed, if it is.
-    pub snoozed_until: Option<Timestamp>,
-}
-
-/// A warning the UI shows when an as-needed dose is logged (the dose is still recorded: the
-/// patient took it).
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
-pub enum AsNeededWarning {
-    /// Less than the minimum gap since the last dose.
-    TooSoon {
-        /// When the previous dose was taken.
-        last_taken_at: Timestamp,
-        /// The earliest time the next dose was allowed.
-        next_allowed_at: Timestamp,
-    },
-    /// More doses than the cap allows in its period (counting this one).
-    OverCap {
-        /// Doses in the period, this one included.
-        doses_in_period: u32,
-        /// The cap.
-        max_doses: u32,
-        /// The cap's period, in hours.
-        period_hours: u32,
-    },
-}
-
 /// What logging a dose did.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct LoggedDose {
     /// The dose-log record's id.
@@ -160,11 +109,6 @@ impl DoseRow {
     }
 }
 
-/// The deterministic id of the dose-log record of occurrence `key`.
-pub(crate) fn dose_id(medication_id: &str, key: &str) -> String {
-    deterministic_id("dose", &[medication_id, key])
-}
-
 /// Scheduled dose-log rows by medication id, then packed occurrence key (see
 /// [`Occ::packed_key`]): the year-long reads of adherence stay free of string keys.
 #[derive(Debug, Default)]
@@ -183,9 +127,7 @@ impl DoseRows {
 
     /// The row of the occurrence with key text `key` of `medication_id`.
     pub(crate) fn get_by_key(&self, medication_id: &str, key: &str) -> Option<&DoseRow> {
-        self.0
-            .get(medication_id)?
-            .get(&super::expand::parse_packed_key(key)?)
+        self.0.get(medication_id)?.get(&parse_packed_key(key)?)
     }
 }
 
@@ -212,7 +154,7 @@ impl Store {
         let mut rows = stmt.query(params![lo, hi])?;
         let mut out = DoseRows::default();
         while let Some(r) = rows.next()? {
-            let Some(key) = super::expand::parse_packed_key(text_ref(r, 1)?) else {
+            let Some(key) = parse_packed_key(text_ref(r, 1)?) else {
                 continue;
             };
             let row = DoseRow {
@@ -291,31 +233,12 @@ pub(crate) fn status_of(
     }
 }
 
-/// Midnight starting `day` in `zone` (the first instant of the day, whatever DST does).
-pub fn start_of_day_in(zone: &TimeZone, day: Date) -> Timestamp {
-    start_of_day(zone, day)
-}
-
-pub(crate) fn start_of_day(zone: &TimeZone, day: Date) -> Timestamp {
-    resolve(zone, day.to_datetime(Time::midnight())).unwrap_or(Timestamp::MIN)
-}
-
 fn ms(t: Timestamp) -> i64 {
     t.as_millisecond()
 }
 
 fn from_ms(field: &'static str, ms: i64) -> Result<Timestamp> {
     Timestamp::from_millisecond(ms).map_err(|_| Error::invalid(field, "time out of range"))
-}
-
-/// The instant `ms` milliseconds after the epoch, held to the calendar's ends: the log stores
-/// instants, so only arithmetic beyond the year 9999 reaches an end.
-pub(crate) fn instant_at(ms: i64) -> Timestamp {
-    Timestamp::from_millisecond(ms).unwrap_or(if ms < 0 {
-        Timestamp::MIN
-    } else {
-        Timestamp::MAX
-    })
 }
 
 /// What a log call is about: an occurrence (with its key and time) or none (an extra dose).
@@ -354,7 +277,7 @@ impl Target {
     fn logged(&self, medication_id: &str, dose_id: String, status: DoseStatus) -> LoggedDose {
         LoggedDose {
             dose_id,
-            occurrence_id: Some(occurrence_id_of(medication_id, &self.key)),
+            occurrence_id: Some(occurrence_id(medication_id, &self.key)),
             scheduled_at: Some(self.occ.at),
             status,
             warnings: Vec::new(),
@@ -363,71 +286,6 @@ impl Target {
 }
 
 impl Store {
-    /// The scheduled doses of the device's today, in order.
-    pub fn doses_today(&self) -> Result<Vec<DoseOccurrence>> {
-        let (now, zone) = now_and_zone(self);
-        let today = zone.to_datetime(now).date();
-        self.doses_on_at(now, &zone, today)
-    }
-
-    /// The doses of `day` in the device's zone, with their status now.
-    pub fn doses_on(&self, day: Date) -> Result<Vec<DoseOccurrence>> {
-        let (now, zone) = now_and_zone(self);
-        self.doses_on_at(now, &zone, day)
-    }
-
-    /// The scheduled doses due in `[from, to)`, with their status now.
-    pub fn doses_between(&self, from: Timestamp, to: Timestamp) -> Result<Vec<DoseOccurrence>> {
-        let (now, zone) = now_and_zone(self);
-        self.doses_between_at(now, &zone, from, to)
-    }
-
-    /// The scheduled doses due on `day` in `zone`, with their status as of `now`.
-    pub(crate) fn doses_on_at(
-        &self,
-        now: Timestamp,
-        zone: &TimeZone,
-        day: Date,
-    ) -> Result<Vec<DoseOccurrence>> {
-        let from = start_of_day(zone, day);
-        let to = start_of_day(zone, super::expand::add_days(day, 1));
-        self.doses_between_at(now, zone, from, to)
-    }
-
-    /// The scheduled doses due in `[from, to)`, with their status as of `now`.
-    pub(crate) fn doses_between_at(
-        &self,
-        now: Timestamp,
-        zone: &TimeZone,
-        from: Timestamp,
-        to: Timestamp,
-    ) -> Result<Vec<DoseOccurrence>> {
-        let meds = self.loaded_medications()?;
-        let rows = self.dose_rows(from, to)?;
-        let mut out = Vec::new();
-        let mut occs = Vec::new();
-        for m in &meds {
-            occs.clear();
-            expand_into(&m.compiled, zone, from, to, &mut occs);
-            for o in &occs {
-                // Due before the medication was added and never logged: not shown, so it can
-                // be neither overdue nor missed. Once backfilled it shows as logged.
-                if m.untracked(o.at, rows.get(&m.med.id, o).is_some_and(|r| r.settled())) {
-                    continue;
-                }
-                out.push(occurrence_view(m, o, &rows, now, zone));
-            }
-        }
-        out.sort_by(|a, b| {
-            (a.scheduled_at, &a.medication_name, &a.key).cmp(&(
-                b.scheduled_at,
-                &b.medication_name,
-                &b.key,
-            ))
-        });
-        Ok(out)
-    }
-
     /// Logs a dose taken at `taken_at` (default: now), matched to its occurrence by the rule in
     /// this module's documentation, or to `occurrence_id` when given.
     pub fn take_dose(
@@ -437,8 +295,15 @@ impl Store {
         amount: Option<f64>,
         occurrence_id: Option<&str>,
     ) -> Result<LoggedDose> {
-        let (now, zone) = now_and_zone(self);
-        self.take_dose_at(now, &zone, medication_id, taken_at, amount, occurrence_id)
+        let now = self.clock().now_zoned();
+        self.take_dose_at(
+            now.timestamp(),
+            now.time_zone(),
+            medication_id,
+            taken_at,
+            amount,
+            occurrence_id,
+        )
     }
 
     /// [`Store::take_dose`] with an explicit instant and device zone.
@@ -537,8 +402,14 @@ impl Store {
         occurrence_id: Option<&str>,
         reason: Option<&str>,
     ) -> Result<LoggedDose> {
-        let (now, zone) = now_and_zone(self);
-        self.skip_dose_at(now, &zone, medication_id, occurrence_id, reason)
+        let now = self.clock().now_zoned();
+        self.skip_dose_at(
+            now.timestamp(),
+            now.time_zone(),
+            medication_id,
+            occurrence_id,
+            reason,
+        )
     }
 
     /// [`Store::skip_dose`] with an explicit instant and device zone.
@@ -551,7 +422,7 @@ impl Store {
         reason: Option<&str>,
     ) -> Result<LoggedDose> {
         if let Some(reason) = reason {
-            super::regimen::check_length("reason", reason.trim(), super::regimen::MAX_REASON)?;
+            check_length("reason", reason.trim(), MAX_REASON)?;
         }
         let m = self.loaded_medication(medication_id)?;
         let t = self.target(&m, zone, occurrence_id, now)?;
@@ -572,8 +443,14 @@ impl Store {
         occurrence_id: Option<&str>,
         minutes: u32,
     ) -> Result<LoggedDose> {
-        let (now, zone) = now_and_zone(self);
-        self.snooze_dose_at(now, &zone, medication_id, occurrence_id, minutes)
+        let now = self.clock().now_zoned();
+        self.snooze_dose_at(
+            now.timestamp(),
+            now.time_zone(),
+            medication_id,
+            occurrence_id,
+            minutes,
+        )
     }
 
     /// [`Store::snooze_dose`] with an explicit instant and device zone.
@@ -596,72 +473,6 @@ impl Store {
         let id = t.write_log(&mut w, medication_id, "snoozed", details, now)?;
         w.commit()?;
         Ok(t.logged(medication_id, id, DoseStatus::Snoozed))
-    }
-
-    /// What logging an as-needed dose at `at` (default: now) would warn about (gap, cap),
-    /// without logging it.
-    pub fn check_as_needed(
-        &self,
-        medication_id: &str,
-        at: Option<Timestamp>,
-    ) -> Result<Vec<AsNeededWarning>> {
-        let (now, zone) = now_and_zone(self);
-        self.check_as_needed_at(&zone, medication_id, at.unwrap_or(now))
-    }
-
-    /// What logging an as-needed dose at `at` would warn about in `zone`.
-    pub(crate) fn check_as_needed_at(
-        &self,
-        zone: &TimeZone,
-        medication_id: &str,
-        at: Timestamp,
-    ) -> Result<Vec<AsNeededWarning>> {
-        let m = self.loaded_medication(medication_id)?;
-        let day = m.compiled.zone(zone).to_datetime(at).date();
-        let rules = m
-            .compiled
-            .as_needed_on(day)
-            .ok_or_else(|| Error::invalid("medication", "not taken as needed on that day"))?;
-        // Counts the dose about to be taken, as logging it would.
-        self.as_needed_warnings(medication_id, at, rules)
-    }
-
-    /// The gap and cap warnings for a dose taken at `at` (not yet recorded).
-    fn as_needed_warnings(
-        &self,
-        medication_id: &str,
-        at: Timestamp,
-        (min_gap, max_doses, period): (SignedDuration, u32, SignedDuration),
-    ) -> Result<Vec<AsNeededWarning>> {
-        let mut warnings = Vec::new();
-        let period_start = ms(at) - period.as_millis() as i64;
-        let mut stmt = self.conn().prepare_cached(
-            "SELECT taken_at FROM dose_log
-             WHERE medication_id = ?1 AND status = 'taken' AND taken_at > ?2 AND taken_at <= ?3
-             ORDER BY taken_at",
-        )?;
-        let lookback = period_start.min(ms(at) - min_gap.as_millis() as i64 - 1);
-        let taken: Vec<i64> = stmt
-            .query_map(params![medication_id, lookback, ms(at)], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
-        if let Some(&last) = taken.last() {
-            let next = last + min_gap.as_millis() as i64;
-            if ms(at) < next {
-                warnings.push(AsNeededWarning::TooSoon {
-                    last_taken_at: instant_at(last),
-                    next_allowed_at: instant_at(next),
-                });
-            }
-        }
-        let in_period = taken.iter().filter(|&&t| t > period_start).count() as u32 + 1;
-        if in_period > max_doses {
-            warnings.push(AsNeededWarning::OverCap {
-                doses_in_period: in_period,
-                max_doses,
-                period_hours: period.as_hours() as u32,
-            });
-        }
-        Ok(warnings)
     }
 
     /// The occurrence a skip or snooze is about: the one named, or the one due at `now`.
@@ -794,42 +605,5 @@ impl Store {
             |r| r.get(0),
         )?;
         last.map(|t| from_ms("taken_at", t)).transpose()
-    }
-}
-
-fn occurrence_id_of(medication_id: &str, key: &str) -> String {
-    occurrence_id(medication_id, key)
-}
-
-/// One occurrence joined with its log row, for the screens.
-pub(crate) fn occurrence_view(
-    m: &Loaded,
-    o: &Occ,
-    rows: &DoseRows,
-    now: Timestamp,
-    zone: &TimeZone,
-) -> DoseOccurrence {
-    let key = o.key();
-    let row = rows.get(&m.med.id, o);
-    let unit = m
-        .med
-        .phases
-        .get(o.phase as usize)
-        .map(|p| p.unit.clone())
-        .unwrap_or_default();
-    DoseOccurrence {
-        id: occurrence_id(&m.med.id, &key),
-        dose_id: dose_id(&m.med.id, &key),
-        medication_id: m.med.id.clone(),
-        medication_name: m.med.name.clone(),
-        phase: u32::from(o.phase),
-        scheduled_at: o.at,
-        scheduled_local: o.at.to_zoned_datetime(zone.clone()).to_string(),
-        dose: o.dose,
-        unit,
-        status: status_of(o.at, m.compiled.late_window, row, now),
-        taken_at: row.and_then(|r| r.taken_at).map(instant_at),
-        snoozed_until: row.and_then(|r| r.snoozed_until).map(instant_at),
-        key,
     }
 }
