@@ -7,7 +7,7 @@ use jiff::tz::TimeZone;
 use serde::Serialize;
 
 use super::calendar::{add_days, instant_at, start_of_day};
-use super::dose_log::{DoseRows, DoseStatus, status_of};
+use super::dose_log::{DoseRows, DoseStatus, Logged, status_of};
 use super::medication::Loaded;
 use super::occurrence::{Occ, dose_id, expand_into, occurrence_id};
 use crate::error::Result;
@@ -138,8 +138,16 @@ fn occurrence_view(
         dose: o.dose,
         unit,
         status: status_of(o.at, m.compiled.late_window, row, now),
-        taken_at: row.and_then(|r| r.taken_at).map(instant_at),
-        snoozed_until: row.and_then(|r| r.snoozed_until).map(instant_at),
+        // An undone log keeps its row (so the same dose id is logged again); what it said is
+        // shown only while it stands.
+        taken_at: row
+            .filter(|r| r.status == Logged::Taken)
+            .and_then(|r| r.taken_at)
+            .map(instant_at),
+        snoozed_until: row
+            .filter(|r| r.status == Logged::Snoozed)
+            .and_then(|r| r.snoozed_until)
+            .map(instant_at),
         key,
     }
 }

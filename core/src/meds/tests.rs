@@ -877,8 +877,13 @@ fn an_undone_dose_can_be_logged_again() {
     );
     let logged = p.store.take_dose(&id, None, None, None).unwrap();
     p.store.undo_dose(&logged.dose_id).unwrap();
-    assert_eq!(p.store.doses_today().unwrap()[0].status, DoseStatus::Due);
+    let undone = &p.store.doses_today().unwrap()[0];
+    assert_eq!(undone.status, DoseStatus::Due);
+    assert_eq!(undone.taken_at, None, "an undone dose shows no time taken");
     assert_eq!(p.store.last_taken(&id).unwrap(), None);
+    let snoozed = p.store.snooze_dose(&id, None, 10).unwrap();
+    p.store.undo_dose(&snoozed.dose_id).unwrap();
+    assert_eq!(p.store.doses_today().unwrap()[0].snoozed_until, None);
     let again = p.store.take_dose(&id, None, None, None).unwrap();
     assert_eq!(again.dose_id, logged.dose_id);
     assert_eq!(p.store.doses_today().unwrap()[0].status, DoseStatus::Taken);
