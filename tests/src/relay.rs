@@ -16,6 +16,7 @@ pub struct TestRelay {
     /// The relay's clock in milliseconds; 0 reads `follow` (or the system clock).
     time: Arc<AtomicU64>,
     follow: Option<Arc<dyn Fn() -> u64 + Send + Sync>>,
+    limits: cairn_server::Limits,
     running: Option<(oneshot::Sender<()>, JoinHandle<()>)>,
 }
 
@@ -32,7 +33,19 @@ impl TestRelay {
         Self::start_with(Some(Arc::new(clock)))
     }
 
+    /// Starts a relay on the system clock with `limits` (a benchmark lifts the rate limits).
+    pub fn with_limits(limits: cairn_server::Limits) -> Self {
+        Self::start_with_limits(None, limits)
+    }
+
     fn start_with(follow: Option<Arc<dyn Fn() -> u64 + Send + Sync>>) -> Self {
+        Self::start_with_limits(follow, cairn_server::Limits::default())
+    }
+
+    fn start_with_limits(
+        follow: Option<Arc<dyn Fn() -> u64 + Send + Sync>>,
+        limits: cairn_server::Limits,
+    ) -> Self {
         let dir = tempfile::Builder::new()
             .prefix("cairn-relay-")
             .tempdir()
@@ -42,6 +55,7 @@ impl TestRelay {
             dir,
             time: Arc::new(AtomicU64::new(0)),
             follow,
+            limits,
             running: None,
         };
         relay.launch();
@@ -55,6 +69,7 @@ impl TestRelay {
         let want = self.addr;
         let time = self.time.clone();
         let follow = self.follow.clone();
+        let limits = self.limits.clone();
         let handle = std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
@@ -67,6 +82,7 @@ impl TestRelay {
                     .send(listener.local_addr().expect("relay address"))
                     .expect("test waits for the relay");
                 let mut config = cairn_server::Config::new(data);
+                config.limits = limits;
                 config.clock = Arc::new(move || match (time.load(Ordering::SeqCst), &follow) {
                     (0, Some(f)) => f(),
                     (0, None) => std::time::SystemTime::now()

@@ -172,6 +172,87 @@ impl Store {
         Ok(())
     }
 
+    /// Moves this device's own changes that are stamped after `limit_ms` and not yet pushed to
+    /// the present. A device whose clock ran ahead stamped its writes in the future; once its
+    /// clock is right, those stamps would win every merge until the world caught up with them.
+    /// None of them has left the device (sync seals nothing while the clock is off), so they
+    /// are stamped again as if written now, and the device's clock starts again from now.
+    /// Values do not change. Returns how many fields were stamped again.
+    pub(crate) fn restamp_unpushed(&self, limit_ms: u64) -> Result<usize> {
+        if self.last_hlc().millis <= limit_ms {
+            return Ok(0);
+        }
+        let device = self.device_id().clone();
+        let now = crate::clock::unix_ms(self.clock().as_ref());
+        let mut hlc = Hlc::zero(device.clone()).tick(now);
+        let tx = self.conn().unchecked_transaction()?;
+        let mut records: Vec<(String, String, u64)> = Vec::new();
+        {
+            let mut stmt = tx.prepare(
+                "SELECT entity, id, fields FROM outbox WHERE fields IS NOT NULL ORDER BY seq",
+            )?;
+            let rows = stmt.query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, i64>(2)?,
+                ))
+            })?;
+            for row in rows {
+                let (entity, id, mask) = row?;
+                match records
+                    .iter_mut()
+                    .find(|(e, i, _)| *e == entity && *i == id)
+                {
+                    Some((_, _, m)) => *m |= mask as u64,
+                    None => records.push((entity, id, mask as u64)),
+                }
+            }
+        }
+        let mut batch = Batch::default();
+        let mut restamped = 0;
+        for (entity, id, mask) in records {
+            let Some(def) = self.entity(&entity) else {
+                continue;
+            };
+            let Some(mut state) = batch.load(&tx, Some(def), &entity, &id)? else {
+                continue;
+            };
+            let mut changed = false;
+            for (i, field) in def.fields.iter().enumerate() {
+                if i >= 63 || mask & (1 << i) == 0 {
+                    continue;
+                }
+                let Some(slot) = state.f.get(*field) else {
+                    continue;
+                };
+                let (stamp, author) = state.c[slot.clock()].clone();
+                let theirs = Hlc::parse(&stamp)?;
+                if theirs.device != device || theirs.millis <= limit_ms {
+                    continue;
+                }
+                hlc = hlc.tick(now);
+                let clock = state.clock(&hlc.to_string(), &author);
+                if let Some(slot) = state.f.get_mut(*field) {
+                    *slot.clock_mut() = clock;
+                }
+                changed = true;
+                restamped += 1;
+            }
+            if changed {
+                let text = state.store(Some(def), &mut batch.peers, &tx)?;
+                tx.execute(
+                    &format!("UPDATE {} SET sync_state = ?1 WHERE id = ?2", def.table),
+                    rusqlite::params![text, id],
+                )?;
+            }
+        }
+        meta_set(&tx, "hlc", &hlc.to_string())?;
+        tx.commit()?;
+        self.set_last_hlc(hlc);
+        Ok(restamped)
+    }
+
     /// Whether record `id` of `def` was deleted.
     pub fn is_deleted(&self, def: &EntityDef, id: &str) -> Result<bool> {
         tombstoned(self.conn(), def.name, id)

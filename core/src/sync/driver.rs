@@ -52,6 +52,16 @@ pub struct SyncReport {
     pub pulled_changes: u64,
     /// Batches of this device the relay stored.
     pub pushed_batches: u64,
+    /// Changes they carried.
+    pub pushed_changes: u64,
+    /// Milliseconds spent waiting on the relay (requests and their answers).
+    pub network_ms: u64,
+    /// Milliseconds spent checking and opening what was pulled (signatures, chains, decryption).
+    pub check_ms: u64,
+    /// Milliseconds spent applying it to the store.
+    pub apply_ms: u64,
+    /// Milliseconds spent sealing this device's changes (outbox read, encryption, storing them).
+    pub seal_ms: u64,
     /// Requests tried again after a failure.
     pub retries: u32,
     /// How long it took, in milliseconds.
@@ -143,8 +153,9 @@ pub fn sync_now<A: StoreAccess + ?Sized>(
         total: None,
     });
     run.connect(access)?;
-    let server_time = run.pull(access)?;
-    run.push(access, server_time)?;
+    let mut session = access.with_store(Session::load)?;
+    let server_time = run.pull(access, &mut session)?;
+    run.push(access, &mut session, server_time)?;
     run.report.elapsed_ms = started.elapsed().as_millis() as u64;
     observer.progress(SyncProgress {
         phase: SyncPhase::Done,
@@ -175,7 +186,10 @@ impl Run<'_> {
             if self.cancel.is_cancelled() {
                 return Err(Error::Cancelled);
             }
-            match op() {
+            let sent = Instant::now();
+            let result = op();
+            self.report.network_ms += sent.elapsed().as_millis() as u64;
+            match result {
                 Err(e) if transient(&e) && attempt + 1 < self.policy.attempts => {
                     let ceiling = self
                         .policy
@@ -227,11 +241,15 @@ impl Run<'_> {
                 access.with_store(engine::registered)?;
             }
         }
-        // Entries this device wrote first (its space's first keys), then what others wrote,
-        // then this device's own introduction if it found itself missing (a recovered device).
+        // Entries this device wrote first (its space's first keys). A device holding no ledger
+        // yet (recovered from its kit) fetches it, and then publishes its own introduction;
+        // others learn of new entries from each pull page's ledger length.
         self.publish(access)?;
-        self.fetch_ledger(access)?;
-        self.publish(access)
+        if access.with_store(engine::ledger_len)? == 0 {
+            self.fetch_ledger(access)?;
+            self.publish(access)?;
+        }
+        Ok(())
     }
 
     /// Publishes the ledger entries this device wrote that the relay does not hold yet. When
@@ -283,8 +301,7 @@ impl Run<'_> {
     }
 
     /// Pulls every page after the cursor and checks the heads; returns the relay's clock.
-    fn pull<A: StoreAccess + ?Sized>(&mut self, access: &A) -> Result<u64> {
-        let mut session = access.with_store(Session::load)?;
+    fn pull<A: StoreAccess + ?Sized>(&mut self, access: &A, session: &mut Session) -> Result<u64> {
         let space = session.identity.space.clone();
         let mut done = 0;
         loop {
@@ -298,14 +315,16 @@ impl Run<'_> {
             let page = self.retry(|| relay.pull(&space, after, PULL_PAGE))?;
             if page.ledger_len > session.ledger.len() {
                 self.fetch_ledger(access)?;
-                session = access.with_store(Session::load)?;
+                *session = access.with_store(Session::load)?;
             }
-            let applied = access.with_store(|s| engine::apply_page(s, &mut session, &page))?;
+            let applied = access.with_store(|s| engine::apply_page(s, session, &page))?;
             self.report.pulled_batches += applied.envelopes;
             self.report.pulled_changes += applied.changes;
+            self.report.check_ms += applied.check_us / 1000;
+            self.report.apply_ms += applied.apply_us / 1000;
             done += page.envelopes.len() as u64;
             if !page.more {
-                access.with_store(|s| engine::check_heads(s, &mut session, &page))?;
+                access.with_store(|s| engine::check_heads(s, session, &page))?;
                 return Ok(page.server_time_ms);
             }
             if page.envelopes.is_empty() {
@@ -317,13 +336,19 @@ impl Run<'_> {
     }
 
     /// Seals and pushes until the outbox is empty.
-    fn push<A: StoreAccess + ?Sized>(&mut self, access: &A, server_time: u64) -> Result<()> {
-        let mut session = access.with_store(Session::load)?;
+    fn push<A: StoreAccess + ?Sized>(
+        &mut self,
+        access: &A,
+        session: &mut Session,
+        server_time: u64,
+    ) -> Result<()> {
         let space = session.identity.space.clone();
         let mut server_time = server_time;
         loop {
-            let batches: Vec<Envelope> = access
-                .with_store(|s| engine::batches_to_push(s, &mut session, Some(server_time)))?;
+            let sealing = Instant::now();
+            let batches: Vec<Envelope> =
+                access.with_store(|s| engine::batches_to_push(s, session, Some(server_time)))?;
+            self.report.seal_ms += sealing.elapsed().as_millis() as u64;
             if batches.is_empty() {
                 return Ok(());
             }
@@ -337,8 +362,9 @@ impl Run<'_> {
                 let relay = self.relay;
                 let response = self.retry(|| relay.push(&space, chunk))?;
                 server_time = response.server_time_ms;
-                access.with_store(|s| engine::acknowledged(s, chunk, &response))?;
+                let changes = access.with_store(|s| engine::acknowledged(s, chunk, &response))?;
                 self.report.pushed_batches += chunk.len() as u64;
+                self.report.pushed_changes += changes;
             }
         }
     }

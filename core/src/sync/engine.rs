@@ -240,6 +240,10 @@ pub(crate) struct Applied {
     pub(crate) envelopes: u64,
     /// Changes they carried.
     pub(crate) changes: u64,
+    /// Microseconds spent checking and opening them.
+    pub(crate) check_us: u64,
+    /// Microseconds spent applying them.
+    pub(crate) apply_us: u64,
 }
 
 /// Checks and applies one page of envelopes, with the cursor and chain positions, in one
@@ -255,6 +259,7 @@ pub(crate) fn apply_page(store: &Store, session: &mut Session, page: &PullPage) 
     let mut own_seen: Vec<(u64, cairn_protocol::Hash32)> = Vec::new();
     // Each envelope is checked on its own: those before one that fails are applied, then the
     // failure is reported.
+    let checking = std::time::Instant::now();
     let mut failure = None;
     for stored in &page.envelopes {
         match take_envelope(store, session, &mut places, &mut cursor, stored, now, &own) {
@@ -270,6 +275,8 @@ pub(crate) fn apply_page(store: &Store, session: &mut Session, page: &PullPage) 
             }
         }
     }
+    applied.check_us = checking.elapsed().as_micros() as u64;
+    let applying = std::time::Instant::now();
     let pending = state::pending(store.conn())?;
     store.apply_remote_then(&changes, |tx| {
         for (device, place) in &places {
@@ -293,6 +300,7 @@ pub(crate) fn apply_page(store: &Store, session: &mut Session, page: &PullPage) 
         }
         Ok(())
     })?;
+    applied.apply_us = applying.elapsed().as_micros() as u64;
     session.places = places;
     session.cursor = cursor;
     match failure {
@@ -493,10 +501,13 @@ pub(crate) fn batches_to_push(
     if !pending.is_empty() {
         return Ok(pending.into_iter().map(|p| p.envelope).collect());
     }
-    let outbox = store.outbox(OUTBOX_ENTRIES_PER_SEAL)?;
-    let Some(up_to) = outbox.up_to else {
+    let waiting: bool =
+        store
+            .conn()
+            .query_row("SELECT EXISTS (SELECT 1 FROM outbox)", [], |r| r.get(0))?;
+    if !waiting {
         return Ok(Vec::new());
-    };
+    }
     let now = crate::clock::unix_ms(store.clock().as_ref());
     if let Some(server) = server_time_ms {
         let skew = now.abs_diff(server);
@@ -509,6 +520,15 @@ pub(crate) fn batches_to_push(
             )));
         }
     }
+    // Changes stamped while this device's clock ran ahead are stamped again, now that it is
+    // right, before any of them leaves.
+    if let Some(server) = server_time_ms {
+        store.restamp_unpushed(server.saturating_add(MAX_CLOCK_SKEW_MS))?;
+    }
+    let outbox = store.outbox(OUTBOX_ENTRIES_PER_SEAL)?;
+    let Some(up_to) = outbox.up_to else {
+        return Ok(Vec::new());
+    };
     let own = session.own().clone();
     // Only this device's own writes travel from it; each device sends its own.
     let mine: Vec<FieldChange> = outbox
@@ -565,17 +585,18 @@ pub(crate) fn batches_to_push(
             };
             let envelope = key.seal(header, &batch::encode(&changes)?, &session.identity.device);
             place.applied = ChainPoint::after(&envelope);
-            sealed.push(envelope);
+            sealed.push((envelope, changes.len() as u64));
         }
     }
     let tx = store.conn().unchecked_transaction()?;
     let last = sealed.len().saturating_sub(1);
-    for (i, envelope) in sealed.iter().enumerate() {
+    for (i, (envelope, changes)) in sealed.iter().enumerate() {
         state::add_pending(
             &tx,
             &Pending {
                 envelope: envelope.clone(),
                 outbox_up_to: (i == last).then_some(up_to),
+                changes: *changes,
             },
         )?;
     }
@@ -586,16 +607,16 @@ pub(crate) fn batches_to_push(
     state::set_place(&tx, &own, &place)?;
     tx.commit()?;
     session.places.insert(own, place);
-    Ok(sealed)
+    Ok(sealed.into_iter().map(|(e, _)| e).collect())
 }
 
 /// Notes what the relay acknowledged of `sent`: those batches are delivered, and the outbox
-/// entries they carried go.
+/// entries they carried go. Returns how many changes they carried.
 pub(crate) fn acknowledged(
     store: &Store,
     sent: &[Envelope],
     response: &PushResponse,
-) -> Result<()> {
+) -> Result<u64> {
     if response.accepted.len() != sent.len()
         || sent
             .iter()
@@ -608,6 +629,7 @@ pub(crate) fn acknowledged(
     }
     let pending = state::pending(store.conn())?;
     let tx = store.conn().unchecked_transaction()?;
+    let mut changes = 0;
     for e in sent {
         if let Some(p) = pending
             .iter()
@@ -617,8 +639,9 @@ pub(crate) fn acknowledged(
                 tx.execute("DELETE FROM outbox WHERE seq <= ?1", [up_to])?;
             }
             state::drop_pending(&tx, e.header.seq)?;
+            changes += p.changes;
         }
     }
     tx.commit()?;
-    Ok(())
+    Ok(changes)
 }

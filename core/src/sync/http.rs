@@ -1,6 +1,7 @@
 //! The relay over HTTP: reqwest (blocking) with rustls on the `ring` provider, CBOR bodies, and
 //! a session token the device earns by signing a challenge.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Once};
 use std::time::Duration;
 
@@ -26,6 +27,9 @@ pub struct HttpTransport {
     client: Client,
     device: Option<Arc<DeviceKey>>,
     token: Mutex<Option<String>>,
+    /// Body bytes sent and received, for measuring what sync costs on the wire.
+    sent: AtomicU64,
+    received: AtomicU64,
 }
 
 impl std::fmt::Debug for HttpTransport {
@@ -75,6 +79,8 @@ impl HttpTransport {
             client,
             device: None,
             token: Mutex::new(None),
+            sent: AtomicU64::new(0),
+            received: AtomicU64::new(0),
         })
     }
 
@@ -82,6 +88,30 @@ impl HttpTransport {
     pub fn as_device(mut self, device: Arc<DeviceKey>) -> Self {
         self.device = Some(device);
         self
+    }
+
+    /// Body bytes sent to and received from the relay so far (requests and answers, without
+    /// HTTP headers).
+    pub fn body_bytes(&self) -> (u64, u64) {
+        (
+            self.sent.load(Ordering::Relaxed),
+            self.received.load(Ordering::Relaxed),
+        )
+    }
+
+    fn count_sent(&self, n: usize) {
+        self.sent.fetch_add(n as u64, Ordering::Relaxed);
+    }
+
+    /// Reads a CBOR answer; one cut short or garbled is a network failure (trying again helps).
+    fn decode<T: DeserializeOwned>(&self, resp: Response) -> Result<T> {
+        let bytes = resp
+            .bytes()
+            .map_err(|_| Error::Network("the relay's answer was cut short".into()))?;
+        self.received
+            .fetch_add(bytes.len() as u64, Ordering::Relaxed);
+        from_cbor(&bytes, "answer")
+            .map_err(|_| Error::Network("the relay's answer was cut short or garbled".into()))
     }
 
     fn url(&self, path: &str) -> String {
@@ -127,6 +157,7 @@ impl HttpTransport {
 
     /// An unauthenticated call with a CBOR body.
     fn send_plain(&self, method: reqwest::Method, path: &str, body: &[u8]) -> Result<Response> {
+        self.count_sent(body.len());
         send(
             self.request(method, path)
                 .header(reqwest::header::CONTENT_TYPE, CONTENT_TYPE)
@@ -141,7 +172,7 @@ impl HttpTransport {
         path: &str,
         body: &[u8],
     ) -> Result<T> {
-        decode(self.send_plain(method, path, body)?)
+        self.decode(self.send_plain(method, path, body)?)
     }
 
     /// An authenticated call; a refused token is renewed once.
@@ -151,6 +182,9 @@ impl HttpTransport {
         path: &str,
         body: Option<(&str, Vec<u8>)>,
     ) -> Result<Response> {
+        if let Some((_, bytes)) = &body {
+            self.count_sent(bytes.len());
+        }
         let mut refresh = false;
         loop {
             let token = self.token(refresh)?;
@@ -173,7 +207,7 @@ impl HttpTransport {
         path: &str,
         body: Option<&impl Serialize>,
     ) -> Result<T> {
-        decode(self.call_raw(method, path, body.map(|b| (CONTENT_TYPE, to_cbor(b))))?)
+        self.decode(self.call_raw(method, path, body.map(|b| (CONTENT_TYPE, to_cbor(b))))?)
     }
 
     fn call_empty(
@@ -222,15 +256,6 @@ fn send(req: RequestBuilder) -> Result<Response> {
         }
         _ => Error::Network(format!("the relay failed ({status})")),
     })
-}
-
-/// Reads a CBOR answer; one cut short or garbled is a network failure (trying again helps).
-fn decode<T: DeserializeOwned>(resp: Response) -> Result<T> {
-    let bytes = resp
-        .bytes()
-        .map_err(|_| Error::Network("the relay's answer was cut short".into()))?;
-    from_cbor(&bytes, "answer")
-        .map_err(|_| Error::Network("the relay's answer was cut short or garbled".into()))
 }
 
 impl Transport for HttpTransport {
@@ -329,9 +354,12 @@ impl Transport for HttpTransport {
             &format!("{}?offset={offset}&len={len}", paths::blob(space, hash)),
             None,
         )?;
-        resp.bytes()
-            .map(|b| b.to_vec())
-            .map_err(|_| Error::Network("a document download was cut short".into()))
+        let bytes = resp
+            .bytes()
+            .map_err(|_| Error::Network("a document download was cut short".into()))?;
+        self.received
+            .fetch_add(bytes.len() as u64, Ordering::Relaxed);
+        Ok(bytes.to_vec())
     }
 
     fn open_link(&self) -> Result<LinkSlot> {
@@ -371,7 +399,7 @@ impl Transport for HttpTransport {
                 .bearer_auth(self.token(false)?),
             None => self.request(Method::GET, &path),
         };
-        let messages: LinkMessages = decode(send(req)?)?;
+        let messages: LinkMessages = self.decode(send(req)?)?;
         Ok(messages.messages)
     }
 }

@@ -35,6 +35,8 @@ pub(crate) struct Pending {
     pub(crate) envelope: Envelope,
     /// The outbox position the batch empties up to, on the last batch of a sealing.
     pub(crate) outbox_up_to: Option<i64>,
+    /// How many changes it carries.
+    pub(crate) changes: u64,
 }
 
 pub(crate) fn secret(conn: &Connection, name: &str) -> Result<Option<Zeroizing<[u8; 32]>>> {
@@ -201,19 +203,24 @@ pub(crate) fn set_place(conn: &Connection, device: &DeviceId, place: &Place) -> 
 
 /// This device's unacknowledged batches, in chain order.
 pub(crate) fn pending(conn: &Connection) -> Result<Vec<Pending>> {
-    let mut stmt =
-        conn.prepare_cached("SELECT envelope, outbox_up_to FROM sync_pending ORDER BY seq")?;
+    let mut stmt = conn
+        .prepare_cached("SELECT envelope, outbox_up_to, changes FROM sync_pending ORDER BY seq")?;
     let rows = stmt.query_map([], |r| {
-        Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Option<i64>>(1)?))
+        Ok((
+            r.get::<_, Vec<u8>>(0)?,
+            r.get::<_, Option<i64>>(1)?,
+            r.get::<_, i64>(2)?,
+        ))
     })?;
     let mut out = Vec::new();
     for row in rows {
-        let (bytes, outbox_up_to) = row?;
+        let (bytes, outbox_up_to, changes) = row?;
         let envelope = from_cbor(&bytes, "stored batch")
             .map_err(|_| Error::Corrupt("a stored unsent batch".into()))?;
         out.push(Pending {
             envelope,
             outbox_up_to,
+            changes: u64::try_from(changes).unwrap_or(0),
         });
     }
     Ok(out)
@@ -221,11 +228,12 @@ pub(crate) fn pending(conn: &Connection) -> Result<Vec<Pending>> {
 
 pub(crate) fn add_pending(conn: &Connection, pending: &Pending) -> Result<()> {
     conn.execute(
-        "INSERT INTO sync_pending(seq, envelope, outbox_up_to) VALUES (?1, ?2, ?3)",
+        "INSERT INTO sync_pending(seq, envelope, outbox_up_to, changes) VALUES (?1, ?2, ?3, ?4)",
         params![
             pending.envelope.header.seq as i64,
             to_cbor(&pending.envelope),
-            pending.outbox_up_to
+            pending.outbox_up_to,
+            pending.changes as i64
         ],
     )?;
     Ok(())

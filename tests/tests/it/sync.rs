@@ -241,3 +241,171 @@ fn the_relay_holds_no_readable_word_of_what_the_devices_wrote() {
         }
     }
 }
+
+#[test]
+fn a_device_whose_clock_ran_an_hour_or_a_year_ahead_does_not_win_every_later_merge() {
+    for ahead in [
+        SignedDuration::from_hours(1),
+        SignedDuration::from_hours(24 * 365),
+    ] {
+        let (relay, phone, tablet) = phone_and_tablet();
+        let id = phone
+            .store
+            .add_event(&note(phone.clock.now(), "Scan"))
+            .unwrap();
+        phone.sync(&relay);
+        tablet.sync(&relay);
+        // The tablet's clock runs ahead, and it edits the title.
+        tablet.clock.advance(ahead);
+        let title = |t: &str| EventEdit {
+            title: Some(t.into()),
+            ..EventEdit::default()
+        };
+        tablet
+            .store
+            .edit_event(&id, &title("Scan (edited on the tablet)"))
+            .unwrap();
+        // It sends nothing while its clock is off, and says so.
+        let refused = tablet.try_sync(&tablet.transport(&relay)).unwrap_err();
+        assert!(
+            matches!(refused, cairn_core::Error::Clock(_)),
+            "{refused:?}"
+        );
+        assert!(refused.to_string().contains("ahead"), "{refused}");
+        assert_eq!(tablet.store.status().unwrap().outbox_count, 1, "kept");
+        // Its clock is set right and it syncs; later, the phone edits the same title.
+        tablet
+            .clock
+            .set(phone.clock.now() + SignedDuration::from_mins(1));
+        tablet.sync(&relay);
+        phone.clock.advance(SignedDuration::from_mins(2));
+        phone
+            .store
+            .edit_event(&id, &title("Scan, results on Friday"))
+            .unwrap();
+        phone.sync(&relay);
+        tablet.clock.advance(SignedDuration::from_mins(2));
+        tablet.sync(&relay);
+        for d in [&phone, &tablet] {
+            assert_eq!(
+                d.store.event(&id).unwrap().title,
+                "Scan, results on Friday",
+                "the later edit wins ({ahead:?} ahead)"
+            );
+        }
+        assert_eq!(dump(&phone), dump(&tablet));
+    }
+}
+
+#[test]
+fn changes_stamped_in_the_future_are_refused_by_the_others_naming_the_device() {
+    let (relay, phone, tablet) = phone_and_tablet();
+    // The tablet's clock and the relay's agree on a time a day ahead: the tablet's guard passes.
+    tablet.clock.advance(SignedDuration::from_hours(24));
+    relay.set_time_ms(tablet.clock.now().as_millisecond() as u64);
+    tablet
+        .store
+        .add_event(&note(tablet.clock.now(), "From tomorrow"))
+        .unwrap();
+    tablet.sync(&relay);
+    relay.set_time_ms(0);
+    let before = dump(&phone);
+    let refused = phone.try_sync(&phone.transport(&relay)).unwrap_err();
+    let cairn_core::Error::Clock(message) = refused else {
+        panic!("expected a clock error, got {refused:?}");
+    };
+    let tablet_id = tablet.store.device_id().as_str().to_owned();
+    assert!(message.contains(&tablet_id), "names the device: {message}");
+    assert_eq!(dump(&phone), before, "nothing of it applied");
+}
+
+/// A copy of `device`'s store directory as it is now (an old backup, later).
+fn backup(device: &TestDevice) -> tempfile::TempDir {
+    let copy = tempfile::tempdir().unwrap();
+    let from = device.dir.path().join("store");
+    let to = copy.path().join("store");
+    fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for entry in std::fs::read_dir(from).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                copy_dir(&path, &to.join(entry.file_name()));
+            } else {
+                std::fs::copy(&path, to.join(entry.file_name())).unwrap();
+            }
+        }
+    }
+    copy_dir(&from, &to);
+    copy
+}
+
+#[test]
+fn a_phone_restored_from_an_old_backup_rebaselines_without_bringing_deletes_back() {
+    let (relay, phone, tablet) = phone_and_tablet();
+    let now = phone.clock.now();
+    let biopsy = phone.store.add_event(&note(now, "Biopsy")).unwrap();
+    let port = phone.store.add_event(&note(now, "Port fitted")).unwrap();
+    phone.sync(&relay);
+    tablet.sync(&relay);
+    let old = backup(&phone);
+    // After the backup the phone deletes one event, edits the other, adds a third, syncs.
+    phone.clock.advance(SignedDuration::from_mins(5));
+    tablet.clock.advance(SignedDuration::from_mins(5));
+    phone.store.delete_event(&biopsy).unwrap();
+    phone
+        .store
+        .edit_event(
+            &port,
+            &EventEdit {
+                title: Some("Port fitted, left side".into()),
+                ..EventEdit::default()
+            },
+        )
+        .unwrap();
+    let scan = phone.store.add_event(&note(now, "Scan")).unwrap();
+    phone.sync(&relay);
+    tablet.sync(&relay);
+    // The phone is lost; the old backup comes back on a new phone, with the same keys.
+    phone.clock.advance(SignedDuration::from_mins(5));
+    tablet.clock.advance(SignedDuration::from_mins(5));
+    let restored = cairn_core::Store::open(
+        &old.path().join("store"),
+        cairn_core::Unlock::KeyStore(phone.keys.as_ref()),
+        std::sync::Arc::new(phone.clock.clone()),
+    )
+    .unwrap();
+    drop(phone.store);
+    let phone = TestDevice {
+        store: restored,
+        clock: phone.clock,
+        keys: phone.keys,
+        dir: old,
+    };
+    assert!(
+        phone.store.event(&biopsy).is_ok(),
+        "the backup still has it"
+    );
+    phone.sync(&relay);
+    assert!(
+        phone.store.event(&biopsy).is_err(),
+        "the delete is not undone"
+    );
+    assert_eq!(
+        phone.store.event(&port).unwrap().title,
+        "Port fitted, left side"
+    );
+    assert!(phone.store.event(&scan).is_ok());
+    tablet.sync(&relay);
+    assert_eq!(dump(&phone), dump(&tablet));
+    // And it goes on: its next change reaches the tablet.
+    phone.clock.advance(SignedDuration::from_mins(1));
+    tablet.clock.advance(SignedDuration::from_mins(1));
+    let later = phone
+        .store
+        .add_event(&note(phone.clock.now(), "After the restore"))
+        .unwrap();
+    phone.sync(&relay);
+    tablet.sync(&relay);
+    assert!(tablet.store.event(&later).is_ok());
+    assert_eq!(dump(&phone), dump(&tablet));
+}

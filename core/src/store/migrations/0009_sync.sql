@@ -33,9 +33,11 @@ CREATE TABLE sync_chains (
 ) STRICT;
 
 -- This device's sealed batches the relay has not acknowledged: pushed again, byte for byte,
--- until it has. The last batch of a sealing carries the outbox position it empties up to.
+-- until it has. The last batch of a sealing carries the outbox position it empties up to;
+-- `changes` counts what a batch carries, for the sync's report.
 CREATE TABLE sync_pending (
     seq          INTEGER PRIMARY KEY,
     envelope     BLOB NOT NULL,
-    outbox_up_to INTEGER
+    outbox_up_to INTEGER,
+    changes      INTEGER NOT NULL
 ) STRICT;
