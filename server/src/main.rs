@@ -23,6 +23,10 @@ struct Args {
     /// Blob bytes each space may hold.
     #[arg(long, default_value_t = 1 << 30)]
     blob_quota: u64,
+    /// Once listening, write the relay's address (`http://IP:PORT`) to this file: with
+    /// `--listen 127.0.0.1:0`, how a test script learns the port the system chose.
+    #[arg(long)]
+    address_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -48,6 +52,15 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if let Some(path) = &args.address_file {
+        let written = listener
+            .local_addr()
+            .and_then(|addr| std::fs::write(path, format!("http://{addr}\n")));
+        if let Err(e) = written {
+            tracing::error!(error = %e, "cannot write the address file");
+            return ExitCode::FAILURE;
+        }
+    }
     let mut config = Config::new(args.data_dir);
     config.limits.blob_quota_per_space = args.blob_quota;
     match run(listener, config, stop_signal()).await {
