@@ -7,9 +7,11 @@
 //!
 //! 1. [`error`]: the one [`Error`] type and [`Result`] alias.
 //! 2. The ground: [`clock`] (injected time; nothing else reads the system clock or zone),
-//!    [`hlc`] (the hybrid logical clock), [`ids`] (random and derived record ids), [`time`]
-//!    (checked zone names and epoch milliseconds), and `uniffi_support` (feature `uniffi`: how
-//!    instants and dates cross the FFI, as the platform's instant type and ISO `YYYY-MM-DD` text).
+//!    [`crypto`] (the keys of sync: account and device keys, scope-key wraps, sealed
+//!    envelopes, the recovery kit), [`hlc`] (the hybrid logical clock), [`ids`] (random and
+//!    derived record ids), [`time`] (checked zone names and epoch milliseconds), and
+//!    `uniffi_support` (feature `uniffi`: how instants and dates cross the FFI, as the
+//!    platform's instant type and ISO `YYYY-MM-DD` text).
 //! 3. [`store`]: the SQLCipher database — keying (platform key store or Argon2id passphrase),
 //!    what a store directory holds, pragmas, numbered migrations, key rotation, the page check —
 //!    and the entity definitions it is handed as data.
@@ -20,10 +22,12 @@
 //!    [`meds`] (medications, regimens, doses, adherence, the notification plan), [`vault`]
 //!    (documents: encrypted content files beside the database, metadata in it). Each adds its
 //!    operations to [`Store`] in its own `impl Store` blocks.
-//! 6. `open`, the composition root: the list of every feature's entities, handed to the store
+//! 6. [`sync`]: the engine that converges a space's devices through a relay it does not trust:
+//!    identity, ledger, sealing and checking batches, `sync_now`, linking devices.
+//! 7. `open`, the composition root: the list of every feature's entities, handed to the store
 //!    as it opens ([`Store::open`], [`Store::create`]), the steps after opening (vault
 //!    recovery), and the vault's half of [`Store::check`].
-//! 7. `fuzzing` (feature `fuzzing`): the entry points of the fuzz targets in `fuzz/`.
+//! 8. `fuzzing` (feature `fuzzing`): the entry points of the fuzz targets in `fuzz/`.
 
 #[cfg(feature = "uniffi")]
 uniffi::setup_scaffolding!();
