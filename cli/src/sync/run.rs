@@ -11,9 +11,20 @@ use super::print;
 use crate::context::{Context, new_passphrase, passphrase};
 use crate::terminal::safe_println;
 
+/// A store without a sync account, told with the commands that give it one.
+fn no_account_yet(e: Error) -> Error {
+    match e {
+        Error::NotFound { .. } => Error::NotFound {
+            entity: "sync account (run `cairn account create --server URL`, or join one from a \
+                     new store: `cairn device join`, `cairn account recover`)",
+        },
+        e => e,
+    }
+}
+
 /// The relay this store syncs with, as this device (or at `server` for this run).
 fn relay_for(store: &Store, server: Option<&str>) -> Result<HttpTransport, Error> {
-    let identity = store.sync_identity()?;
+    let identity = store.sync_identity().map_err(no_account_yet)?;
     let address = server.unwrap_or(&identity.relay);
     Ok(HttpTransport::new(address)?.as_device(identity.device.clone()))
 }
@@ -72,7 +83,7 @@ pub(crate) fn run_account(ctx: &Context, cmd: AccountCommand) -> Result<(), Erro
         }
         AccountCommand::Kit => {
             let store = ctx.open()?;
-            print::kit(&store.recovery_kit()?);
+            print::kit(&store.recovery_kit().map_err(no_account_yet)?);
             store.close()
         }
         AccountCommand::Recover { server } => {
