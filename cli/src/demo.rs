@@ -1,4 +1,5 @@
-//! `cairn demo`: a walkthrough of Cairn in a temporary directory, feature by feature.
+//! `cairn demo`: a walkthrough of Cairn in a temporary directory, feature by feature, then two
+//! devices syncing through a relay in this process (`demo/sync.rs`).
 
 use std::sync::Arc;
 
@@ -13,6 +14,8 @@ use jiff::{SignedDuration, Timestamp, ToSpan};
 
 use crate::terminal::safe_println;
 use crate::{meds, timeline, vault};
+
+mod sync;
 
 /// Runs the walkthrough in a new temporary directory, removed afterwards.
 pub(crate) fn run(clock: Arc<dyn Clock>) -> Result<(), Error> {
@@ -68,11 +71,12 @@ pub(crate) fn run(clock: Arc<dyn Clock>) -> Result<(), Error> {
             ));
         }
     }
-    let store = Store::open(&store_dir, Unlock::Passphrase(pass), clock)?;
+    let mut store = Store::open(&store_dir, Unlock::Passphrase(pass), clock.clone())?;
     safe_println!(
         "right passphrase: opened, {} records",
         store.status()?.record_count
     );
+    sync::walk(dir.path(), &mut store, pass, clock)?;
     store.close()
 }
 

@@ -9,7 +9,8 @@
 //! - `input.rs`: one grammar for instants, dates and ids, shared by every command.
 //! - `timeline/`, `meds/`, `vault/`, `sync/` (account, device, sync): one subcommand each, in the same rooms: `mod.rs` the
 //!   subcommands, `args.rs` their flags, `run.rs` what each does, `print.rs` its text and JSON.
-//! - `demo.rs`: the walkthrough in a temporary directory.
+//! - `demo.rs`: the walkthrough in a temporary directory; `demo/sync.rs` its end, a tablet
+//!   linked and synced through a relay in this process.
 //! - `terminal.rs`: stored and typed text made unable to drive the terminal it is printed on.
 
 mod context;

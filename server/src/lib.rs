@@ -20,6 +20,8 @@
 //!   caller), accounts and devices, spaces and ledgers, envelopes, blobs, link.
 //! - `rate`: token buckets per device or peer address.
 //! - `metrics`: the counters behind `GET /metrics`.
+//! - [`thread`]: [`RelayThread`], a relay on a thread and runtime of its own, for a program
+//!   that is not async (`cairn demo`, the tests).
 //!
 //! [`run`] starts a relay on a listener the caller bound (tests bind `127.0.0.1:0`);
 //! `protocol/README.md` documents every endpoint.
@@ -41,8 +43,10 @@ mod relay;
 mod routes;
 mod spaces;
 pub mod storage;
+pub mod thread;
 
 pub use config::{Clock, Config, Limits, Rate, system_clock};
+pub use thread::RelayThread;
 
 use blobs::{BlobError, BlobStore, FsBlobStore};
 use storage::{SqliteStorage, Storage, StorageError};

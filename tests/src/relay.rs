@@ -1,13 +1,12 @@
-//! A real relay on 127.0.0.1, in this process: started on a free port with its own data
-//! directory, stopped (and restartable on the same port and data) by the test.
+//! A real relay on 127.0.0.1, in this process (a [`RelayThread`]): started on a free port with
+//! its own data directory, stopped (and restartable on the same port and data) by the test.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::thread::JoinHandle;
 
-use tokio::sync::oneshot;
+use cairn_server::RelayThread;
 
 /// A running relay.
 pub struct TestRelay {
@@ -17,7 +16,7 @@ pub struct TestRelay {
     time: Arc<AtomicU64>,
     follow: Option<Arc<dyn Fn() -> u64 + Send + Sync>>,
     limits: cairn_server::Limits,
-    running: Option<(oneshot::Sender<()>, JoinHandle<()>)>,
+    running: Option<RelayThread>,
 }
 
 impl TestRelay {
@@ -63,42 +62,32 @@ impl TestRelay {
     }
 
     fn launch(&mut self) {
-        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-        let (stop_tx, stop_rx) = oneshot::channel::<()>();
-        let data = self.dir.path().to_path_buf();
-        let want = self.addr;
+        let mut config = cairn_server::Config::new(self.dir.path());
+        config.limits = self.limits.clone();
         let time = self.time.clone();
         let follow = self.follow.clone();
-        let limits = self.limits.clone();
-        let handle = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .expect("relay runtime");
-            rt.block_on(async move {
-                let listener = bind(want).await;
-                ready_tx
-                    .send(listener.local_addr().expect("relay address"))
-                    .expect("test waits for the relay");
-                let mut config = cairn_server::Config::new(data);
-                config.limits = limits;
-                config.clock = Arc::new(move || match (time.load(Ordering::SeqCst), &follow) {
-                    (0, Some(f)) => f(),
-                    (0, None) => std::time::SystemTime::now()
-                        .duration_since(std::time::UNIX_EPOCH)
-                        .map_or(0, |d| d.as_millis() as u64),
-                    (t, _) => t,
-                });
-                cairn_server::run(listener, config, async {
-                    let _ = stop_rx.await;
-                })
-                .await
-                .expect("the relay runs");
-            });
+        config.clock = Arc::new(move || match (time.load(Ordering::SeqCst), &follow) {
+            (0, Some(f)) => f(),
+            (0, None) => std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as u64),
+            (t, _) => t,
         });
-        self.addr = ready_rx.recv().expect("the relay starts");
-        self.running = Some((stop_tx, handle));
+        // A restart binds the port the stopped relay just released: wait for it to come free.
+        for _ in 0..200 {
+            match RelayThread::start(self.addr, config.clone()) {
+                Ok(relay) => {
+                    self.addr = relay.addr();
+                    self.running = Some(relay);
+                    return;
+                }
+                Err(cairn_server::Error::Io(e)) if e.kind() == std::io::ErrorKind::AddrInUse => {
+                    std::thread::sleep(std::time::Duration::from_millis(25));
+                }
+                Err(e) => panic!("the relay starts: {e}"),
+            }
+        }
+        panic!("port {} did not come free", self.addr);
     }
 
     /// The relay's address, `http://127.0.0.1:PORT`.
@@ -141,9 +130,8 @@ impl TestRelay {
 
     /// Stops the relay, finishing requests in flight.
     pub fn stop(&mut self) {
-        if let Some((stop, handle)) = self.running.take() {
-            let _ = stop.send(());
-            let _ = handle.join();
+        if let Some(mut relay) = self.running.take() {
+            let _ = relay.stop();
         }
     }
 
@@ -151,22 +139,5 @@ impl TestRelay {
     pub fn restart(&mut self) {
         self.stop();
         self.launch();
-    }
-}
-
-/// Binds `addr`, waiting for a port just released by a stopped relay.
-async fn bind(addr: SocketAddr) -> tokio::net::TcpListener {
-    for _ in 0..200 {
-        match tokio::net::TcpListener::bind(addr).await {
-            Ok(l) => return l,
-            Err(_) => tokio::time::sleep(std::time::Duration::from_millis(25)).await,
-        }
-    }
-    panic!("port {addr} did not come free");
-}
-
-impl Drop for TestRelay {
-    fn drop(&mut self) {
-        self.stop();
     }
 }

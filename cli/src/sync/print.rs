@@ -7,7 +7,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use qrcode::QrCode;
 use qrcode::render::unicode::Dense1x2;
 
-use crate::terminal::{pretty_json, safe_println};
+use crate::terminal::{json_text, pretty_json, safe_println};
 
 /// The recovery kit, with what to do with it.
 pub(super) fn kit(kit: &str) {
@@ -26,13 +26,15 @@ pub(super) fn invite(invite: &LinkInvite, json: bool) {
             code: &'a str,
             qr: &'a str,
         }
-        safe_println!(
+        println!(
             "{}",
-            serde_json::to_string(&Invite {
-                code: &invite.code,
-                qr: &invite.qr
-            })
-            .expect("text serialises")
+            json_text(
+                serde_json::to_string(&Invite {
+                    code: &invite.code,
+                    qr: &invite.qr
+                })
+                .expect("text serialises")
+            )
         );
         return;
     }
@@ -54,9 +56,9 @@ pub(super) fn linked(device: &str, json: bool) {
         struct Linked<'a> {
             linked: &'a str,
         }
-        safe_println!(
+        println!(
             "{}",
-            serde_json::to_string(&Linked { linked: device }).expect("text serialises")
+            json_text(serde_json::to_string(&Linked { linked: device }).expect("text serialises"))
         );
     } else {
         safe_println!("Linked device {device}: it now syncs everything this one does.");
@@ -66,7 +68,7 @@ pub(super) fn linked(device: &str, json: bool) {
 /// The account's devices.
 pub(super) fn devices(devices: &[DeviceSummary], json: bool) {
     if json {
-        safe_println!("{}", pretty_json(devices));
+        println!("{}", pretty_json(devices));
         return;
     }
     for d in devices {
@@ -92,7 +94,7 @@ pub(super) fn devices(devices: &[DeviceSummary], json: bool) {
 /// What a sync did.
 pub(super) fn report(r: &SyncReport, json: bool) {
     if json {
-        safe_println!("{}", pretty_json(r));
+        println!("{}", pretty_json(r));
     } else {
         safe_println!(
             "Synced: {} change(s) in {} batch(es) received, {} batch(es) sent ({} ms{}).",

@@ -1,7 +1,8 @@
 //! What each sync command does.
 
 use cairn_core::sync::{
-    self, CancelToken, HttpTransport, RetryPolicy, SyncReport, Transport, finish_link, start_link,
+    self, CancelToken, HttpTransport, RetryPolicy, SyncObserver, SyncReport, Transport,
+    finish_link, start_link,
 };
 use cairn_core::{Error, Store, Unlock};
 
@@ -10,23 +11,46 @@ use super::print;
 use crate::context::{Context, new_passphrase, passphrase};
 use crate::terminal::safe_println;
 
+/// A store without a sync account, told with the commands that give it one.
+fn no_account_yet(e: Error) -> Error {
+    match e {
+        Error::NotFound { .. } => Error::NotFound {
+            entity: "sync account (run `cairn account create --server URL`, or join one from a \
+                     new store: `cairn device join`, `cairn account recover`)",
+        },
+        e => e,
+    }
+}
+
 /// The relay this store syncs with, as this device (or at `server` for this run).
 fn relay_for(store: &Store, server: Option<&str>) -> Result<HttpTransport, Error> {
-    let identity = store.sync_identity()?;
+    let identity = store.sync_identity().map_err(no_account_yet)?;
     let address = server.unwrap_or(&identity.relay);
     Ok(HttpTransport::new(address)?.as_device(identity.device.clone()))
+}
+
+/// One sync, telling `observer` how it goes. A relay that could not be reached is said to have
+/// been tried again, and that nothing was lost.
+fn sync_with(
+    store: &Store,
+    relay: &dyn Transport,
+    observer: &dyn SyncObserver,
+) -> Result<SyncReport, Error> {
+    let policy = RetryPolicy::default();
+    sync::sync_now(store, relay, observer, &CancelToken::new(), policy).map_err(|e| match e {
+        // Every request is tried `attempts` times before a network failure ends the sync.
+        Error::Network(why) => Error::Network(format!(
+            "{why}; tried {} times, nothing was lost: run `cairn sync` later",
+            policy.attempts
+        )),
+        e => e,
+    })
 }
 
 /// Syncs with a progress bar (or quietly for `--json`), then prints the summary.
 fn sync_and_report(store: &Store, relay: &dyn Transport, json: bool) -> Result<SyncReport, Error> {
     let bar = print::SyncBar::new(json);
-    let report = sync::sync_now(
-        store,
-        relay,
-        &bar,
-        &CancelToken::new(),
-        RetryPolicy::default(),
-    );
+    let report = sync_with(store, relay, &bar);
     bar.finish();
     let report = report?;
     print::report(&report, json);
@@ -59,7 +83,7 @@ pub(crate) fn run_account(ctx: &Context, cmd: AccountCommand) -> Result<(), Erro
         }
         AccountCommand::Kit => {
             let store = ctx.open()?;
-            print::kit(&store.recovery_kit()?);
+            print::kit(&store.recovery_kit().map_err(no_account_yet)?);
             store.close()
         }
         AccountCommand::Recover { server } => {
@@ -82,13 +106,7 @@ pub(crate) fn run_device(ctx: &Context, cmd: DeviceCommand) -> Result<(), Error>
             let store = ctx.open()?;
             let relay = relay_for(&store, None)?;
             // The ledger must be current before a device is added to it.
-            sync::sync_now(
-                &store,
-                &relay,
-                &sync::Quiet,
-                &CancelToken::new(),
-                RetryPolicy::default(),
-            )?;
+            sync_with(&store, &relay, &sync::Quiet)?;
             let invite = start_link(&store, &relay)?;
             print::invite(&invite, json);
             let device = finish_link(&store, &relay, &invite, &CancelToken::new())?;
@@ -107,13 +125,7 @@ pub(crate) fn run_device(ctx: &Context, cmd: DeviceCommand) -> Result<(), Error>
         DeviceCommand::List { json } => {
             let store = ctx.open()?;
             let relay = relay_for(&store, None)?;
-            sync::sync_now(
-                &store,
-                &relay,
-                &sync::Quiet,
-                &CancelToken::new(),
-                RetryPolicy::default(),
-            )?;
+            sync_with(&store, &relay, &sync::Quiet)?;
             print::devices(&sync::devices(&store, &relay)?, json);
             store.close()
         }
@@ -121,13 +133,7 @@ pub(crate) fn run_device(ctx: &Context, cmd: DeviceCommand) -> Result<(), Error>
             let store = ctx.open()?;
             let relay = relay_for(&store, None)?;
             // What the device sent before it was lost is kept: sync first.
-            sync::sync_now(
-                &store,
-                &relay,
-                &sync::Quiet,
-                &CancelToken::new(),
-                RetryPolicy::default(),
-            )?;
+            sync_with(&store, &relay, &sync::Quiet)?;
             let revoked = sync::revoke_device(&store, &relay, &device)?;
             safe_println!(
                 "Revoked device {revoked}: the relay no longer answers it, and nothing it sends \

@@ -6,6 +6,7 @@ mod deadline;
 mod fixture;
 mod meds;
 mod store;
+mod sync;
 mod terminal;
 mod timeline;
 mod vault;

@@ -171,6 +171,41 @@ fn the_demo_runs() {
 }
 
 #[test]
+fn the_demo_syncs_a_linked_tablet_through_a_relay_that_reads_nothing() {
+    let out = Command::new(env!("CARGO_BIN_EXE_cairn"))
+        .arg("demo")
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    let relay = stdout
+        .split("-- Sync")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no sync section: {stdout}"));
+    assert!(relay.contains("relay: http://127.0.0.1:"), "{relay}");
+    assert!(relay.contains("recovery kit: CAIRN1-"), "{relay}");
+    assert!(relay.contains("tablet typed it: linked"), "{relay}");
+    assert!(relay.contains("tablet synced: received"), "{relay}");
+    assert!(
+        relay.contains("Capecitabine"),
+        "the tablet's doses: {relay}"
+    );
+    assert!(
+        relay.contains("on the phone:") && relay.contains("Fatigue"),
+        "{relay}"
+    );
+    let scan = relay
+        .split("-- What the relay holds")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no scan of the relay's files: {relay}"));
+    let answers: Vec<&str> = scan.lines().skip(1).collect();
+    assert_eq!(answers.len(), 5, "{scan}");
+    for line in answers {
+        assert!(line.ends_with(" no"), "{line}");
+    }
+}
+
+#[test]
 fn a_reader_that_goes_away_ends_output_quietly() {
     use std::io::Read;
     use std::process::Stdio;

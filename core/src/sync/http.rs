@@ -224,10 +224,11 @@ impl HttpTransport {
 /// Sends a request; a status that is not success becomes the error it means.
 fn send(req: RequestBuilder) -> Result<Response> {
     let resp = req.send().map_err(|e| {
+        // `Error::Network` reads "the relay could not be reached: …"; this says why.
         Error::Network(if e.is_timeout() {
-            "the relay did not answer in time".into()
+            "it did not answer in time".into()
         } else {
-            "the relay could not be reached".into()
+            "no connection to it (check its address and the network)".into()
         })
     })?;
     let status = resp.status();

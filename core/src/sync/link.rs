@@ -144,6 +144,11 @@ fn await_message(
     }
 }
 
+/// What the new device posts in place of its hello when the code did not match: the existing
+/// device cannot open it, so it gives up at once instead of waiting out [`LINK_TIMEOUT`] for a
+/// hello that will never come.
+const NO_AGREEMENT: &[u8] = b"no agreement";
+
 fn wrong_code() -> Error {
     Error::invalid(
         "code",
@@ -260,8 +265,22 @@ pub fn join(
     let (id_existing, id_new) = pake_ids();
     let (state, new_msg) =
         Spake2::<Ed25519Group>::start_b(&pake_password(&slot, &secret), &id_existing, &id_new);
-    relay.post_link(&slot, LinkSide::New, &new_msg)?;
+    relay
+        .post_link(&slot, LinkSide::New, &new_msg)
+        .map_err(|e| match e {
+            Error::NotFound { .. } => Error::invalid(
+                "code",
+                "no device is showing this code: it was mistyped, or it expired; start again \
+                 with a new code",
+            ),
+            e => e,
+        })?;
     relay.post_link(&slot, LinkSide::New, &[run])?;
+    // Tells the existing device the code did not match, then says so here.
+    let refuse = || {
+        let _ = relay.post_link(&slot, LinkSide::New, NO_AGREEMENT);
+        wrong_code()
+    };
     let existing_msg = await_message(
         relay,
         &slot,
@@ -270,12 +289,12 @@ pub fn join(
         cancel,
         deadline,
     )?;
-    let key = Zeroizing::new(state.finish(&existing_msg).map_err(|_| wrong_code())?);
+    let key = Zeroizing::new(state.finish(&existing_msg).map_err(|_| refuse())?);
     let ch = channel(&slot, &key, &existing_msg, &new_msg);
     let sealed = await_message(relay, &slot, LinkSide::Existing, 2, cancel, deadline)?;
     let offer: Offer = open_message(&ch.to_new, &ch.ad, &sealed)
         .and_then(|pt| from_cbor(&pt, "offer").ok())
-        .ok_or_else(wrong_code)?;
+        .ok_or_else(refuse)?;
     offer
         .account
         .verify()
