@@ -157,6 +157,12 @@ if ! "$KOTLINC" -nowarn -jvm-target 17 -d "$CLASSES" \
 fi
 
 log "running tests"
+# The sync tests reach a real relay, started here and stopped when the script exits.
+# shellcheck source=../../scripts/test-relay.sh
+source "$ROOT/scripts/test-relay.sh"
+trap stop_test_relay EXIT
+start_test_relay "$TARGET" || die "could not start the test relay"
+
 out="$WORK/output.txt"
 set +e
 java -Djna.library.path="$LIB_DIR" -Djava.io.tmpdir="$WORK/tmp" \

@@ -83,8 +83,9 @@ impl LinkSession {
     }
 
     /// Waits for the new device, certifies it and adds it to the account; returns its id. The
-    /// code works once; a wrong try ends the session with `Invalid`.
-    pub async fn wait(self: Arc<Self>) -> Result<String, CairnError> {
+    /// code works once; a wrong try ends the session with `Invalid`. (Not `wait`: every JVM
+    /// object already has one.)
+    pub async fn wait_for_device(self: Arc<Self>) -> Result<String, CairnError> {
         blocking(move || {
             let relay = self.store.relay()?;
             let cancel = self.store.new_cancel();

@@ -56,7 +56,8 @@ while [ "$i" -lt "$nbinds" ]; do
 done
 exec chroot "$root" /usr/bin/env -i \
     PATH=/usr/local/bin:/usr/libexec/swift/bin:/usr/bin:/usr/sbin \
-    HOME=/root TMPDIR=/tmp LANG=C.UTF-8 TERM=dumb CI="${CI:-}" "$@"'
+    HOME=/root TMPDIR=/tmp LANG=C.UTF-8 TERM=dumb CI="${CI:-}" \
+    CAIRN_TEST_RELAY="${CAIRN_TEST_RELAY:-}" "$@"'
     local -a args=("$SWIFT_ROOTFS" "${#binds[@]}")
     local pair
     for pair in "${binds[@]+"${binds[@]}"}"; do

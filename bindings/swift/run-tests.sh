@@ -104,6 +104,13 @@ run swiftc -swift-version 5 -module-name CairnSwiftTests -g -Onone \
     "${swift_sources[@]}" -o "$W/bin/cairn-swift-tests" \
     || die "swiftc failed to compile the Swift tests against the generated bindings."
 
+# The sync tests reach a real relay on the host's loopback (the rootfs shares its network),
+# started here and stopped when the script exits.
+# shellcheck source=../../scripts/test-relay.sh
+source "$WORKSPACE_DIR/scripts/test-relay.sh"
+trap stop_test_relay EXIT
+start_test_relay "$TARGET_DIR" || die "could not start the test relay"
+
 log "running the Swift tests"
 set +e
 if ((USE_ROOTFS)); then

@@ -2,5 +2,5 @@
 package app.cairn.core.test
 
 fun main() {
-    runTests(cairnStoreTests + vaultTests + medsTests + timelineTests)
+    runTests(cairnStoreTests + vaultTests + medsTests + timelineTests + syncTests)
 }

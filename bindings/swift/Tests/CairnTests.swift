@@ -250,4 +250,4 @@ let allTests: [(name: String, body: (TempDir) async throws -> Void)] = [
     ("checkIntegrityIsAsyncAndTrue", testCheckIntegrityIsAsyncAndTrue),
     ("closedStoreIsLocked", testClosedStoreIsLocked),
     ("databaseIsEncryptedOnDisk", testDatabaseIsEncryptedOnDisk),
-] + medsTests + timelineTests + vaultTests
+] + medsTests + timelineTests + vaultTests + syncTests

@@ -19,7 +19,7 @@ func cairnMessage(_ error: Error) -> String {
     case let .WrongKey(message), let .Locked(message), let .NotFound(message), let .Invalid(message),
          let .PermissionDenied(message), let .Network(message), let .Conflict(message),
          let .Corrupt(message), let .Incomplete(message), let .Storage(message), let .KeyStore(message), let .Scheduler(message),
-         let .Internal(message):
+         let .Tampered(message), let .Clock(message), let .Cancelled(message), let .Internal(message):
         return message
     }
 }

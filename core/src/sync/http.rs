@@ -68,12 +68,21 @@ impl HttpTransport {
             ));
         }
         install_crypto_provider();
-        let client = Client::builder()
+        let mut builder = Client::builder()
             .connect_timeout(Duration::from_secs(10))
             .timeout(Duration::from_secs(60))
-            .user_agent(concat!("cairn/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| Error::Network(format!("cannot set up the HTTP client: {e}")))?;
+            .user_agent(concat!("cairn/", env!("CARGO_PKG_VERSION")));
+        if base.starts_with("http://") {
+            // No TLS is spoken to this relay: the platform's certificate store (which a minimal
+            // system may lack) is not needed.
+            builder = builder.tls_certs_only(std::iter::empty());
+        }
+        let client = builder.build().map_err(|e| {
+            Error::Network(format!(
+                "cannot set up the HTTP client: {}",
+                std::error::Error::source(&e).map_or_else(|| e.to_string(), |s| s.to_string())
+            ))
+        })?;
         Ok(Self {
             base,
             client,

@@ -41,7 +41,7 @@ func describe(_ error: Error) -> String {
         case .WrongKey(let m), .Locked(let m), .NotFound(let m), .Invalid(let m),
              .PermissionDenied(let m), .Network(let m), .Conflict(let m), .Corrupt(let m),
              .Incomplete(let m), .Storage(let m), .KeyStore(let m), .Scheduler(let m),
-             .Internal(let m):
+             .Tampered(let m), .Clock(let m), .Cancelled(let m), .Internal(let m):
             return m
         }
     case let e as KeyStoreError:
