@@ -131,6 +131,12 @@ impl TestDevice {
     /// one types it; then the new device syncs.
     #[allow(dead_code)]
     pub(crate) fn link(&mut self, new: &mut TestDevice, relay: &TestRelay) {
+        self.link_unsynced(new, relay);
+        new.sync(relay);
+    }
+
+    /// Links `new` as [`TestDevice::link`] does, leaving its first sync to the test.
+    pub(crate) fn link_unsynced(&mut self, new: &mut TestDevice, relay: &TestRelay) {
         let shows = self.transport(relay);
         let invite = sync::start_link(&self.store, &shows).expect("start link");
         let code = invite.code.clone();
@@ -144,7 +150,6 @@ impl TestDevice {
             sync::join(&mut new.store, &joins, &code, &sync::CancelToken::new()).expect("join");
             existing.join().expect("link thread").expect("finish link");
         });
-        new.sync(relay);
     }
 
     /// Moves the device's clock to `instant`.
