@@ -477,6 +477,14 @@ pub(crate) fn check_heads(store: &Store, session: &mut Session, page: &PullPage)
             )));
         }
     }
+    // No head of this device at all is the same loss as an older one: the relay no longer has
+    // what it acknowledged.
+    if own_acknowledged > 0 && !shown.contains(&own) {
+        return Err(Error::Tampered(format!(
+            "the relay shows no batch of this device, though it acknowledged {own_acknowledged}: \
+             it lost or dropped them"
+        )));
+    }
     tx.commit()?;
     Ok(())
 }

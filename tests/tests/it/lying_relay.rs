@@ -198,6 +198,26 @@ fn a_device_seen_before_cannot_be_hidden() {
     honest_again(&phone, &tablet, &liar, &relay, Some(0));
 }
 
+#[test]
+fn this_devices_own_batches_cannot_be_hidden() {
+    let (relay, phone, tablet) = phone_and_tablet();
+    let liar = LyingRelay::start(&relay.url());
+    let via_liar = phone.transport_at(&liar.url());
+    phone
+        .store
+        .add_event(&note(phone.clock.now(), "Asked about the trial"))
+        .unwrap();
+    phone.try_sync(&via_liar).unwrap();
+    // The relay acknowledged the batch, then shows no head of this device: it lost or
+    // dropped everything the device gave it.
+    liar.tell(Lie::HideDevice {
+        device: device_id(&phone),
+    });
+    let err = caught(&phone, &liar);
+    assert!(err.contains("this device"), "{err}");
+    honest_again(&phone, &tablet, &liar, &relay, Some(0));
+}
+
 /// An attacker's account and device: real keys, none the ledger knows.
 fn attacker() -> (AccountKeys, DeviceKey) {
     let account =
