@@ -342,6 +342,20 @@ fn take_envelope(
         .map_err(|e| Error::Tampered(e.to_string()))?;
     let place = places.entry(h.device.clone()).or_default();
     if h.device == *own && h.seq <= place.applied.seq {
+        // Each batch of this device's comes back once, in its chain's order, after it was
+        // pushed: one at or before the newest the relay already handed back or showed a head
+        // of is served again.
+        if h.seq <= place.seen {
+            return Err(Error::Tampered(
+                cairn_protocol::ProtocolError::Chain {
+                    device: h.device.clone(),
+                    seq: h.seq,
+                    reason: "a batch already applied came again (a replay)",
+                }
+                .to_string(),
+            ));
+        }
+        place.seen = h.seq;
         *cursor = stored.seq;
         return Ok(Taken::Own(h.seq, env.link()));
     }

@@ -140,6 +140,26 @@ fn a_batch_served_again_after_the_cursor_is_a_replay() {
 }
 
 #[test]
+fn a_batch_of_this_devices_own_served_again_is_a_replay() {
+    let (relay, phone, tablet) = phone_and_tablet();
+    let liar = LyingRelay::start(&relay.url());
+    let via_liar = phone.transport_at(&liar.url());
+    phone
+        .store
+        .add_event(&note(phone.clock.now(), "Oncology review"))
+        .unwrap();
+    // Pushed, then pulled back once, as every batch of its own is.
+    phone.try_sync(&via_liar).unwrap();
+    phone.try_sync(&via_liar).unwrap();
+    liar.tell(Lie::Replay {
+        device: device_id(&phone),
+    });
+    let err = caught(&phone, &liar);
+    assert!(err.contains("a replay"), "{err}");
+    honest_again(&phone, &tablet, &liar, &relay, Some(0));
+}
+
+#[test]
 fn a_batch_dropped_from_a_devices_chain_breaks_it() {
     let (relay, phone, tablet) = phone_and_tablet();
     let liar = LyingRelay::start(&relay.url());
