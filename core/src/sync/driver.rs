@@ -285,6 +285,7 @@ impl Run<'_> {
     /// Pulls every page after the cursor and checks the heads; returns the relay's clock.
     fn pull<A: StoreAccess + ?Sized>(&mut self, access: &A) -> Result<u64> {
         let mut session = access.with_store(Session::load)?;
+        let mut pulled = engine::Pulled::new(&session);
         let space = session.identity.space.clone();
         let mut done = 0;
         loop {
@@ -300,12 +301,13 @@ impl Run<'_> {
                 self.fetch_ledger(access)?;
                 session = access.with_store(Session::load)?;
             }
-            let applied = access.with_store(|s| engine::apply_page(s, &mut session, &page))?;
+            let applied =
+                access.with_store(|s| engine::apply_page(s, &mut session, &page, &mut pulled))?;
             self.report.pulled_batches += applied.envelopes;
             self.report.pulled_changes += applied.changes;
             done += page.envelopes.len() as u64;
             if !page.more {
-                access.with_store(|s| engine::check_heads(s, &mut session, &page))?;
+                access.with_store(|s| engine::check_heads(s, &mut session, &page, &pulled))?;
                 return Ok(page.server_time_ms);
             }
             if page.envelopes.is_empty() {

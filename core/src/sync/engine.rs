@@ -242,14 +242,54 @@ pub(crate) struct Applied {
     pub(crate) changes: u64,
 }
 
+/// What one pull (all its pages) did to each device's chain, for judging the heads it ends
+/// with. The relay reads the heads before the page, so a batch pushed in between is in the page
+/// but not yet in its device's head: a head may stand anywhere from where the chain was before
+/// the pull to where the pull took it.
+pub(crate) struct Pulled {
+    /// Each device's place before the pull.
+    start: HashMap<DeviceId, Place>,
+    /// The point after each batch the pull applied, by device.
+    points: HashMap<DeviceId, Vec<ChainPoint>>,
+}
+
+impl Pulled {
+    /// A pull starting from `session`'s places.
+    pub(crate) fn new(session: &Session) -> Self {
+        Self {
+            start: session.places.clone(),
+            points: HashMap::new(),
+        }
+    }
+
+    fn start(&self, device: &DeviceId) -> Place {
+        self.start.get(device).copied().unwrap_or_default()
+    }
+
+    /// Whether `point` is one `device`'s chain stood at during the pull.
+    fn passed(&self, device: &DeviceId, point: ChainPoint) -> bool {
+        self.start(device).applied == point
+            || self
+                .points
+                .get(device)
+                .is_some_and(|points| points.contains(&point))
+    }
+}
+
 /// Checks and applies one page of envelopes, with the cursor and chain positions, in one
 /// transaction. Nothing of a page that fails a check is applied.
-pub(crate) fn apply_page(store: &Store, session: &mut Session, page: &PullPage) -> Result<Applied> {
+pub(crate) fn apply_page(
+    store: &Store,
+    session: &mut Session,
+    page: &PullPage,
+    pulled: &mut Pulled,
+) -> Result<Applied> {
     let now = crate::clock::unix_ms(store.clock().as_ref());
     let own = session.own().clone();
     let mut places = session.places.clone();
     let mut cursor = session.cursor;
     let mut changes: Vec<FieldChange> = Vec::new();
+    let mut points: Vec<(DeviceId, ChainPoint)> = Vec::new();
     let mut applied = Applied::default();
     // This device's batches the relay turned out to hold: acknowledged, or superseded.
     let mut own_seen: Vec<(u64, cairn_protocol::Hash32)> = Vec::new();
@@ -262,6 +302,8 @@ pub(crate) fn apply_page(store: &Store, session: &mut Session, page: &PullPage) 
                 applied.envelopes += 1;
                 applied.changes += batch.len() as u64;
                 changes.extend(batch);
+                let env = &stored.envelope;
+                points.push((env.header.device.clone(), ChainPoint::after(env)));
             }
             Ok(Taken::Own(seq, link)) => own_seen.push((seq, link)),
             Err(e) => {
@@ -295,6 +337,9 @@ pub(crate) fn apply_page(store: &Store, session: &mut Session, page: &PullPage) 
     })?;
     session.places = places;
     session.cursor = cursor;
+    for (device, point) in points {
+        pulled.points.entry(device).or_default().push(point);
+    }
     match failure {
         Some(e) => Err(e),
         None => Ok(applied),
@@ -415,8 +460,14 @@ fn describe_ms(ms: u64) -> String {
 
 /// Checks each device's signed head against where its chain was applied, after the last page:
 /// the relay may not withhold a device's newer batches, roll one back, fork it, or hide a
-/// device this store has seen.
-pub(crate) fn check_heads(store: &Store, session: &mut Session, page: &PullPage) -> Result<()> {
+/// device this store has seen. A head may lag the page by the batches pushed while it was
+/// read (see [`Pulled`]), never more.
+pub(crate) fn check_heads(
+    store: &Store,
+    session: &mut Session,
+    page: &PullPage,
+    pulled: &Pulled,
+) -> Result<()> {
     let own = session.own().clone();
     let pending = state::pending(store.conn())?;
     let own_acknowledged = session
@@ -465,15 +516,15 @@ pub(crate) fn check_heads(store: &Store, session: &mut Session, page: &PullPage)
                     h.device
                 )));
             }
-            if h.seq < place.applied.seq || h.seq < place.seen {
+            let start = pulled.start(&h.device);
+            let held = start.applied.seq.max(start.seen);
+            if h.seq < held {
                 return Err(Error::Tampered(format!(
-                    "the relay rolled device {}'s history back from batch {} to {}",
-                    h.device,
-                    place.applied.seq.max(place.seen),
-                    h.seq
+                    "the relay rolled device {}'s history back from batch {held} to {}",
+                    h.device, h.seq
                 )));
             }
-            if head.point() != place.applied {
+            if !pulled.passed(&h.device, head.point()) {
                 return Err(Error::Tampered(format!(
                     "device {}'s history forked at batch {}",
                     h.device, h.seq
@@ -484,8 +535,10 @@ pub(crate) fn check_heads(store: &Store, session: &mut Session, page: &PullPage)
         state::set_place(&tx, &h.device, &place)?;
         session.places.insert(h.device.clone(), place);
     }
-    for (device, place) in &session.places {
-        if *device != own && place.seen > 0 && !shown.contains(device) {
+    // A device whose first batches came while the heads were read has no head yet; one seen
+    // before the pull must have one.
+    for (device, place) in &pulled.start {
+        if *device != own && place.applied.seq.max(place.seen) > 0 && !shown.contains(device) {
             return Err(Error::Tampered(format!(
                 "the relay hides device {device}, whose batches this device has seen"
             )));

@@ -1,6 +1,8 @@
 //! A relay that lies: every falsification a malicious relay can make of what it hands out is
 //! caught by the device it lies to (`Error::Tampered`), nothing of it is applied, and once the
-//! relay tells the truth again the devices converge.
+//! relay tells the truth again the devices converge. What an honest relay does that looks
+//! alike — heads read a moment before the page, while another device pushes — is not taken for
+//! a lie.
 
 use cairn_core::crypto::{AccountKeys, DeviceKey, ScopeKey};
 use cairn_core::sync;
@@ -201,6 +203,50 @@ fn a_head_older_than_one_seen_is_a_rollback() {
     });
     let err = caught(&phone, &liar);
     assert!(err.contains("rolled device"), "{err}");
+    honest_again(&phone, &tablet, &liar, &relay, Some(0));
+}
+
+#[test]
+fn a_head_read_before_a_batch_landed_is_no_rollback() {
+    // An honest relay reads the heads before the page: a batch pushed in between is in the page
+    // and not yet in its device's head.
+    let (relay, phone, tablet) = phone_and_tablet();
+    let liar = LyingRelay::start(&relay.url());
+    let via_liar = phone.transport_at(&liar.url());
+    write_note(&tablet, &relay, "Bloods booked");
+    phone.try_sync(&via_liar).unwrap();
+    write_note(&tablet, &relay, "Bloods done");
+    liar.tell(Lie::RollBack {
+        device: device_id(&tablet),
+    });
+    let report = phone.try_sync(&via_liar).expect("a head behind the page");
+    assert!(liar.lies_told() > 0);
+    assert_eq!(report.pulled_batches, 1);
+    // Behind what the phone held before it pulled, the same head is a rollback.
+    let err = caught(&phone, &liar);
+    assert!(err.contains("rolled device"), "{err}");
+    honest_again(&phone, &tablet, &liar, &relay, Some(0));
+}
+
+#[test]
+fn a_device_whose_first_batch_landed_while_the_heads_were_read_is_not_hidden() {
+    let (relay, mut phone, tablet) = phone_and_tablet();
+    let liar = LyingRelay::start(&relay.url());
+    let via_liar = phone.transport_at(&liar.url());
+    let mut laptop = TestDevice::patient();
+    phone.link(&mut laptop, &relay);
+    write_note(&laptop, &relay, "Written on the laptop");
+    liar.tell(Lie::HideDevice {
+        device: device_id(&laptop),
+    });
+    phone
+        .try_sync(&via_liar)
+        .expect("a device with no head yet");
+    assert!(liar.lies_told() > 0);
+    assert!(dump(&phone).contains("Written on the laptop"));
+    // Once the phone has its batches, the laptop may not go missing.
+    let err = caught(&phone, &liar);
+    assert!(err.contains("hides device"), "{err}");
     honest_again(&phone, &tablet, &liar, &relay, Some(0));
 }
 
