@@ -234,9 +234,11 @@ impl Run<'_> {
         self.publish(access)
     }
 
-    /// Publishes the ledger entries this device wrote that the relay does not hold yet. When
-    /// another device wrote at their place first, the relay's entries are taken and this
-    /// device's written again on top of them where still needed (its own introduction).
+    /// Publishes the ledger entries this device wrote that the relay does not hold yet. An
+    /// entry refused as not the next may be one the relay took already, its answer lost: the
+    /// relay's entries are read from there and settled against this device's (see
+    /// [`engine::settle_unpublished`]); where another device wrote first, this device's entries
+    /// are written again on top of the relay's where still needed (its own introduction).
     fn publish<A: StoreAccess + ?Sized>(&mut self, access: &A) -> Result<()> {
         'tries: for _ in 0..3 {
             for entry in access.with_store(engine::unpublished)? {
@@ -245,8 +247,15 @@ impl Run<'_> {
                 match self.retry(|| relay.append_ledger(&space, &entry)) {
                     Ok(()) => access.with_store(|s| engine::published(s, entry.index))?,
                     Err(Error::Conflict(_)) => {
-                        access.with_store(engine::drop_unpublished)?;
-                        self.fetch_ledger(access)?;
+                        let from = entry.index;
+                        let page = self.retry(|| relay.ledger(&space, from))?;
+                        if page.entries.first().is_some_and(|e| e.index != from) {
+                            return Err(Error::Tampered(
+                                "the relay's ledger page does not start where asked".into(),
+                            ));
+                        }
+                        access
+                            .with_store(|s| engine::settle_unpublished(s, from, &page.entries))?;
                         continue 'tries;
                     }
                     Err(e) => return Err(e),

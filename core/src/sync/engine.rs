@@ -218,14 +218,41 @@ pub(crate) fn take_ledger(store: &Store, entries: &[LedgerEntry]) -> Result<()> 
     Ok(())
 }
 
-/// Forgets the ledger entries this device wrote that the relay never took (another device
-/// wrote at their place first); those still needed are written again on top of the relay's.
-pub(crate) fn drop_unpublished(store: &Store) -> Result<()> {
-    store.conn().execute(
-        "DELETE FROM sync_ledger WHERE published = 0 AND idx > 0",
-        [],
-    )?;
-    Ok(())
+/// Settles this device's unpublished ledger entries against `relay`, the relay's entries from
+/// index `from` on, after the relay refused this device's entry at `from` as not the next.
+///
+/// An entry of this device's the relay already holds (an append that landed, whose answer was
+/// lost) is published, and the entries after it stay to be sent. From the first place where
+/// the relay holds another entry (another device wrote there first), this device's entries are
+/// forgotten and the relay's taken instead; its introduction, if it is still not on the ledger,
+/// is written again on top of them.
+pub(crate) fn settle_unpublished(store: &Store, from: u64, relay: &[LedgerEntry]) -> Result<()> {
+    let mine = unpublished(store)?;
+    let mut lost_at = None;
+    let tx = store.conn().unchecked_transaction()?;
+    for entry in mine.iter().filter(|e| e.index >= from) {
+        match relay.get((entry.index - from) as usize) {
+            Some(theirs) if theirs.hash() == entry.hash() => {
+                state::mark_published(&tx, entry.index)?;
+            }
+            Some(_) => {
+                lost_at = Some(entry.index);
+                break;
+            }
+            None => break,
+        }
+    }
+    if let Some(at) = lost_at {
+        tx.execute(
+            "DELETE FROM sync_ledger WHERE published = 0 AND idx >= ?1",
+            [at as i64],
+        )?;
+    }
+    tx.commit()?;
+    match lost_at {
+        Some(at) => take_ledger(store, &relay[(at - from) as usize..]),
+        None => Ok(()),
+    }
 }
 
 /// How many ledger entries the store holds.
