@@ -1,8 +1,13 @@
 //! What the end-to-end tests in `tests/it/` and the `cairn` command's tests share: sample bytes,
 //! a real relay in this process, and proxies that break or falsify what crosses them.
 
+pub mod faults;
+pub mod lying;
+pub mod proxy;
 pub mod relay;
 
+pub use faults::{Fault, FaultCounts, FaultRates, FaultyRelay, Xorshift};
+pub use lying::{Lie, LyingRelay};
 pub use relay::TestRelay;
 
 /// Deterministic bytes that look random (xorshift64) and differ per `seed`: document content

@@ -252,9 +252,11 @@ impl Run<'_> {
         Ok(())
     }
 
-    /// Publishes the ledger entries this device wrote that the relay does not hold yet. When
-    /// another device wrote at their place first, the relay's entries are taken and this
-    /// device's written again on top of them where still needed (its own introduction).
+    /// Publishes the ledger entries this device wrote that the relay does not hold yet. An
+    /// entry refused as not the next may be one the relay took already, its answer lost: the
+    /// relay's entries are read from there and settled against this device's (see
+    /// [`engine::settle_unpublished`]); where another device wrote first, this device's entries
+    /// are written again on top of the relay's where still needed (its own introduction).
     fn publish<A: StoreAccess + ?Sized>(&mut self, access: &A) -> Result<()> {
         'tries: for _ in 0..3 {
             for entry in access.with_store(engine::unpublished)? {
@@ -263,8 +265,15 @@ impl Run<'_> {
                 match self.retry(|| relay.append_ledger(&space, &entry)) {
                     Ok(()) => access.with_store(|s| engine::published(s, entry.index))?,
                     Err(Error::Conflict(_)) => {
-                        access.with_store(engine::drop_unpublished)?;
-                        self.fetch_ledger(access)?;
+                        let from = entry.index;
+                        let page = self.retry(|| relay.ledger(&space, from))?;
+                        if page.entries.first().is_some_and(|e| e.index != from) {
+                            return Err(Error::Tampered(
+                                "the relay's ledger page does not start where asked".into(),
+                            ));
+                        }
+                        access
+                            .with_store(|s| engine::settle_unpublished(s, from, &page.entries))?;
                         continue 'tries;
                     }
                     Err(e) => return Err(e),
@@ -302,6 +311,7 @@ impl Run<'_> {
 
     /// Pulls every page after the cursor and checks the heads; returns the relay's clock.
     fn pull<A: StoreAccess + ?Sized>(&mut self, access: &A, session: &mut Session) -> Result<u64> {
+        let mut pulled = engine::Pulled::new(session);
         let space = session.identity.space.clone();
         let mut done = 0;
         loop {
@@ -317,14 +327,15 @@ impl Run<'_> {
                 self.fetch_ledger(access)?;
                 *session = access.with_store(Session::load)?;
             }
-            let applied = access.with_store(|s| engine::apply_page(s, session, &page))?;
+            let applied =
+                access.with_store(|s| engine::apply_page(s, session, &page, &mut pulled))?;
             self.report.pulled_batches += applied.envelopes;
             self.report.pulled_changes += applied.changes;
             self.report.check_ms += applied.check_us / 1000;
             self.report.apply_ms += applied.apply_us / 1000;
             done += page.envelopes.len() as u64;
             if !page.more {
-                access.with_store(|s| engine::check_heads(s, session, &page))?;
+                access.with_store(|s| engine::check_heads(s, session, &page, &pulled))?;
                 return Ok(page.server_time_ms);
             }
             if page.envelopes.is_empty() {

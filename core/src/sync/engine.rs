@@ -218,14 +218,41 @@ pub(crate) fn take_ledger(store: &Store, entries: &[LedgerEntry]) -> Result<()> 
     Ok(())
 }
 
-/// Forgets the ledger entries this device wrote that the relay never took (another device
-/// wrote at their place first); those still needed are written again on top of the relay's.
-pub(crate) fn drop_unpublished(store: &Store) -> Result<()> {
-    store.conn().execute(
-        "DELETE FROM sync_ledger WHERE published = 0 AND idx > 0",
-        [],
-    )?;
-    Ok(())
+/// Settles this device's unpublished ledger entries against `relay`, the relay's entries from
+/// index `from` on, after the relay refused this device's entry at `from` as not the next.
+///
+/// An entry of this device's the relay already holds (an append that landed, whose answer was
+/// lost) is published, and the entries after it stay to be sent. From the first place where
+/// the relay holds another entry (another device wrote there first), this device's entries are
+/// forgotten and the relay's taken instead; its introduction, if it is still not on the ledger,
+/// is written again on top of them.
+pub(crate) fn settle_unpublished(store: &Store, from: u64, relay: &[LedgerEntry]) -> Result<()> {
+    let mine = unpublished(store)?;
+    let mut lost_at = None;
+    let tx = store.conn().unchecked_transaction()?;
+    for entry in mine.iter().filter(|e| e.index >= from) {
+        match relay.get((entry.index - from) as usize) {
+            Some(theirs) if theirs.hash() == entry.hash() => {
+                state::mark_published(&tx, entry.index)?;
+            }
+            Some(_) => {
+                lost_at = Some(entry.index);
+                break;
+            }
+            None => break,
+        }
+    }
+    if let Some(at) = lost_at {
+        tx.execute(
+            "DELETE FROM sync_ledger WHERE published = 0 AND idx >= ?1",
+            [at as i64],
+        )?;
+    }
+    tx.commit()?;
+    match lost_at {
+        Some(at) => take_ledger(store, &relay[(at - from) as usize..]),
+        None => Ok(()),
+    }
 }
 
 /// How many ledger entries the store holds.
@@ -246,14 +273,54 @@ pub(crate) struct Applied {
     pub(crate) apply_us: u64,
 }
 
+/// What one pull (all its pages) did to each device's chain, for judging the heads it ends
+/// with. The relay reads the heads before the page, so a batch pushed in between is in the page
+/// but not yet in its device's head: a head may stand anywhere from where the chain was before
+/// the pull to where the pull took it.
+pub(crate) struct Pulled {
+    /// Each device's place before the pull.
+    start: HashMap<DeviceId, Place>,
+    /// The point after each batch the pull applied, by device.
+    points: HashMap<DeviceId, Vec<ChainPoint>>,
+}
+
+impl Pulled {
+    /// A pull starting from `session`'s places.
+    pub(crate) fn new(session: &Session) -> Self {
+        Self {
+            start: session.places.clone(),
+            points: HashMap::new(),
+        }
+    }
+
+    fn start(&self, device: &DeviceId) -> Place {
+        self.start.get(device).copied().unwrap_or_default()
+    }
+
+    /// Whether `point` is one `device`'s chain stood at during the pull.
+    fn passed(&self, device: &DeviceId, point: ChainPoint) -> bool {
+        self.start(device).applied == point
+            || self
+                .points
+                .get(device)
+                .is_some_and(|points| points.contains(&point))
+    }
+}
+
 /// Checks and applies one page of envelopes, with the cursor and chain positions, in one
 /// transaction. Nothing of a page that fails a check is applied.
-pub(crate) fn apply_page(store: &Store, session: &mut Session, page: &PullPage) -> Result<Applied> {
+pub(crate) fn apply_page(
+    store: &Store,
+    session: &mut Session,
+    page: &PullPage,
+    pulled: &mut Pulled,
+) -> Result<Applied> {
     let now = crate::clock::unix_ms(store.clock().as_ref());
     let own = session.own().clone();
     let mut places = session.places.clone();
     let mut cursor = session.cursor;
     let mut changes: Vec<FieldChange> = Vec::new();
+    let mut points: Vec<(DeviceId, ChainPoint)> = Vec::new();
     let mut applied = Applied::default();
     // This device's batches the relay turned out to hold: acknowledged, or superseded.
     let mut own_seen: Vec<(u64, cairn_protocol::Hash32)> = Vec::new();
@@ -267,6 +334,8 @@ pub(crate) fn apply_page(store: &Store, session: &mut Session, page: &PullPage) 
                 applied.envelopes += 1;
                 applied.changes += batch.len() as u64;
                 changes.extend(batch);
+                let env = &stored.envelope;
+                points.push((env.header.device.clone(), ChainPoint::after(env)));
             }
             Ok(Taken::Own(seq, link)) => own_seen.push((seq, link)),
             Err(e) => {
@@ -303,6 +372,9 @@ pub(crate) fn apply_page(store: &Store, session: &mut Session, page: &PullPage) 
     applied.apply_us = applying.elapsed().as_micros() as u64;
     session.places = places;
     session.cursor = cursor;
+    for (device, point) in points {
+        pulled.points.entry(device).or_default().push(point);
+    }
     match failure {
         Some(e) => Err(e),
         None => Ok(applied),
@@ -350,6 +422,20 @@ fn take_envelope(
         .map_err(|e| Error::Tampered(e.to_string()))?;
     let place = places.entry(h.device.clone()).or_default();
     if h.device == *own && h.seq <= place.applied.seq {
+        // Each batch of this device's comes back once, in its chain's order, after it was
+        // pushed: one at or before the newest the relay already handed back or showed a head
+        // of is served again.
+        if h.seq <= place.seen {
+            return Err(Error::Tampered(
+                cairn_protocol::ProtocolError::Chain {
+                    device: h.device.clone(),
+                    seq: h.seq,
+                    reason: "a batch already applied came again (a replay)",
+                }
+                .to_string(),
+            ));
+        }
+        place.seen = h.seq;
         *cursor = stored.seq;
         return Ok(Taken::Own(h.seq, env.link()));
     }
@@ -409,8 +495,14 @@ fn describe_ms(ms: u64) -> String {
 
 /// Checks each device's signed head against where its chain was applied, after the last page:
 /// the relay may not withhold a device's newer batches, roll one back, fork it, or hide a
-/// device this store has seen.
-pub(crate) fn check_heads(store: &Store, session: &mut Session, page: &PullPage) -> Result<()> {
+/// device this store has seen. A head may lag the page by the batches pushed while it was
+/// read (see [`Pulled`]), never more.
+pub(crate) fn check_heads(
+    store: &Store,
+    session: &mut Session,
+    page: &PullPage,
+    pulled: &Pulled,
+) -> Result<()> {
     let own = session.own().clone();
     let pending = state::pending(store.conn())?;
     let own_acknowledged = session
@@ -459,15 +551,15 @@ pub(crate) fn check_heads(store: &Store, session: &mut Session, page: &PullPage)
                     h.device
                 )));
             }
-            if h.seq < place.applied.seq || h.seq < place.seen {
+            let start = pulled.start(&h.device);
+            let held = start.applied.seq.max(start.seen);
+            if h.seq < held {
                 return Err(Error::Tampered(format!(
-                    "the relay rolled device {}'s history back from batch {} to {}",
-                    h.device,
-                    place.applied.seq.max(place.seen),
-                    h.seq
+                    "the relay rolled device {}'s history back from batch {held} to {}",
+                    h.device, h.seq
                 )));
             }
-            if head.point() != place.applied {
+            if !pulled.passed(&h.device, head.point()) {
                 return Err(Error::Tampered(format!(
                     "device {}'s history forked at batch {}",
                     h.device, h.seq
@@ -478,12 +570,22 @@ pub(crate) fn check_heads(store: &Store, session: &mut Session, page: &PullPage)
         state::set_place(&tx, &h.device, &place)?;
         session.places.insert(h.device.clone(), place);
     }
-    for (device, place) in &session.places {
-        if *device != own && place.seen > 0 && !shown.contains(device) {
+    // A device whose first batches came while the heads were read has no head yet; one seen
+    // before the pull must have one.
+    for (device, place) in &pulled.start {
+        if *device != own && place.applied.seq.max(place.seen) > 0 && !shown.contains(device) {
             return Err(Error::Tampered(format!(
                 "the relay hides device {device}, whose batches this device has seen"
             )));
         }
+    }
+    // No head of this device at all is the same loss as an older one: the relay no longer has
+    // what it acknowledged.
+    if own_acknowledged > 0 && !shown.contains(&own) {
+        return Err(Error::Tampered(format!(
+            "the relay shows no batch of this device, though it acknowledged {own_acknowledged}: \
+             it lost or dropped them"
+        )));
     }
     tx.commit()?;
     Ok(())

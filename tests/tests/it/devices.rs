@@ -1,9 +1,10 @@
 //! Test devices that speak the domain, and exchanges of changes between them.
 
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use cairn_core::record::FieldChange;
-use cairn_core::store::MemoryKeyStore;
+use cairn_core::store::{MemoryKeyStore, StoreAccess};
 use cairn_core::sync::{self, HttpTransport, RetryPolicy, SyncReport, Transport};
 use cairn_core::{SteppableClock, Store, Unlock};
 use cairn_tests::TestRelay;
@@ -119,11 +120,7 @@ impl TestDevice {
             transport,
             &sync::Quiet,
             &sync::CancelToken::new(),
-            RetryPolicy {
-                attempts: 4,
-                base_delay: std::time::Duration::from_millis(5),
-                max_delay: std::time::Duration::from_millis(50),
-            },
+            retry_policy(),
         )
     }
 
@@ -131,6 +128,12 @@ impl TestDevice {
     /// one types it; then the new device syncs.
     #[allow(dead_code)]
     pub(crate) fn link(&mut self, new: &mut TestDevice, relay: &TestRelay) {
+        self.link_unsynced(new, relay);
+        new.sync(relay);
+    }
+
+    /// Links `new` as [`TestDevice::link`] does, leaving its first sync to the test.
+    pub(crate) fn link_unsynced(&mut self, new: &mut TestDevice, relay: &TestRelay) {
         let shows = self.transport(relay);
         let invite = sync::start_link(&self.store, &shows).expect("start link");
         let code = invite.code.clone();
@@ -144,7 +147,55 @@ impl TestDevice {
             sync::join(&mut new.store, &joins, &code, &sync::CancelToken::new()).expect("join");
             existing.join().expect("link thread").expect("finish link");
         });
-        new.sync(relay);
+    }
+
+    /// The app started again: its store opened from `dir` with its key store and clock.
+    fn reopen(clock: SteppableClock, keys: Arc<MemoryKeyStore>, dir: tempfile::TempDir) -> Self {
+        let store = Store::open(
+            &dir.path().join("store"),
+            Unlock::KeyStore(keys.as_ref()),
+            Arc::new(clock.clone()),
+        )
+        .expect("reopen store");
+        Self {
+            store,
+            clock,
+            keys,
+            dir,
+        }
+    }
+
+    /// The app killed during a sync through `transport`: the sync's local steps run until
+    /// `steps` of them have, or until `doom` is set, and then the store is dropped without
+    /// being closed; the app starts again with the store opened from its directory. Returns
+    /// what the sync came to (a killed sync fails with [`is_killed`] true).
+    pub(crate) fn killed_during_sync(
+        self,
+        transport: &dyn Transport,
+        steps: usize,
+        doom: Arc<AtomicBool>,
+    ) -> (cairn_core::Result<SyncReport>, Self) {
+        let TestDevice {
+            store,
+            clock,
+            keys,
+            dir,
+        } = self;
+        let doomed = Doomed {
+            store: Mutex::new(Some(store)),
+            steps: AtomicUsize::new(steps),
+            doom,
+        };
+        let result = sync::sync_now(
+            &doomed,
+            transport,
+            &sync::Quiet,
+            &sync::CancelToken::new(),
+            retry_policy(),
+        );
+        // A sync that finished before its end came leaves its store the same way: dropped.
+        drop(doomed);
+        (result, Self::reopen(clock, keys, dir))
     }
 
     /// Moves the device's clock to `instant`.
@@ -157,6 +208,56 @@ impl TestDevice {
     #[allow(dead_code)]
     pub(crate) fn fly_to(&self, zone: &str) {
         self.clock.set_zone(TimeZone::get(zone).expect("zone"));
+    }
+}
+
+/// How test devices retry: quickly, a few times.
+pub(crate) fn retry_policy() -> RetryPolicy {
+    RetryPolicy {
+        attempts: 4,
+        base_delay: std::time::Duration::from_millis(5),
+        max_delay: std::time::Duration::from_millis(50),
+    }
+}
+
+/// What a sync killed by [`TestDevice::killed_during_sync`] fails with.
+const KILLED: &str = "the app was killed";
+
+fn killed() -> cairn_core::Error {
+    cairn_core::Error::Io(std::io::Error::other(KILLED))
+}
+
+/// Whether `e` is the end of a killed sync.
+pub(crate) fn is_killed(e: &cairn_core::Error) -> bool {
+    matches!(e, cairn_core::Error::Io(io) if io.to_string() == KILLED)
+}
+
+/// A store an app holds until it is killed: each local step of a sync takes it, until the
+/// steps run out or the doom is set; then it is dropped on the spot, never closed, and that
+/// step and every later one fail. Most steps commit once, so a kill before one leaves the
+/// database as a kill in the middle of it would (SQLite rolls an unfinished transaction back).
+struct Doomed {
+    store: Mutex<Option<Store>>,
+    steps: AtomicUsize,
+    doom: Arc<AtomicBool>,
+}
+
+impl StoreAccess for Doomed {
+    fn with_store<T>(
+        &self,
+        f: impl FnOnce(&Store) -> cairn_core::Result<T>,
+    ) -> cairn_core::Result<T> {
+        let mut held = self.store.lock().unwrap_or_else(PoisonError::into_inner);
+        let left = self.steps.load(Ordering::SeqCst);
+        if left == 0 || self.doom.load(Ordering::SeqCst) {
+            drop(held.take());
+            return Err(killed());
+        }
+        self.steps.store(left - 1, Ordering::SeqCst);
+        match held.as_ref() {
+            Some(store) => f(store),
+            None => Err(killed()),
+        }
     }
 }
 
