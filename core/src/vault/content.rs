@@ -316,7 +316,7 @@ pub(crate) fn decrypt_to_path(
                 "vault document {document}: content length differs from its metadata"
             )));
         }
-        out.sync_all()?;
+        // No fsync: the copy is not the document, which stays in the vault (ADR 0002).
         drop(out);
         std::fs::rename(partial, dest)?;
         Ok(())
