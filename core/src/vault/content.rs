@@ -15,6 +15,7 @@ use std::io::{self, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
 use age::secrecy::ExposeSecret;
 use age::x25519;
@@ -55,6 +56,38 @@ pub(crate) struct Encrypted {
     pub(crate) size: u64,
     /// Keyed hash of the plaintext, hex.
     pub(crate) fingerprint: String,
+}
+
+/// How long this process has waited for vault files to reach the disk, since it started: for
+/// benchmarks and diagnostics (take it before and after an operation and subtract).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DiskWait {
+    /// Time an import, replace or delete stood still in `fsync`: the staging file's before its
+    /// rename, the vault directory's after it.
+    pub blocking: Duration,
+    /// Time spent in writeback started while an import was still encrypting, on a thread of its
+    /// own; it overlaps the encryption rather than adding to it.
+    pub background: Duration,
+}
+
+static BLOCKING_NANOS: AtomicU64 = AtomicU64::new(0);
+static BACKGROUND_NANOS: AtomicU64 = AtomicU64::new(0);
+
+/// The [`DiskWait`] of this process so far.
+pub fn disk_wait() -> DiskWait {
+    DiskWait {
+        blocking: Duration::from_nanos(BLOCKING_NANOS.load(Ordering::Relaxed)),
+        background: Duration::from_nanos(BACKGROUND_NANOS.load(Ordering::Relaxed)),
+    }
+}
+
+/// Runs `sync`, adding the time it took to `counter`.
+fn timed<T>(counter: &AtomicU64, sync: impl FnOnce() -> io::Result<T>) -> io::Result<T> {
+    let started = Instant::now();
+    let result = sync();
+    let nanos = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+    counter.fetch_add(nanos, Ordering::Relaxed);
+    result
 }
 
 /// A recipient that is the document's X25519 recipient and also keeps the file key the `age`
@@ -197,7 +230,7 @@ pub(crate) fn encrypt_to_file(
             let file = &file;
             let flush = scope.spawn(move || -> io::Result<()> {
                 for () in nudged {
-                    file.sync_data()?;
+                    timed(&BACKGROUND_NANOS, || file.sync_data())?;
                 }
                 Ok(())
             });
@@ -230,7 +263,7 @@ pub(crate) fn encrypt_to_file(
         })?;
         flushed?;
         // Durable before the rename and before the metadata commit that refers to it.
-        file.sync_all()?;
+        timed(&BLOCKING_NANOS, || file.sync_all())?;
         Ok(Encrypted {
             size,
             fingerprint: hasher.finalize().to_hex().to_string(),
@@ -369,7 +402,7 @@ pub(crate) fn is_export_partial(path: &Path) -> bool {
 /// Makes a rename or removal in `dir` durable.
 pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
     #[cfg(unix)]
-    File::open(dir)?.sync_all()?;
+    timed(&BLOCKING_NANOS, || File::open(dir)?.sync_all())?;
     #[cfg(not(unix))]
     let _ = dir;
     Ok(())
