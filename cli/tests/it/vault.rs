@@ -205,7 +205,9 @@ fn killing_imports_at_random_points_leaves_old_or_new_state_and_no_orphans() {
     let s = store(&dir);
     let vault = s.join("vault");
     let big = dir.path().join("scan.bin");
-    let mut content = sample(48 * 1024 * 1024, 99);
+    // Long enough to kill mid-way in a debug build, which seals a few MB a second: the cipher's
+    // generic code is compiled at the core's optimisation level.
+    let mut content = sample(3 * 1024 * 1024, 99);
 
     // How long an import takes uninterrupted on this machine, so kills land throughout it
     // (up to twice as long: imports right after a large write wait longer for fsync).
@@ -281,7 +283,8 @@ fn killing_a_replace_leaves_the_old_version_or_the_new_one() {
     let s = store(&dir);
     let vault = s.join("vault");
     let file = dir.path().join("report.bin");
-    let mut content = sample(32 * 1024 * 1024, 7);
+    // Long enough to kill mid-way in a debug build (see the import test above).
+    let mut content = sample(2 * 1024 * 1024, 7);
     std::fs::write(&file, &content).unwrap();
     let id = added_id(&ok(&cairn(
         &s,

@@ -7,7 +7,8 @@
 //! identity, which is stored in the (encrypted) metadata. See
 //! `docs/adr/0002-vault-content-encryption.md` for the design.
 //!
-//! - [`content`]: streaming encryption and decryption.
+//! - [`content`]: content files: the age header, keys, temporary files.
+//! - `payload`: the age payload (STREAM chunks), sealed and opened on several cores.
 //! - `recover`: removal of what an interrupted import, replace or delete left behind.
 //!
 //! Ordering makes a crash harmless: content is written to `vault/tmp/`, made durable and
@@ -17,6 +18,7 @@
 
 pub mod content;
 mod lock;
+mod payload;
 mod recover;
 
 use std::io::Read;
@@ -522,7 +524,7 @@ impl Store {
 
     fn import_from(
         &self,
-        input: impl Read,
+        input: impl Read + Send,
         total: u64,
         meta: &DocumentMeta,
         progress: Progress<'_>,
@@ -753,7 +755,7 @@ impl Store {
     /// cannot take the new file for an orphan in between.
     fn stage_content(
         &self,
-        input: impl Read,
+        input: impl Read + Send,
         total: u64,
         progress: Progress<'_>,
     ) -> Result<Staged> {
@@ -1083,5 +1085,7 @@ pub(crate) fn fts_query(input: &str) -> Option<String> {
     crate::record::match_expression(input, usize::MAX)
 }
 
+#[cfg(test)]
+mod interop_tests;
 #[cfg(test)]
 mod tests;

@@ -413,7 +413,7 @@ fn a_flipped_byte_is_a_typed_error_naming_the_document_and_writes_nothing() {
 }
 
 #[test]
-fn truncated_reordered_or_swapped_files_fail_authentication() {
+fn truncated_reordered_extended_or_swapped_files_fail_authentication() {
     let phone = Phone::new();
     let bytes = sample(3 * 65_536 + 100, 5);
     let doc = phone.add("MRI brain", DocumentKind::Imaging, &bytes);
@@ -458,6 +458,12 @@ fn truncated_reordered_or_swapped_files_fail_authentication() {
             std::fs::read(phone.content_file(&other.id)).unwrap(),
         ),
         ("empty", Vec::new()),
+        ("extended by a byte", [&original[..], b"\0"].concat()),
+        (
+            "extended by a copy of the first chunk",
+            [&original[..], &original[payload..payload + chunk]].concat(),
+        ),
+        ("only the header", original[..payload].to_vec()),
     ];
     for (what, data) in cases {
         std::fs::write(&file, &data).unwrap();
@@ -465,6 +471,10 @@ fn truncated_reordered_or_swapped_files_fail_authentication() {
         assert!(
             matches!(&err, Error::Corrupt(m) if m.contains(&doc.id)),
             "{what}: {err:?}"
+        );
+        assert!(
+            !phone.dir.path().join("exported.bin").exists(),
+            "{what}: plaintext reached the destination"
         );
     }
     std::fs::write(&file, &original).unwrap();
