@@ -40,6 +40,17 @@ impl CairnStore {
         })
     }
 
+    /// Downloads `document`'s content if it is on another device only.
+    pub(crate) fn fetch_content(&self, document: &str) -> Result<(), CairnError> {
+        let wanted =
+            self.with(|s| Ok(s.sync_enabled()? && s.content_to_download(document)?.is_some()))?;
+        if wanted {
+            let relay = self.relay()?;
+            sync::fetch_document(self, &relay, document)?;
+        }
+        Ok(())
+    }
+
     /// A fresh cancel token for a sync about to start.
     fn new_cancel(&self) -> CancelToken {
         let token = CancelToken::new();

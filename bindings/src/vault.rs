@@ -70,6 +70,7 @@ impl CairnStore {
         progress: Option<Arc<dyn VaultProgress>>,
     ) -> Result<(), CairnError> {
         blocking(move || {
+            self.fetch_content(&id)?;
             self.with(|s| {
                 s.export_document(&id, &PathBuf::from(dest_path), &mut reporter(progress))
             })
@@ -100,6 +101,12 @@ impl CairnStore {
     /// Checks every document's content file against its metadata.
     pub async fn vault_verify(self: Arc<Self>) -> Result<Vec<DocumentCheck>, CairnError> {
         blocking(move || self.with(|s| s.verify_vault())).await
+    }
+
+    /// Downloads a document's content from the relay if it was imported on another device and
+    /// is not here yet (export does this by itself); resumes a download cut short.
+    pub async fn vault_download(self: Arc<Self>, id: String) -> Result<(), CairnError> {
+        blocking(move || self.fetch_content(&id)).await
     }
 
     /// The path of a document's encrypted content file (for backup tools and tests).

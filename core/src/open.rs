@@ -11,7 +11,6 @@ use std::sync::Arc;
 use crate::clock::Clock;
 use crate::error::Result;
 use crate::store::{CheckDepth, Entities, IntegrityReport, Store, Unlock};
-use crate::vault::DocumentHealth;
 use crate::{meds, profile, timeline, vault};
 
 /// Every synced entity, each feature's definitions. Changes for an entity not listed here
@@ -74,7 +73,7 @@ impl Store {
         if depth == CheckDepth::Full {
             for check in self.verify_vault()? {
                 report.documents += 1;
-                if check.health != DocumentHealth::Ok {
+                if check.health.is_problem() {
                     report.problems.push(format!(
                         "document {}: {}",
                         check.id,

@@ -5,4 +5,4 @@ mod print;
 mod run;
 
 pub(crate) use args::{AccountCommand, DeviceCommand, SyncArgs};
-pub(crate) use run::{run_account, run_device, run_sync};
+pub(crate) use run::{relay_for, run_account, run_device, run_sync};

@@ -23,7 +23,7 @@ fn no_account_yet(e: Error) -> Error {
 }
 
 /// The relay this store syncs with, as this device (or at `server` for this run).
-fn relay_for(store: &Store, server: Option<&str>) -> Result<HttpTransport, Error> {
+pub(crate) fn relay_for(store: &Store, server: Option<&str>) -> Result<HttpTransport, Error> {
     let identity = store.sync_identity().map_err(no_account_yet)?;
     let address = server.unwrap_or(&identity.relay);
     Ok(HttpTransport::new(address)?.as_device(identity.device.clone()))

@@ -33,11 +33,12 @@ pub(super) fn verified(checks: &[DocumentCheck]) -> usize {
         let word = match check.health {
             DocumentHealth::Ok => "ok",
             DocumentHealth::Missing => "MISSING",
+            DocumentHealth::NotDownloaded => "not downloaded",
             DocumentHealth::Corrupt => "CORRUPT",
             DocumentHealth::SizeMismatch => "SIZE MISMATCH",
             DocumentHealth::ContentMismatch => "CONTENT MISMATCH",
         };
-        if check.health != DocumentHealth::Ok {
+        if check.health.is_problem() {
             bad += 1;
         }
         safe_println!("{word:<16} {}  {}", check.id, check.title);

@@ -88,6 +88,12 @@ pub(super) fn show(store: &Store, id: &str, json: bool) -> Result<(), Error> {
 
 pub(super) fn export(store: &Store, id: &str, dest: &Path) -> Result<(), Error> {
     let id = &input::id("ID", id)?;
+    // Content imported on another device comes down the first time it is needed.
+    if store.sync_enabled()? && store.content_to_download(id)?.is_some() {
+        let relay = crate::sync::relay_for(store, None)?;
+        cairn_core::sync::fetch_document(store, &relay, id)?;
+        safe_println!("downloaded {id} from the relay");
+    }
     let bar = progress_bar("exporting");
     let result = store.export_document(id, dest, &mut |d, t| bar.update(d, t));
     bar.finish();

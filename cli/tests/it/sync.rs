@@ -506,3 +506,39 @@ fn a_code_no_device_shows_is_refused() {
     let why = one_line_error(&join("1234"));
     assert!(why.contains("expected a code such as"), "{why}");
 }
+
+#[test]
+fn a_document_added_on_the_phone_exports_on_the_tablet_after_coming_down() {
+    let relay = TestRelay::start();
+    let (phone, tablet, _) = phone_and_tablet(&relay);
+    let (phone, tablet) = (store_in(&phone), store_in(&tablet));
+    let pdf = phone.parent().unwrap().join("pathology.pdf");
+    let bytes = cairn_tests::sample(700_000, 5);
+    std::fs::write(&pdf, &bytes).unwrap();
+    let added = ok(&cairn(
+        &phone,
+        PASS,
+        &["vault", "add", pdf.to_str().unwrap(), "--kind", "pathology"],
+    ));
+    let id = added
+        .lines()
+        .find_map(|l| l.strip_prefix("added "))
+        .unwrap()
+        .trim()
+        .to_owned();
+    assert_eq!(sync(&phone)["uploaded_blobs"], 1);
+    sync(&tablet);
+    let verify = ok(&cairn(&tablet, PASS, &["vault", "verify"]));
+    assert!(verify.contains("not downloaded"), "{verify}");
+    assert!(verify.contains("0 with problems"), "{verify}");
+    let out = tablet.parent().unwrap().join("copy.pdf");
+    let exported = ok(&cairn(
+        &tablet,
+        PASS,
+        &["vault", "export", &id, out.to_str().unwrap()],
+    ));
+    assert!(exported.contains("downloaded"), "{exported}");
+    assert_eq!(std::fs::read(&out).unwrap(), bytes);
+    let verify = ok(&cairn(&tablet, PASS, &["vault", "verify"]));
+    assert!(verify.starts_with("ok"), "{verify}");
+}

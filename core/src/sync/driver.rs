@@ -6,9 +6,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use cairn_protocol::api::MAX_PUSH_ENVELOPES;
-use cairn_protocol::{Envelope, LedgerEntry};
+use cairn_protocol::{Envelope, LedgerEntry, SpaceId};
 use rand::Rng;
 
+use super::blobs;
 use super::engine::{self, Registration, Session};
 use super::transport::Transport;
 use crate::error::{Error, Result};
@@ -54,6 +55,8 @@ pub struct SyncReport {
     pub pushed_batches: u64,
     /// Changes they carried.
     pub pushed_changes: u64,
+    /// Document content files uploaded whole.
+    pub uploaded_blobs: u64,
     /// Milliseconds spent waiting on the relay (requests and their answers).
     pub network_ms: u64,
     /// Milliseconds spent checking and opening what was pulled (signatures, chains, decryption).
@@ -156,6 +159,11 @@ pub fn sync_now<A: StoreAccess + ?Sized>(
     let mut session = access.with_store(Session::load)?;
     let server_time = run.pull(access, &mut session)?;
     run.push(access, &mut session, server_time)?;
+    // Content files go up after the metadata that refers to them; naming their blobs is a
+    // change of its own, pushed after.
+    if run.upload(access, &session.identity.space.clone())? > 0 {
+        run.push(access, &mut session, server_time)?;
+    }
     run.report.elapsed_ms = started.elapsed().as_millis() as u64;
     observer.progress(SyncProgress {
         phase: SyncPhase::Done,
@@ -344,6 +352,15 @@ impl Run<'_> {
                 ));
             }
         }
+    }
+
+    /// Uploads the content files the relay does not have whole yet.
+    fn upload<A: StoreAccess + ?Sized>(&mut self, access: &A, space: &SpaceId) -> Result<u64> {
+        let relay = self.relay;
+        let mut retry = |op: &mut dyn FnMut() -> Result<()>| self.retry(op);
+        let sent = blobs::upload(access, relay, space, &mut retry)?;
+        self.report.uploaded_blobs += sent;
+        Ok(sent)
     }
 
     /// Seals and pushes until the outbox is empty.

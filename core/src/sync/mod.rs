@@ -16,11 +16,13 @@
 //! - `engine.rs`: the steps without I/O — register, take the ledger, check and apply a page,
 //!   check heads, seal the outbox, take an acknowledgement.
 //! - `driver.rs`: [`sync_now`], the steps in order with retries, progress and cancel.
+//! - `blobs.rs`: document content up and down as blobs, resumable.
 //! - `devices.rs`: the account's devices, and revoking one.
 //! - `link.rs`: linking a new device with a one-time code (SPAKE2 over the relay).
 //! - `transport.rs`: [`Transport`], what the engine asks of the relay; `http.rs`: over HTTP.
 
 mod batch;
+mod blobs;
 mod devices;
 mod driver;
 mod engine;
@@ -30,6 +32,7 @@ mod link;
 mod state;
 mod transport;
 
+pub use blobs::fetch_document;
 pub use devices::{DeviceSummary, devices, revoke_device};
 pub use driver::{
     CancelToken, Quiet, RetryPolicy, SyncObserver, SyncPhase, SyncProgress, SyncReport, sync_now,

@@ -38,6 +38,7 @@ use crate::ids::new_id;
 use crate::record::{EntityDef, SearchIndex};
 use crate::store::{Store, meta_get, meta_set};
 pub use content::Progress;
+
 use recover::recover;
 
 /// A document's metadata record.
@@ -56,6 +57,7 @@ pub static DOCUMENT: EntityDef = EntityDef {
         "imported_at",
         "content_file",
         "content_key",
+        "content_blob",
     ],
     search: Some(&DOCUMENT_SEARCH),
     scope: Scope::Documents,
@@ -334,6 +336,9 @@ pub enum DocumentHealth {
     Ok,
     /// The content file is missing.
     Missing,
+    /// The content is on another device and not downloaded here yet: it comes down through
+    /// sync when the document is first opened. Not a problem.
+    NotDownloaded,
     /// The file fails authentication: damaged, cut short or tampered with.
     Corrupt,
     /// It decrypts, but its length differs from the metadata.
@@ -343,11 +348,17 @@ pub enum DocumentHealth {
 }
 
 impl DocumentHealth {
+    /// Whether it is something wrong (content not downloaded yet is not).
+    pub fn is_problem(self) -> bool {
+        !matches!(self, DocumentHealth::Ok | DocumentHealth::NotDownloaded)
+    }
+
     /// What was found, in a few words.
     pub fn describe(self) -> &'static str {
         match self {
             DocumentHealth::Ok => "ok",
             DocumentHealth::Missing => "content file missing",
+            DocumentHealth::NotDownloaded => "on another device, not downloaded here yet",
             DocumentHealth::Corrupt => "content file damaged or tampered with",
             DocumentHealth::SizeMismatch => "content length differs from its metadata",
             DocumentHealth::ContentMismatch => "content differs from what was imported",
@@ -831,6 +842,8 @@ impl Store {
                     ("size", Value::from(encrypted.size)),
                     ("content_file", Value::from(file_id.as_str())),
                     ("content_key", Value::from(key_text.as_str())),
+                    // The new file's blob is named when it is uploaded.
+                    ("content_blob", Value::Null),
                 ],
             )?;
             // Local-only, not synced: the fingerprint of the new version.
@@ -937,7 +950,18 @@ impl Store {
             Err(e) => return Err(e),
         };
         if !content.file.is_file() {
-            return Ok(DocumentHealth::Missing);
+            // Content this store imported has a fingerprint here; content another device
+            // imported has none until it is downloaded.
+            let imported_here: bool = self.conn().query_row(
+                "SELECT EXISTS (SELECT 1 FROM vault_fingerprints WHERE document_id = ?1)",
+                [id],
+                |r| r.get(0),
+            )?;
+            return Ok(if imported_here {
+                DocumentHealth::Missing
+            } else {
+                DocumentHealth::NotDownloaded
+            });
         }
         let Ok(identity) = content::parse_identity(&content.key, id) else {
             return Ok(DocumentHealth::Corrupt);
@@ -976,6 +1000,152 @@ impl Store {
             }
             _ => Ok(DocumentHealth::Ok),
         }
+    }
+}
+
+/// A document's content file as this device holds it: what sync uploads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalContent {
+    /// The document.
+    pub document: String,
+    /// Its content file's id.
+    pub file_id: String,
+    /// The file.
+    pub path: PathBuf,
+    /// The blob (BLAKE3 of the file, hex) already named for this file, if any.
+    pub blob: Option<String>,
+}
+
+/// Where the downloads of content from other devices wait until they are whole (ciphertext
+/// only; kept across restarts so a download resumes).
+const INCOMING_DIR: &str = "incoming";
+
+/// A document's `content_blob`: `<content file id>/<BLAKE3 hex>`, naming the blob of exactly
+/// that file, so a hash written for an older version of the content is never taken for the
+/// new one's.
+fn blob_of(file_id: &str, content_blob: Option<&str>) -> Option<String> {
+    let (file, hash) = content_blob?.split_once('/')?;
+    (file == file_id && hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit()))
+        .then(|| hash.to_owned())
+}
+
+impl Store {
+    /// Every document whose content file is on this device, with the blob named for it.
+    pub fn local_contents(&self) -> Result<Vec<LocalContent>> {
+        let mut stmt = self.conn().prepare(&format!(
+            "SELECT d.id, d.content_file, d.content_blob FROM vault_documents d WHERE {COMPLETE}"
+        ))?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, Option<String>>(2)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (document, file_id, blob) = row?;
+            if !is_content_file_id(&file_id) {
+                continue;
+            }
+            let path = self.content_path(&file_id);
+            if path.is_file() {
+                out.push(LocalContent {
+                    blob: blob_of(&file_id, blob.as_deref()),
+                    document,
+                    file_id,
+                    path,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Names the blob of `document`'s content file `file_id` (its BLAKE3, hex), a synced field:
+    /// other devices download the content by it. Nothing is written if the document's content
+    /// has changed since.
+    pub fn name_content_blob(&self, document: &str, file_id: &str, hash: &str) -> Result<()> {
+        let mut w = self.writer()?;
+        let current: Option<String> = w
+            .tx()
+            .query_row(
+                "SELECT content_file FROM vault_documents WHERE id = ?1",
+                [document],
+                |r| r.get(0),
+            )
+            .optional()?
+            .flatten();
+        if current.as_deref() == Some(file_id) {
+            w.set(
+                &DOCUMENT,
+                document,
+                "content_blob",
+                format!("{file_id}/{hash}"),
+            )?;
+            w.commit()?;
+        }
+        Ok(())
+    }
+
+    /// What downloading `document`'s content takes: its content file's id and blob. `None` when
+    /// the content is already here; [`Error::NotFound`] when the device that has it has not
+    /// uploaded it yet.
+    pub fn content_to_download(&self, document: &str) -> Result<Option<(String, String)>> {
+        let row: Option<(String, Option<String>)> = self
+            .conn()
+            .query_row(
+                &format!(
+                    "SELECT d.content_file, d.content_blob FROM vault_documents d
+                     WHERE d.id = ?1 AND {COMPLETE}"
+                ),
+                [document],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        let (file_id, blob) = row.ok_or(Error::NotFound { entity: "document" })?;
+        if !is_content_file_id(&file_id) {
+            return Err(Error::Corrupt(format!(
+                "vault document {document}: content file reference"
+            )));
+        }
+        if self.content_path(&file_id).is_file() {
+            return Ok(None);
+        }
+        let hash = blob_of(&file_id, blob.as_deref()).ok_or(Error::NotFound {
+            entity: "document content (the device that has it has not uploaded it yet)",
+        })?;
+        Ok(Some((file_id, hash)))
+    }
+
+    /// Where the download of content file `file_id` collects (created if missing).
+    pub fn incoming_path(&self, file_id: &str) -> Result<PathBuf> {
+        if !is_content_file_id(file_id) {
+            return Err(Error::invalid("content file", "not a content file id"));
+        }
+        let incoming = self.vault_dir().join(INCOMING_DIR);
+        if !incoming.is_dir() {
+            crate::store::create_private_dir(&self.vault_dir())?;
+            crate::store::create_private_dir(&incoming)?;
+        }
+        Ok(incoming.join(format!("{file_id}.part")))
+    }
+
+    /// Puts a whole, checked download of content file `file_id` in place: made durable, then
+    /// renamed into the vault, the vault's directory made durable. Content nobody refers to any
+    /// more (deleted meanwhile) is dropped.
+    pub fn install_download(&self, file_id: &str, downloaded: &Path) -> Result<()> {
+        let _lock = lock::VaultLock::shared(&self.vault_dir())?;
+        let referenced: bool = self.conn().query_row(
+            "SELECT EXISTS (SELECT 1 FROM vault_documents WHERE content_file = ?1)",
+            [file_id],
+            |r| r.get(0),
+        )?;
+        if !referenced {
+            return remove_if_present(downloaded);
+        }
+        std::fs::File::open(downloaded)?.sync_all()?;
+        std::fs::rename(downloaded, self.content_path(file_id))?;
+        content::sync_dir(&self.vault_dir())
     }
 }
 

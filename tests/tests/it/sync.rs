@@ -409,3 +409,97 @@ fn a_phone_restored_from_an_old_backup_rebaselines_without_bringing_deletes_back
     assert!(tablet.store.event(&later).is_ok());
     assert_eq!(dump(&phone), dump(&tablet));
 }
+
+#[test]
+fn a_document_goes_up_as_a_blob_and_comes_down_when_first_opened_on_the_tablet() {
+    use cairn_core::vault::{DocumentHealth, DocumentKind, DocumentMeta};
+    let (relay, phone, tablet) = phone_and_tablet();
+    let mut scan = b"%PDF-1.7 CT thorax report: no new lesions. ".to_vec();
+    scan.extend(cairn_tests::sample(3 << 20, 7));
+    let mut meta = DocumentMeta::new("CT thorax report", DocumentKind::Imaging);
+    meta.content_type = "application/pdf".into();
+    let doc = phone
+        .store
+        .import_document_bytes(&scan, &meta)
+        .unwrap()
+        .document()
+        .clone();
+    let sent = phone.sync(&relay);
+    assert_eq!(sent.uploaded_blobs, 1);
+    tablet.sync(&relay);
+    // The document is listed at once; its content waits on the relay until it is opened.
+    assert_eq!(
+        tablet.store.document(&doc.id).unwrap().title,
+        "CT thorax report"
+    );
+    let health = |d: &TestDevice| d.store.verify_vault().unwrap()[0].health;
+    assert_eq!(health(&tablet), DocumentHealth::NotDownloaded);
+    assert!(!health(&tablet).is_problem());
+    // A download cut short is resumed from where it stopped.
+    let (file_id, hash) = tablet.store.content_to_download(&doc.id).unwrap().unwrap();
+    let relay_copy = relay
+        .files()
+        .into_iter()
+        .find(|f| f.to_string_lossy().contains(&hash))
+        .expect("the relay holds the blob");
+    let blob = std::fs::read(&relay_copy).unwrap();
+    std::fs::write(
+        tablet.store.incoming_path(&file_id).unwrap(),
+        &blob[..blob.len() / 3],
+    )
+    .unwrap();
+    cairn_core::sync::fetch_document(&tablet.store, &tablet.transport(&relay), &doc.id).unwrap();
+    assert_eq!(health(&tablet), DocumentHealth::Ok);
+    let out = tablet.dir.path().join("scan.pdf");
+    tablet
+        .store
+        .export_document(&doc.id, &out, &mut |_, _| {})
+        .unwrap();
+    assert_eq!(std::fs::read(&out).unwrap(), scan, "the same bytes");
+    // The relay's copy is the age ciphertext, not a word of the report.
+    assert!(
+        !blob
+            .windows(b"no new lesions".len())
+            .any(|w| w == b"no new lesions")
+    );
+    // A second sync sends the blob again to nobody.
+    assert_eq!(phone.sync(&relay).uploaded_blobs, 0);
+}
+
+#[test]
+fn a_blob_the_relay_swapped_is_refused_and_nothing_is_put_in_the_vault() {
+    use cairn_core::vault::{DocumentKind, DocumentMeta};
+    let (relay, phone, tablet) = phone_and_tablet();
+    let doc = phone
+        .store
+        .import_document_bytes(
+            &cairn_tests::sample(200_000, 3),
+            &DocumentMeta::new("Discharge letter", DocumentKind::Letter),
+        )
+        .unwrap()
+        .document()
+        .clone();
+    phone.sync(&relay);
+    tablet.sync(&relay);
+    let (_, hash) = tablet.store.content_to_download(&doc.id).unwrap().unwrap();
+    let relay_copy = relay
+        .files()
+        .into_iter()
+        .find(|f| f.to_string_lossy().contains(&hash))
+        .unwrap();
+    let mut blob = std::fs::read(&relay_copy).unwrap();
+    let middle = blob.len() / 2;
+    blob[middle] ^= 1;
+    std::fs::write(&relay_copy, &blob).unwrap();
+    let refused =
+        cairn_core::sync::fetch_document(&tablet.store, &tablet.transport(&relay), &doc.id)
+            .unwrap_err();
+    assert!(
+        matches!(refused, cairn_core::Error::Tampered(_)),
+        "{refused:?}"
+    );
+    assert!(
+        tablet.store.content_to_download(&doc.id).unwrap().is_some(),
+        "still not downloaded"
+    );
+}

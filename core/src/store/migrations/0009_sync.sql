@@ -41,3 +41,13 @@ CREATE TABLE sync_pending (
     outbox_up_to INTEGER,
     changes      INTEGER NOT NULL
 ) STRICT;
+
+-- Content blobs this device has uploaded whole (by BLAKE3 of the content file), so a sync does
+-- not send them again.
+CREATE TABLE sync_blob_uploads (
+    hash TEXT PRIMARY KEY
+) STRICT;
+
+-- A document names the blob of its content file (`<content file id>/<BLAKE3 hex>`), synced like
+-- its other fields: another device downloads the content by it.
+ALTER TABLE vault_documents ADD COLUMN content_blob TEXT;
