@@ -346,10 +346,20 @@ pub(crate) fn apply_page(
     }
     applied.check_us = checking.elapsed().as_micros() as u64;
     let applying = std::time::Instant::now();
+    if cursor == session.cursor && own_seen.is_empty() {
+        // An empty page (the usual answer when nothing is new): nothing to write.
+        applied.apply_us = applying.elapsed().as_micros() as u64;
+        return match failure {
+            Some(e) => Err(e),
+            None => Ok(applied),
+        };
+    }
     let pending = state::pending(store.conn())?;
     store.apply_remote_then(&changes, |tx| {
         for (device, place) in &places {
-            state::set_place(tx, device, place)?;
+            if session.places.get(device) != Some(place) {
+                state::set_place(tx, device, place)?;
+            }
         }
         state::set_cursor(tx, cursor)?;
         for (seq, link) in &own_seen {
@@ -567,8 +577,10 @@ pub(crate) fn check_heads(
             }
         }
         place.seen = place.seen.max(h.seq);
-        state::set_place(&tx, &h.device, &place)?;
-        session.places.insert(h.device.clone(), place);
+        if session.places.get(&h.device) != Some(&place) {
+            state::set_place(&tx, &h.device, &place)?;
+            session.places.insert(h.device.clone(), place);
+        }
     }
     // A device whose first batches came while the heads were read has no head yet; one seen
     // before the pull must have one.
