@@ -158,15 +158,44 @@ fn offline(phone: &TestDevice, tablet: &TestDevice, o: &Offline) {
     // The same dose logged on both.
     phone.store.take_dose(&o.med, None, None, None).unwrap();
     tablet.store.take_dose(&o.med, None, None, None).unwrap();
-    // Something new on each.
+    // Something new on each, a document among it.
     let now = phone.clock.now();
     phone.store.add_event(&note(now, "Felt tired")).unwrap();
     tablet.store.add_event(&note(now, "Short walk")).unwrap();
+    use cairn_core::vault::{DocumentKind, DocumentMeta};
+    phone
+        .store
+        .import_document_bytes(
+            &cairn_tests::sample(90_000, 1),
+            &DocumentMeta::new("Blood count", DocumentKind::LabReport),
+        )
+        .unwrap();
+    tablet
+        .store
+        .import_document_bytes(
+            &cairn_tests::sample(120_000, 2),
+            &DocumentMeta::new("Discharge letter", DocumentKind::Letter),
+        )
+        .unwrap();
 }
 
-fn check_converged(phone: &TestDevice, tablet: &TestDevice, o: &Offline) {
+fn check_converged(relay: &TestRelay, phone: &TestDevice, tablet: &TestDevice, o: &Offline) {
     assert_eq!(dump(phone), dump(tablet));
     for d in [phone, tablet] {
+        // Both documents on both, each one's content coming down where it was not added.
+        let docs = d
+            .store
+            .documents(&cairn_core::vault::DocumentFilter::default())
+            .unwrap();
+        assert_eq!(docs.len(), 2, "a document from each, once");
+        for doc in docs {
+            cairn_core::sync::fetch_document(&d.store, &d.transport(relay), &doc.id).unwrap();
+            let out = d.dir.path().join(format!("{}.out", doc.id));
+            d.store
+                .export_document(&doc.id, &out, &mut |_, _| {})
+                .unwrap();
+            assert_eq!(std::fs::metadata(&out).unwrap().len(), doc.size);
+        }
         let shared = d.store.event(&o.shared).unwrap();
         assert_eq!(shared.title, "Oncology review, room 4");
         assert_eq!(shared.body, "Ask about the scan");
@@ -208,7 +237,7 @@ fn offline_edits_on_two_devices_converge_whichever_syncs_first() {
         a.sync(&relay);
         b.sync(&relay);
         a.sync(&relay);
-        check_converged(&phone, &tablet, &o);
+        check_converged(&relay, &phone, &tablet, &o);
     }
 }
 
@@ -502,4 +531,35 @@ fn a_blob_the_relay_swapped_is_refused_and_nothing_is_put_in_the_vault() {
         tablet.store.content_to_download(&doc.id).unwrap().is_some(),
         "still not downloaded"
     );
+}
+
+#[test]
+fn a_cancelled_sync_stops_before_its_next_request_and_the_next_one_finishes_the_job() {
+    let (relay, phone, tablet) = phone_and_tablet();
+    phone
+        .store
+        .add_event(&note(phone.clock.now(), "Chemo day 1"))
+        .unwrap();
+    let cancel = cairn_core::sync::CancelToken::new();
+    cancel.cancel();
+    let stopped = cairn_core::sync::sync_now(
+        &phone.store,
+        &phone.transport(&relay),
+        &cairn_core::sync::Quiet,
+        &cancel,
+        cairn_core::sync::RetryPolicy::default(),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(stopped, cairn_core::Error::Cancelled),
+        "{stopped:?}"
+    );
+    assert_eq!(
+        phone.store.status().unwrap().outbox_count,
+        1,
+        "nothing lost"
+    );
+    phone.sync(&relay);
+    tablet.sync(&relay);
+    assert_eq!(dump(&phone), dump(&tablet));
 }
