@@ -25,8 +25,9 @@ use zeroize::{Zeroize, Zeroizing};
 
 use cairn_protocol::canon::Canon;
 use cairn_protocol::{
-    AccountId, AccountRecord, ByteBuf, DeviceCert, DeviceId, Envelope, EnvelopeHeader, KemKey,
-    Key32, KeyWrap, Nonce24, PROTOCOL_VERSION, Scope, Sig64, SpaceId, VerifyKey,
+    AccountId, AccountRecord, ByteBuf, DeviceCert, DeviceId, Envelope, EnvelopeHeader, Hash32,
+    KemKey, Key32, KeyWrap, LedgerBody, LedgerEntry, Nonce24, PROTOCOL_VERSION, Scope, Sig64,
+    SpaceId, VerifyKey,
 };
 
 use crate::error::{Error, Result};
@@ -257,6 +258,28 @@ impl DeviceKey {
     /// Signs `message`.
     pub fn sign(&self, message: &[u8]) -> Sig64 {
         Sig64(self.key.sign(message).to_bytes())
+    }
+
+    /// Ledger entry `index` of `space`, after the entry whose hash is `prev`, saying `body`,
+    /// written and signed by this device.
+    pub fn ledger_entry(
+        &self,
+        space: &SpaceId,
+        index: u64,
+        prev: Hash32,
+        body: LedgerBody,
+    ) -> LedgerEntry {
+        let mut entry = LedgerEntry {
+            v: PROTOCOL_VERSION,
+            space: space.clone(),
+            index,
+            prev,
+            author: self.id.clone(),
+            body,
+            sig: Sig64([0; 64]),
+        };
+        entry.sig = self.sign(&entry.signed_bytes());
+        entry
     }
 }
 

@@ -5,7 +5,6 @@ use jiff::Timestamp;
 use serde::Serialize;
 
 use super::engine::{self, Session};
-use super::identity::signed_entry;
 use super::transport::Transport;
 use crate::error::{Error, Result};
 use crate::store::StoreAccess;
@@ -83,8 +82,7 @@ pub(crate) fn append_entry<A: StoreAccess + ?Sized>(
         access.with_store(|s| engine::take_ledger(s, &page.entries))?;
         let entry = access.with_store(|s| {
             let session = Session::load(s)?;
-            Ok(signed_entry(
-                &session.identity.device,
+            Ok(session.identity.device.ledger_entry(
                 &space,
                 session.ledger.len(),
                 session.ledger.head(),

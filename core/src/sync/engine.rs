@@ -22,7 +22,7 @@ use cairn_protocol::{
 };
 
 use super::batch::{self, MAX_BATCH_BYTES};
-use super::identity::{Identity, REGISTERED, signed_entry};
+use super::identity::{Identity, REGISTERED};
 use super::state::{self, Pending, Place};
 use crate::crypto::ScopeKey;
 use crate::error::{Error, Result};
@@ -201,8 +201,7 @@ pub(crate) fn take_ledger(store: &Store, entries: &[LedgerEntry]) -> Result<()> 
         && !l.devices().contains_key(identity.device.id())
     {
         let now = crate::clock::unix_ms(store.clock().as_ref());
-        let entry = signed_entry(
-            &identity.device,
+        let entry = identity.device.ledger_entry(
             &identity.space,
             l.len(),
             l.head(),

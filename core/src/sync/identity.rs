@@ -5,8 +5,7 @@
 use std::sync::Arc;
 
 use cairn_protocol::{
-    AccountId, DeviceCert, DeviceId, Hash32, LedgerBody, LedgerEntry, PROTOCOL_VERSION, Scope,
-    Sig64, SpaceId, VerifyKey,
+    AccountId, DeviceCert, DeviceId, Hash32, LedgerBody, Scope, SpaceId, VerifyKey,
 };
 use zeroize::Zeroizing;
 
@@ -40,27 +39,6 @@ impl Identity {
     pub fn cert(&self, issued_ms: u64) -> DeviceCert {
         self.account.certify(&self.device, issued_ms)
     }
-}
-
-/// Signs a ledger entry as `device`.
-pub(crate) fn signed_entry(
-    device: &DeviceKey,
-    space: &SpaceId,
-    index: u64,
-    prev: Hash32,
-    body: LedgerBody,
-) -> LedgerEntry {
-    let mut entry = LedgerEntry {
-        v: PROTOCOL_VERSION,
-        space: space.clone(),
-        index,
-        prev,
-        author: device.id().clone(),
-        body,
-        sig: Sig64([0; 64]),
-    };
-    entry.sig = device.sign(&entry.signed_bytes());
-    entry
 }
 
 impl Store {
@@ -114,8 +92,7 @@ impl Store {
         let device = DeviceKey::generate(device_id);
         let now = crate::clock::unix_ms(self.clock().as_ref());
         let record = account.record();
-        let mut entries = vec![signed_entry(
-            &device,
+        let mut entries = vec![device.ledger_entry(
             &space,
             0,
             Hash32::ZERO,
@@ -129,8 +106,7 @@ impl Store {
             let key = ScopeKey::generate();
             let wrap = key.wrap_to(&space, scope, 1, &record)?;
             let prev = entries.last().expect("the genesis entry").hash();
-            entries.push(signed_entry(
-                &device,
+            entries.push(device.ledger_entry(
                 &space,
                 entries.len() as u64,
                 prev,

@@ -164,17 +164,9 @@ pub(crate) fn seal(
     let mut output = output;
     let mut ahead: Option<u8> = None;
     let take = |batch: &mut Batch| -> Result<(), Failure> {
-        let room = batch.chunks * CHUNK;
-        let mut filled = 0;
-        if let Some(byte) = ahead.take() {
-            batch.buf[0] = byte;
-            filled = 1;
-        }
-        filled += read_full(&mut input, &mut batch.buf[filled..room])?;
-        batch.last = filled < room || !look_ahead(&mut input, &mut ahead)?;
-        batch.len = filled;
+        fill(batch, batch.chunks * CHUNK, &mut input, &mut ahead)?;
         // The fingerprint is taken here, in stream order, while the batch is still plaintext.
-        hasher.update(&batch.buf[..filled]);
+        hasher.update(&batch.buf[..batch.len]);
         Ok(())
     };
     let work = |batch: &mut Batch| -> Result<(), Failure> {
@@ -216,15 +208,8 @@ pub(crate) fn open(
     let mut input = input;
     let mut ahead: Option<u8> = None;
     let take = |batch: &mut Batch| -> Result<(), Failure> {
-        let room = batch.chunks * SEALED_CHUNK;
-        let mut filled = 0;
-        if let Some(byte) = ahead.take() {
-            batch.buf[0] = byte;
-            filled = 1;
-        }
-        filled += read_full(&mut input, &mut batch.buf[filled..room])?;
-        batch.last = filled < room || !look_ahead(&mut input, &mut ahead)?;
-        batch.len = filled;
+        fill(batch, batch.chunks * SEALED_CHUNK, &mut input, &mut ahead)?;
+        let filled = batch.len;
         if batch.last {
             // The stream ends in this batch: its final chunk must hold at least a tag, and may
             // be empty only if it is the stream's only chunk (an empty payload).
@@ -284,6 +269,26 @@ fn chunk_range(i: usize, len: usize) -> std::ops::Range<usize> {
 }
 
 /// Reads until `buf` is full or the input ends.
+/// Reads the next `room` bytes of the stream into `batch` (after the byte read ahead, if any),
+/// and whether the stream ends in it: one byte more is read ahead, so a stream that ends exactly
+/// at the batch's edge is known to end here, whatever length anyone stated.
+fn fill(
+    batch: &mut Batch,
+    room: usize,
+    input: &mut impl Read,
+    ahead: &mut Option<u8>,
+) -> io::Result<()> {
+    let mut filled = 0;
+    if let Some(byte) = ahead.take() {
+        batch.buf[0] = byte;
+        filled = 1;
+    }
+    filled += read_full(input, &mut batch.buf[filled..room])?;
+    batch.last = filled < room || !look_ahead(input, ahead)?;
+    batch.len = filled;
+    Ok(())
+}
+
 fn read_full(input: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
     let mut filled = 0;
     while filled < buf.len() {

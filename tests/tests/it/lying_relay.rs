@@ -7,9 +7,7 @@
 use cairn_core::crypto::{AccountKeys, DeviceKey, ScopeKey};
 use cairn_core::sync;
 use cairn_core::{Clock, Error};
-use cairn_protocol::{
-    AccountId, DeviceId, Hash32, LedgerBody, LedgerEntry, PROTOCOL_VERSION, Scope, Sig64, SpaceId,
-};
+use cairn_protocol::{AccountId, DeviceId, Hash32, LedgerBody, LedgerEntry, Scope, SpaceId};
 use cairn_tests::{Lie, LyingRelay, TestRelay};
 use jiff::SignedDuration;
 
@@ -292,27 +290,6 @@ fn attacker() -> (AccountKeys, DeviceKey) {
     (account, device)
 }
 
-/// A ledger entry of `space` at `index` after `prev`, signed by `device`.
-fn signed(
-    device: &DeviceKey,
-    space: &SpaceId,
-    index: u64,
-    prev: Hash32,
-    body: LedgerBody,
-) -> LedgerEntry {
-    let mut entry = LedgerEntry {
-        v: PROTOCOL_VERSION,
-        space: space.clone(),
-        index,
-        prev,
-        author: device.id().clone(),
-        body,
-        sig: Sig64([0; 64]),
-    };
-    entry.sig = device.sign(&entry.signed_bytes());
-    entry
-}
-
 #[test]
 fn a_forged_ledger_entry_is_refused() {
     let (relay, phone, tablet) = phone_and_tablet();
@@ -360,7 +337,7 @@ mod lying_forger {
     ) -> LedgerEntry {
         let (account, device) = attacker();
         let cert = account.certify(&device, 0);
-        signed(&device, space, index, prev, LedgerBody::AddDevice { cert })
+        device.ledger_entry(space, index, prev, LedgerBody::AddDevice { cert })
     }
 
     pub(super) fn scope_key_to_attacker(
@@ -373,8 +350,7 @@ mod lying_forger {
         let wrap = ScopeKey::generate()
             .wrap_to(space, Scope::Timeline, 2, &account.record())
             .unwrap();
-        signed(
-            &device,
+        device.ledger_entry(
             space,
             index,
             prev,
@@ -395,7 +371,7 @@ mod lying_forger {
         let (account, device) = attacker();
         let mut cert = account.certify(&device, 0);
         cert.account = owner.account.clone();
-        signed(&device, space, index, prev, LedgerBody::AddDevice { cert })
+        device.ledger_entry(space, index, prev, LedgerBody::AddDevice { cert })
     }
 }
 
