@@ -9,7 +9,8 @@
 //! 2. The ground: [`clock`] (injected time; nothing else reads the system clock or zone),
 //!    [`crypto`] (the keys of sync: account and device keys, scope-key wraps, sealed
 //!    envelopes, the recovery kit), [`hlc`] (the hybrid logical clock), [`ids`] (random and
-//!    derived record ids), [`time`] (checked zone names and epoch milliseconds), and
+//!    derived record ids), [`text`] (what people type: trimmed, bounded, never quoted in an
+//!    error), [`time`] (checked zone names and epoch milliseconds), and
 //!    `uniffi_support` (feature `uniffi`: how instants and dates cross the FFI, as the
 //!    platform's instant type and ISO `YYYY-MM-DD` text).
 //! 3. [`store`]: the SQLCipher database — keying (platform key store or Argon2id passphrase),
@@ -45,6 +46,7 @@ pub mod profile;
 pub mod record;
 pub mod store;
 pub mod sync;
+pub mod text;
 pub mod time;
 pub mod timeline;
 #[cfg(feature = "uniffi")]

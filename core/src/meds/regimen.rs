@@ -268,16 +268,7 @@ pub(crate) const MAX_UNIT: usize = 50;
 /// Longest reason given for a skipped dose, in characters.
 pub(crate) const MAX_REASON: usize = 500;
 
-/// Fails with `Invalid { field }` when `text` is longer than `max` characters.
-pub(crate) fn check_length(field: &'static str, text: &str, max: usize) -> Result<()> {
-    if text.chars().count() > max {
-        return Err(Error::invalid(
-            field,
-            format!("longer than {max} characters"),
-        ));
-    }
-    Ok(())
-}
+pub(crate) use crate::text::check_length;
 
 /// Parses `HH:MM` (24-hour).
 pub fn parse_time(field: &'static str, text: &str) -> Result<Time> {

@@ -254,10 +254,10 @@ impl Measurement {
         if !matches!(self.quantity, Quantity::Temperature | Quantity::Lab) && self.value < 0.0 {
             return Err(Error::invalid("value", "must not be negative"));
         }
-        let name = super::model::optional_text(
+        let name = crate::text::optional_text(
             "name",
             self.name.as_deref(),
-            super::model::MAX_LABEL_CHARS,
+            super::limits::MAX_LABEL_CHARS,
         )?;
         if self.quantity == Quantity::Lab && name.is_none() {
             return Err(Error::invalid("name", "a lab value needs a name"));

@@ -1,5 +1,6 @@
 //! The journey timeline: diagnoses, treatments, appointments, symptoms, measurements, notes.
 //!
+//! - `limits`: how much an event may hold.
 //! - [`model`]: event kinds, typed details, the checks every write passes.
 //! - [`symptoms`]: the shipped PRO-CTCAE vocabulary, the 0–4 verbal scales, symptom trends.
 //! - [`measurement`]: UCUM units, conversions, the fever and out-of-range flags.
@@ -11,6 +12,7 @@
 //! full-text index is declared on the entity ([`TIMELINE_EVENT`]) and `record/` keeps it in step
 //! once per transaction.
 
+mod limits;
 pub mod measurement;
 pub mod model;
 pub mod query;
@@ -23,11 +25,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde_json::Value;
 
+pub use limits::{
+    MAX_BODY_CHARS, MAX_LABEL_CHARS, MAX_LINKS, MAX_QUESTION_CHARS, MAX_QUESTIONS, MAX_TAG_CHARS,
+    MAX_TAGS, MAX_TITLE_CHARS,
+};
 pub use measurement::{FEVER_CELSIUS, Measurement, Quantity, convert};
 pub use model::{
-    EndEdit, EventDetails, EventEdit, EventFlag, EventKind, MAX_BODY_CHARS, MAX_LABEL_CHARS,
-    MAX_LINKS, MAX_QUESTION_CHARS, MAX_QUESTIONS, MAX_TAG_CHARS, MAX_TAGS, MAX_TITLE_CHARS,
-    NewEvent, TimelineEvent, TreatmentKind,
+    EndEdit, EventDetails, EventEdit, EventFlag, EventKind, NewEvent, TimelineEvent, TreatmentKind,
 };
 pub use query::{
     Cursor, DayGroup, MAX_PAGE_SIZE, MAX_SEARCH_CHARS, TimelineDayPage, TimelinePage,

@@ -4,27 +4,14 @@ use jiff::tz::TimeZone;
 use jiff::{Timestamp, ZonedDateTime};
 use serde::{Deserialize, Serialize};
 
+use super::limits::{
+    MAX_BODY_CHARS, MAX_LABEL_CHARS, MAX_LINKS, MAX_QUESTION_CHARS, MAX_QUESTIONS, MAX_TAG_CHARS,
+    MAX_TAGS, MAX_TITLE_CHARS,
+};
 use super::measurement::Measurement;
 use super::symptoms::SymptomReport;
 use crate::error::{Error, Result};
-
-/// Longest title accepted, in characters.
-pub const MAX_TITLE_CHARS: usize = 300;
-/// Longest free text accepted, in characters.
-pub const MAX_BODY_CHARS: usize = 20_000;
-/// Most tags on one event.
-pub const MAX_TAGS: usize = 32;
-/// Longest tag, in characters.
-pub const MAX_TAG_CHARS: usize = 64;
-/// Longest short text of an event's details, in characters: a condition, a stage, a
-/// treatment's or lab value's name, an appointment's provider or place.
-pub const MAX_LABEL_CHARS: usize = 200;
-/// Most questions on one appointment.
-pub const MAX_QUESTIONS: usize = 50;
-/// Longest question, in characters.
-pub const MAX_QUESTION_CHARS: usize = 500;
-/// Most linked medications, or linked documents, on one event.
-pub const MAX_LINKS: usize = 100;
+use crate::text::{check_length, optional_text, required_text};
 
 /// What kind of moment an event is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -503,41 +490,6 @@ impl EndEdit {
             EndEdit::At { at } => Some(at),
         }
     }
-}
-
-/// Refuses text of more than `max` characters, naming the field and never the text.
-pub(crate) fn check_length(field: &'static str, text: &str, max: usize) -> Result<()> {
-    // Counting stops at the first character over, so a huge input costs no more than a small one.
-    if text.chars().nth(max).is_some() {
-        return Err(Error::invalid(
-            field,
-            format!("longer than {max} characters"),
-        ));
-    }
-    Ok(())
-}
-
-/// Trimmed text that must not be empty nor longer than `max` characters.
-pub(crate) fn required_text(field: &'static str, text: &str, max: usize) -> Result<String> {
-    let t = text.trim();
-    if t.is_empty() {
-        return Err(Error::invalid(field, "must not be empty"));
-    }
-    check_length(field, t, max)?;
-    Ok(t.to_owned())
-}
-
-/// Trimmed text, `None` when empty; longer than `max` characters is refused.
-pub(crate) fn optional_text(
-    field: &'static str,
-    text: Option<&str>,
-    max: usize,
-) -> Result<Option<String>> {
-    let Some(t) = text.map(str::trim).filter(|t| !t.is_empty()) else {
-        return Ok(None);
-    };
-    check_length(field, t, max)?;
-    Ok(Some(t.to_owned()))
 }
 
 /// An appointment's questions: trimmed, empty ones dropped, at most [`MAX_QUESTIONS`] of at

@@ -301,7 +301,7 @@ pub(crate) fn page_sql(
         params.push(Sql::Text(doc.trim().to_owned()));
     }
     if let Some(text) = &query.text {
-        super::model::check_length("text", text, MAX_SEARCH_CHARS)?;
+        crate::text::check_length("text", text, MAX_SEARCH_CHARS)?;
         let Some(expr) = search_expression(text) else {
             return Err(Error::invalid("text", "has no words to search for"));
         };

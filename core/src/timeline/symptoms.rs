@@ -237,7 +237,7 @@ impl SymptomReport {
         if text.is_empty() {
             return Err(Error::invalid("term", "must not be empty"));
         }
-        super::model::check_length("term", text, MAX_TERM_CHARS)?;
+        crate::text::check_length("term", text, MAX_TERM_CHARS)?;
         let vocabulary = find_term(text);
         for (attr, score) in [
             (SymptomAttribute::Frequency, self.frequency),

@@ -396,7 +396,7 @@ pub(crate) fn is_export_partial(path: &Path) -> bool {
     };
     rest.len() > 37
         && rest.as_bytes()[rest.len() - 37] == b'.'
-        && super::is_content_file_id(&rest[rest.len() - 36..])
+        && super::layout::is_content_file_id(&rest[rest.len() - 36..])
 }
 
 /// Makes a rename or removal in `dir` durable.

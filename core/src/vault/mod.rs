@@ -7,6 +7,7 @@
 //! identity, which is stored in the (encrypted) metadata. See
 //! `docs/adr/0002-vault-content-encryption.md` for the design.
 //!
+//! - `layout`: what the vault directory holds and how content files are named.
 //! - [`content`]: content files: the age header, keys, temporary files.
 //! - `payload`: the age payload (STREAM chunks), sealed and opened on several cores.
 //! - `recover`: removal of what an interrupted import, replace or delete left behind.
@@ -17,6 +18,7 @@
 //! removed the next time the store opens.
 
 pub mod content;
+mod layout;
 mod lock;
 mod payload;
 mod recover;
@@ -39,6 +41,7 @@ use crate::record::{EntityDef, SearchIndex};
 use crate::store::{Store, meta_get, meta_set};
 pub use content::Progress;
 
+use layout::{INCOMING_DIR, TMP_DIR, is_content_file_id};
 use recover::recover;
 
 /// A document's metadata record.
@@ -73,8 +76,7 @@ static DOCUMENT_SEARCH: SearchIndex = SearchIndex {
 pub(crate) static ENTITIES: &[&EntityDef] = &[&DOCUMENT];
 
 pub use crate::store::VAULT_DIR;
-/// Where content is written before it is renamed into place.
-const TMP_DIR: &str = "tmp";
+
 /// The `meta` key of the per-store secret that keys plaintext fingerprints.
 const FINGERPRINT_KEY: &str = "vault_fingerprint_key";
 
@@ -455,16 +457,6 @@ struct ContentRef {
     file_id: String,
     key: Zeroizing<String>,
     size: u64,
-}
-
-/// Content file ids come from synced metadata, which another device (or a malicious server)
-/// wrote: only the exact form of an id this code generates may become part of a path.
-fn is_content_file_id(id: &str) -> bool {
-    id.len() == 36
-        && id.char_indices().all(|(i, c)| match i {
-            8 | 13 | 18 | 23 => c == '-',
-            _ => c.is_ascii_hexdigit() && !c.is_ascii_uppercase(),
-        })
 }
 
 fn no_progress() -> impl FnMut(u64, u64) {
@@ -1015,10 +1007,6 @@ pub struct LocalContent {
     /// The blob (BLAKE3 of the file, hex) already named for this file, if any.
     pub blob: Option<String>,
 }
-
-/// Where the downloads of content from other devices wait until they are whole (ciphertext
-/// only; kept across restarts so a download resumes).
-const INCOMING_DIR: &str = "incoming";
 
 /// A document's `content_blob`: `<content file id>/<BLAKE3 hex>`, naming the blob of exactly
 /// that file, so a hash written for an older version of the content is never taken for the

@@ -9,9 +9,11 @@ use std::path::Path;
 
 use rusqlite::Connection;
 
+use super::content;
+use super::layout::{TMP_DIR, is_content_file_id};
 use super::lock::VaultLock;
-use super::{TMP_DIR, VAULT_DIR, content, is_content_file_id};
 use crate::error::Result;
+use crate::store::VAULT_DIR;
 
 /// Removes temporary files, content files an interrupted operation noted as pending that no
 /// document refers to, and the temporary files of exports that were cut short — only while holding the vault lock exclusively, so nothing another
