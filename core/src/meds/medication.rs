@@ -268,10 +268,24 @@ impl Store {
 
     /// Every medication, by name.
     pub fn medications(&self) -> Result<Vec<Medication>> {
+        Ok(self
+            .medications_tracked_from()?
+            .into_iter()
+            .map(|(med, _)| med)
+            .collect())
+    }
+
+    /// Every medication with the instant its doses are tracked from, in one statement.
+    fn medications_tracked_from(&self) -> Result<Vec<(Medication, i64)>> {
         let mut stmt = self.conn().prepare_cached(&format!(
-            "SELECT {MEDICATION_COLUMNS} FROM medications ORDER BY name COLLATE NOCASE, id"
+            "SELECT {MEDICATION_COLUMNS}, tracked_from FROM medications \
+             ORDER BY name COLLATE NOCASE, id"
         ))?;
-        let rows = stmt.query_map([], medication_from_row)?;
+        let tracked = MEDICATION_COLUMNS.split(',').count();
+        let rows = stmt.query_map([], |r| {
+            let tracked_from: Option<i64> = r.get(tracked)?;
+            Ok(medication_from_row(r)?.map(|m| (m, tracked_from.unwrap_or(i64::MIN))))
+        })?;
         let mut out = Vec::new();
         for row in rows {
             if let Some(m) = row? {
@@ -284,11 +298,10 @@ impl Store {
     /// Every medication whose regimen compiles (one written by a newer version may not).
     pub(crate) fn loaded_medications(&self) -> Result<Vec<Loaded>> {
         let mut out = Vec::new();
-        for med in self.medications()? {
+        for (med, tracked_from_ms) in self.medications_tracked_from()? {
             let Ok(compiled) = compile(&med) else {
                 continue;
             };
-            let tracked_from_ms = tracked_from_of(self, &med.id)?;
             out.push(Loaded {
                 med,
                 compiled,

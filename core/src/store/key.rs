@@ -40,24 +40,57 @@ impl DatabaseKey {
         &self.0
     }
 
-    /// `PRAGMA key = "x'…'"` (or `rekey`) for this raw key: SQLCipher then skips its own
-    /// PBKDF2, which would cost 256,000 iterations on every launch.
+    /// Keys `conn`'s main database with this raw key (`rekey`: re-encrypts it under this key).
     ///
-    /// The statement is written into one buffer allocated at its final size, so no copy of the
-    /// hex key is left behind in freed memory by a reallocation, and the buffer is wiped when
-    /// dropped. (`pragma_update` would quote the value into a plain `String` of its own.)
-    pub(crate) fn pragma_statement(&self, pragma: &str) -> Zeroizing<String> {
+    /// The key goes to SQLCipher as `x'…'`, so it skips its own PBKDF2 (256,000 iterations on
+    /// every launch), and through `sqlite3_key_v2` / `sqlite3_rekey_v2` rather than a `PRAGMA`:
+    /// a statement's text would be copied by SQLite's parser into memory it frees without
+    /// wiping. SQLCipher copies the key into its own heap, which it locks and wipes; the one
+    /// buffer here is allocated at its final size and wiped when dropped.
+    pub(crate) fn apply(&self, conn: &rusqlite::Connection, rekey: bool) -> Result<()> {
+        codec_key(conn, &self.key_text(), rekey)
+    }
+
+    /// `x'<64 hex digits>'`: SQLCipher's notation for a raw key.
+    fn key_text(&self) -> Zeroizing<Vec<u8>> {
         const HEX: &[u8; 16] = b"0123456789abcdef";
-        let mut sql = Zeroizing::new(String::with_capacity(pragma.len() + 20 + 64));
-        sql.push_str("PRAGMA ");
-        sql.push_str(pragma);
-        sql.push_str(" = \"x'");
+        let mut text = Zeroizing::new(Vec::with_capacity(3 + 64));
+        text.extend_from_slice(b"x'");
         for byte in self.0.iter() {
-            sql.push(char::from(HEX[usize::from(byte >> 4)]));
-            sql.push(char::from(HEX[usize::from(byte & 0x0f)]));
+            text.push(HEX[usize::from(byte >> 4)]);
+            text.push(HEX[usize::from(byte & 0x0f)]);
         }
-        sql.push_str("'\"");
-        sql
+        text.push(b'\'');
+        text
+    }
+}
+
+/// Hands `text` to SQLCipher as the key of `conn`'s main database. The workspace's only
+/// `unsafe`: rusqlite has no safe call for SQLCipher's keying functions.
+#[allow(unsafe_code)]
+fn codec_key(conn: &rusqlite::Connection, text: &[u8], rekey: bool) -> Result<()> {
+    use rusqlite::ffi;
+    let len = std::ffi::c_int::try_from(text.len())
+        .map_err(|_| Error::KeyStore("key text too long".into()))?;
+    // SAFETY: `conn.handle()` is the open connection's handle, used only for this call while
+    // `conn` is borrowed (so not closed or used elsewhere meanwhile); the schema name is a
+    // NUL-terminated literal; `text` is valid for `len` bytes for the whole call, and SQLCipher
+    // copies it before returning, keeping no pointer into it.
+    let rc = unsafe {
+        let db = conn.handle();
+        if rekey {
+            ffi::sqlite3_rekey_v2(db, c"main".as_ptr(), text.as_ptr().cast(), len)
+        } else {
+            ffi::sqlite3_key_v2(db, c"main".as_ptr(), text.as_ptr().cast(), len)
+        }
+    };
+    if rc == ffi::SQLITE_OK {
+        Ok(())
+    } else {
+        Err(Error::Storage(rusqlite::Error::SqliteFailure(
+            ffi::Error::new(rc),
+            Some(if rekey { "rekey failed" } else { "key failed" }.into()),
+        )))
     }
 }
 

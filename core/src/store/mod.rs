@@ -448,7 +448,7 @@ impl Store {
         // Fold the WAL into the main file first so every page is re-encrypted by the rekey.
         self.conn
             .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
-        self.conn.execute_batch(&key.pragma_statement("rekey"))?;
+        key.apply(&self.conn, true)?;
         // SQLCipher keeps the text of a rekey's key on the connection until it closes: go on
         // on a fresh connection keyed the new way, and close this one (its memory is wiped).
         let fresh = open_keyed(
@@ -592,9 +592,7 @@ fn keyed_connection(
     // SQLCipher would otherwise print its own errors to stderr; callers get one typed error.
     conn.query_row("PRAGMA cipher_log_level = NONE", [], |_| Ok(()))
         .optional()?;
-    // Memory SQLCipher and SQLite free is wiped, the copies of the key statement among it.
-    conn.execute_batch("PRAGMA cipher_memory_security = ON")?;
-    conn.execute_batch(&key.pragma_statement("key"))?;
+    key.apply(&conn, false)?;
     conn.pragma_update(None, "cipher_hmac_algorithm", hmac)?;
     Ok(conn)
 }

@@ -518,7 +518,7 @@ fn raw_connection(dir: &Path, key: &DatabaseKey, hmac: &str) -> Connection {
     conn.query_row("PRAGMA cipher_log_level = NONE", [], |_| Ok(()))
         .optional()
         .unwrap();
-    conn.execute_batch(&key.pragma_statement("key")).unwrap();
+    key.apply(&conn, false).unwrap();
     conn.pragma_update(None, "cipher_hmac_algorithm", hmac)
         .unwrap();
     conn

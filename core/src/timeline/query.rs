@@ -184,72 +184,61 @@ pub(crate) fn parse_payload(text: &str) -> Result<EventDetails> {
     serde_json::from_str(text).map_err(|_| Error::Corrupt("timeline event payload".into()))
 }
 
-fn parse_list(text: Option<String>) -> Result<Vec<String>> {
+fn parse_list(text: Option<&str>) -> Result<Vec<String>> {
     match text {
-        None => Ok(Vec::new()),
+        // Most events link no medication or document: no parser for an empty list.
+        None | Some("[]") => Ok(Vec::new()),
         Some(t) => {
-            serde_json::from_str(&t).map_err(|_| Error::Corrupt("timeline event list".into()))
+            serde_json::from_str(t).map_err(|_| Error::Corrupt("timeline event list".into()))
         }
     }
 }
 
-type Row = (
-    String,
-    String,
-    i64,
-    Option<String>,
-    Option<i64>,
-    String,
-    Option<String>,
-    Option<String>,
-    String,
-    Option<i64>,
-    Option<String>,
-    Option<String>,
-);
-
-fn read_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
-    Ok((
-        r.get(0)?,
-        r.get(1)?,
-        r.get(2)?,
-        r.get(3)?,
-        r.get(4)?,
-        r.get(5)?,
-        r.get(6)?,
-        r.get(7)?,
-        r.get(8)?,
-        r.get(9)?,
-        r.get(10)?,
-        r.get(11)?,
-    ))
-}
-
-fn to_event(row: Row) -> Result<TimelineEvent> {
-    let (id, kind, at, zone, ends, title, body, tags, payload, grade, meds, docs) = row;
-    let kind = EventKind::parse(&kind).map_err(|_| Error::Corrupt("timeline event kind".into()))?;
-    let mut details = parse_payload(&payload)?;
+/// One row of [`COLUMNS`] as an event. Text columns are read in place (no copy before parsing)
+/// and only the event's own strings are allocated.
+fn event_from_row(r: &rusqlite::Row<'_>) -> Result<TimelineEvent> {
+    let text = |i: usize| -> Result<Option<&str>> {
+        r.get_ref(i)?
+            .as_str_or_null()
+            .map_err(|_| Error::Corrupt("timeline event column".into()))
+    };
+    let required = |i: usize| -> Result<&str> {
+        text(i)?.ok_or_else(|| Error::Corrupt("timeline event column".into()))
+    };
+    let kind =
+        EventKind::parse(required(1)?).map_err(|_| Error::Corrupt("timeline event kind".into()))?;
+    let mut details = parse_payload(required(8)?)?;
     if details.kind() != kind {
         return Err(Error::Corrupt("timeline event payload".into()));
     }
     if let EventDetails::Symptom { report } = &mut details {
+        let grade: Option<i64> = r.get(9)?;
         report.clinician_grade = grade.and_then(|g| u8::try_from(g).ok());
     }
     let flags = details.flags();
     Ok(TimelineEvent {
-        id,
+        id: required(0)?.to_owned(),
         kind,
-        occurred_at: timestamp(at)?,
-        recorded_zone: zone.unwrap_or_else(|| "UTC".to_owned()),
-        ends_at: ends.map(timestamp).transpose()?,
-        title,
-        body: body.unwrap_or_default(),
-        tags: parse_list(tags)?,
+        occurred_at: timestamp(r.get(2)?)?,
+        recorded_zone: text(3)?.unwrap_or("UTC").to_owned(),
+        ends_at: r.get::<_, Option<i64>>(4)?.map(timestamp).transpose()?,
+        title: required(5)?.to_owned(),
+        body: text(6)?.unwrap_or_default().to_owned(),
+        tags: parse_list(text(7)?)?,
         details,
-        medication_ids: parse_list(meds)?,
-        document_ids: parse_list(docs)?,
+        medication_ids: parse_list(text(10)?)?,
+        document_ids: parse_list(text(11)?)?,
         flags,
     })
+}
+
+/// The events of a statement's rows, in order.
+fn collect_events(mut rows: rusqlite::Rows<'_>, capacity: usize) -> Result<Vec<TimelineEvent>> {
+    let mut events = Vec::with_capacity(capacity);
+    while let Some(r) = rows.next()? {
+        events.push(event_from_row(r)?);
+    }
+    Ok(events)
 }
 
 /// The SQL and parameters of one page: filters, the cursor's side, the order and the limit
@@ -322,11 +311,14 @@ pub(crate) fn page_sql(
         params.push(Sql::Text(c.id.clone()));
     }
     sql.push_str(if older {
-        " ORDER BY e.occurred_at DESC, e.id DESC LIMIT ?"
+        " ORDER BY e.occurred_at DESC, e.id DESC"
     } else {
-        " ORDER BY e.occurred_at ASC, e.id ASC LIMIT ?"
+        " ORDER BY e.occurred_at ASC, e.id ASC"
     });
-    params.push(Sql::Integer(limit as i64 + 1));
+    // The limit is written into the text, not bound: SQLite plans with a bound LIMIT's value
+    // and so prepares the statement again on every bind, which cost a page a third of its time.
+    // It is a number checked against MAX_PAGE_SIZE, and one page size means one cached statement.
+    sql.push_str(&format!(" LIMIT {}", limit + 1));
 
     Ok((sql, params))
 }
@@ -338,7 +330,7 @@ impl Store {
         let mut stmt = self.conn().prepare_cached(&sql)?;
         let mut rows = stmt.query([id])?;
         match rows.next()? {
-            Some(r) => to_event(read_row(r)?),
+            Some(r) => event_from_row(r),
             None => Err(Error::NotFound {
                 entity: "timeline event",
             }),
@@ -365,11 +357,8 @@ impl Store {
 
         let (sql, params) = page_sql(query, cursor.as_ref(), limit)?;
         let mut stmt = self.conn().prepare_cached(&sql)?;
-        let rows = stmt.query_map(rusqlite::params_from_iter(params), read_row)?;
-        let mut events = Vec::with_capacity(limit + 1);
-        for row in rows {
-            events.push(to_event(row?)?);
-        }
+        let mut events =
+            collect_events(stmt.query(rusqlite::params_from_iter(params))?, limit + 1)?;
         let more = events.len() > limit;
         events.truncate(limit);
         if !older {
@@ -444,18 +433,14 @@ impl Store {
              WHERE e.kind = 'appointment' AND e.occurred_at >= ?1
                AND coalesce(e.ends_at, e.occurred_at) >= ?2
                AND e.title IS NOT NULL AND e.payload IS NOT NULL
-             ORDER BY e.occurred_at, e.id LIMIT ?3"
+             ORDER BY e.occurred_at, e.id LIMIT {limit}"
         );
         let mut stmt = self.conn().prepare_cached(&sql)?;
-        let rows = stmt.query_map(
-            rusqlite::params![
-                lookback.as_millisecond(),
-                now.as_millisecond(),
-                limit as i64
-            ],
-            read_row,
-        )?;
-        rows.map(|r| to_event(r?)).collect()
+        let rows = stmt.query(rusqlite::params![
+            lookback.as_millisecond(),
+            now.as_millisecond()
+        ])?;
+        collect_events(rows, limit)
     }
 
     /// One term's reports from `from` (inclusive) until `until` (exclusive), oldest first.
