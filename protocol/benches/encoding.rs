@@ -134,19 +134,14 @@ fn main() {
     println!("encoding.postcard_decode_ms {postcard_decode:.3}");
     println!("encoding.json_base64_encode_ms {json_encode:.3}");
     let over_postcard = cbor.len() as f64 / postcard.len() as f64;
-    println!("encoding.cbor_over_postcard_size {over_postcard:.4}");
+    let verdict = |ok: bool| if ok { "PASS" } else { "FAIL" };
     println!(
-        "  (target <= 1.05: {})",
-        if over_postcard <= 1.05 {
-            "PASS"
-        } else {
-            "FAIL"
-        }
+        "encoding.cbor_over_postcard_size {over_postcard:.4} target<=1.05 {}",
+        verdict(over_postcard <= 1.05)
     );
     let over_json = cbor.len() as f64 / json.len() as f64;
-    println!("encoding.cbor_over_json_size {over_json:.3}");
     println!(
-        "  (target <= 0.80: {})",
-        if over_json <= 0.80 { "PASS" } else { "FAIL" }
+        "encoding.cbor_over_json_size {over_json:.3} target<=0.80 {}",
+        verdict(over_json <= 0.80)
     );
 }

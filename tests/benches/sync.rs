@@ -32,17 +32,15 @@ fn verdict(ok: bool) -> &'static str {
 }
 
 fn report_max(name: &str, value: f64, unit: &str, target: f64) {
-    println!("{name} {value:.3}");
     println!(
-        "  ({unit}; target <= {target}: {})",
+        "{name} {value:.3} target<={target} {} ({unit})",
         verdict(value <= target)
     );
 }
 
 fn report_min(name: &str, value: f64, unit: &str, target: f64) {
-    println!("{name} {value:.1}");
     println!(
-        "  ({unit}; target >= {target}: {})",
+        "{name} {value:.1} target>={target} {} ({unit})",
         verdict(value >= target)
     );
 }
