@@ -77,6 +77,15 @@ pub enum Lie {
     MisAck,
     /// The account's device list carries another key-agreement key for the account.
     SwapAccountKey(KemKey),
+    /// Pushes go no further than the liar: it keeps their envelopes (a relay sees every push)
+    /// and closes the connection without an answer.
+    SwallowPushes,
+    /// `device`'s head is replaced by the head of another envelope of it the relay carried at
+    /// the same batch number: the head of a second history of that device.
+    Fork {
+        /// Whose head.
+        device: DeviceId,
+    },
 }
 
 /// A lying relay in front of a real one.
@@ -155,6 +164,16 @@ fn kind(request: &Exchange) -> Option<Kind> {
 
 impl Intercept for Liar {
     async fn handle(&self, request: Exchange, relay: Relay) -> Reply {
+        if kind(&request) == Some(Kind::Push) {
+            let mut state = lock(&self.0);
+            if matches!(state.lie, Lie::SwallowPushes) {
+                if let Ok(pushed) = from_cbor::<PushRequest>(&request.body, "push") {
+                    state.carry(pushed.envelopes.iter());
+                }
+                state.told += 1;
+                return Reply::Close;
+            }
+        }
         let Some(mut answer) = relay.send(&request).await else {
             return Reply::Close;
         };
@@ -252,7 +271,8 @@ impl State {
             | Lie::SwapWrap { .. }
             | Lie::DowngradeLedger
             | Lie::MisAck
-            | Lie::SwapAccountKey(_) => false,
+            | Lie::SwapAccountKey(_)
+            | Lie::SwallowPushes => false,
             Lie::ForgeLedger(_) => {
                 // The forged entry is counted, so a client pulling reads the ledger; the lie
                 // is told where the entry is served.
@@ -315,6 +335,23 @@ impl State {
                         true
                     }
                     _ => false,
+                }
+            }
+            Lie::Fork { device } => {
+                let Some(head) = page.heads.iter_mut().find(|h| h.header.device == *device) else {
+                    return false;
+                };
+                let other = self.first_carried(|e| {
+                    e.header.device == *device
+                        && e.header.seq == head.header.seq
+                        && e.link() != head.link()
+                });
+                match other {
+                    Some(other) => {
+                        *head = other.head();
+                        true
+                    }
+                    None => false,
                 }
             }
             Lie::HideDevice { device } => {

@@ -58,6 +58,25 @@ impl TestDevice {
         }
     }
 
+    /// Another device holding a copy of this one's store as it is now, with the same keys and
+    /// clock: a store copied to a second phone, or a backup restored while this one lives on.
+    #[allow(dead_code)]
+    pub(crate) fn copy(&self) -> TestDevice {
+        let dir = backup(self);
+        let store = Store::open(
+            &dir.path().join("store"),
+            Unlock::KeyStore(self.keys.as_ref()),
+            Arc::new(self.clock.clone()),
+        )
+        .expect("open the copy");
+        TestDevice {
+            store,
+            clock: self.clock.clone(),
+            keys: self.keys.clone(),
+            dir,
+        }
+    }
+
     /// Everything this device has not pushed yet, marked as pushed.
     pub(crate) fn push(&self) -> Vec<FieldChange> {
         let out = self.store.outbox(usize::MAX >> 1).expect("outbox");
@@ -278,4 +297,24 @@ fn a_profile_edited_on_two_devices_merges_field_by_field() {
         tablet.store.synced_state_dump().unwrap()
     );
     assert_eq!(phone.store.status().unwrap().outbox_count, 0);
+}
+
+/// A copy of `device`'s store directory as it is now (an old backup, later).
+pub(crate) fn backup(device: &TestDevice) -> tempfile::TempDir {
+    let copy = tempfile::tempdir().unwrap();
+    let from = device.dir.path().join("store");
+    let to = copy.path().join("store");
+    fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for entry in std::fs::read_dir(from).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                copy_dir(&path, &to.join(entry.file_name()));
+            } else {
+                std::fs::copy(&path, to.join(entry.file_name())).unwrap();
+            }
+        }
+    }
+    copy_dir(&from, &to);
+    copy
 }

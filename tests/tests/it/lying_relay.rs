@@ -456,3 +456,38 @@ fn an_acknowledgement_that_does_not_match_the_push_is_refused() {
         .count();
     assert_eq!(doses, 1);
 }
+
+#[test]
+fn a_second_history_of_a_device_is_a_fork() {
+    // The tablet's store was copied to another phone, and both wrote. The copy's batch reached
+    // the relay and no further, so the relay holds two signed histories of the tablet, and
+    // shows the phone the tablet's batch with the copy's head.
+    let (relay, phone, tablet) = phone_and_tablet();
+    let liar = LyingRelay::start(&relay.url());
+    let copy = tablet.copy();
+    copy.store
+        .add_event(&note(copy.clock.now(), "Written on the copy"))
+        .unwrap();
+    liar.tell(Lie::SwallowPushes);
+    let err = copy
+        .try_sync(&copy.transport_at(&liar.url()))
+        .expect_err("the push got no answer");
+    assert!(matches!(err, Error::Network(_)), "{err:?}");
+    assert!(liar.lies_told() > 0);
+    write_note(&tablet, &relay, "Written on the tablet");
+    liar.tell(Lie::Fork {
+        device: device_id(&tablet),
+    });
+    let err = caught_lying(&phone, &liar);
+    assert!(err.contains("forked at batch"), "{err}");
+    // The tablet's own batch verified on its own and is kept; nothing of the copy's is there.
+    let state = dump(&phone);
+    assert!(state.contains("Written on the tablet") && !state.contains("Written on the copy"));
+    // The copy learns that it is a second history of the tablet, and says so.
+    let err = copy
+        .try_sync(&copy.transport(&relay))
+        .expect_err("a copied store");
+    assert!(matches!(err, Error::Conflict(_)), "{err:?}");
+    assert!(err.to_string().contains("history forked"), "{err}");
+    honest_again(&phone, &tablet, &liar, &relay, Some(0));
+}

@@ -7,7 +7,7 @@ use cairn_core::timeline::{EventDetails, EventEdit, NewEvent, TimelineQuery};
 use cairn_tests::TestRelay;
 use jiff::{SignedDuration, Timestamp};
 
-use crate::devices::TestDevice;
+use crate::devices::{TestDevice, backup};
 
 /// A relay whose clock is `device`'s.
 pub(crate) fn relay_for(device: &TestDevice) -> TestRelay {
@@ -346,26 +346,6 @@ fn changes_stamped_in_the_future_are_refused_by_the_others_naming_the_device() {
     let tablet_id = tablet.store.device_id().as_str().to_owned();
     assert!(message.contains(&tablet_id), "names the device: {message}");
     assert_eq!(dump(&phone), before, "nothing of it applied");
-}
-
-/// A copy of `device`'s store directory as it is now (an old backup, later).
-fn backup(device: &TestDevice) -> tempfile::TempDir {
-    let copy = tempfile::tempdir().unwrap();
-    let from = device.dir.path().join("store");
-    let to = copy.path().join("store");
-    fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
-        std::fs::create_dir_all(to).unwrap();
-        for entry in std::fs::read_dir(from).unwrap().flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                copy_dir(&path, &to.join(entry.file_name()));
-            } else {
-                std::fs::copy(&path, to.join(entry.file_name())).unwrap();
-            }
-        }
-    }
-    copy_dir(&from, &to);
-    copy
 }
 
 #[test]
