@@ -144,5 +144,7 @@ pub enum ProtocolError {
 /// This crate's result.
 pub type Result<T> = std::result::Result<T, ProtocolError>;
 
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 #[cfg(test)]
 mod tests;

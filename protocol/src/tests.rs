@@ -1,87 +1,17 @@
 //! The verifiers against forgeries: each rule of the ledger and the chain has a refused case.
 
-use ed25519_dalek::{Signer, SigningKey};
+use ed25519_dalek::Signer;
 
 use crate::codec::{from_cbor, to_cbor};
+use crate::testing::{TestAccount, TestDevice, account, device};
 use crate::*;
-
-/// An account's keys in a test, from a seed byte.
-struct TestAccount {
-    id: AccountId,
-    key: SigningKey,
-    record: AccountRecord,
-}
-
-fn account(seed: u8) -> TestAccount {
-    let key = SigningKey::from_bytes(&[seed; 32]);
-    let id = AccountId::parse(&format!("{:08x}-0000-4000-8000-000000000000", seed)).unwrap();
-    let sign = VerifyKey(Key32(key.verifying_key().to_bytes()));
-    let kem = KemKey(Key32([seed.wrapping_add(1); 32]));
-    let sig = Sig64(
-        key.sign(&AccountRecord::signed_bytes(&id, &sign, &kem))
-            .to_bytes(),
-    );
-    TestAccount {
-        record: AccountRecord {
-            v: PROTOCOL_VERSION,
-            account: id.clone(),
-            sign,
-            kem,
-            sig,
-        },
-        id,
-        key,
-    }
-}
-
-struct TestDevice {
-    id: DeviceId,
-    key: SigningKey,
-    cert: DeviceCert,
-}
-
-fn device(of: &TestAccount, seed: u8) -> TestDevice {
-    let key = SigningKey::from_bytes(&[seed; 32]);
-    let id = DeviceId::parse(&format!("{:032x}", seed)).unwrap();
-    let vk = VerifyKey(Key32(key.verifying_key().to_bytes()));
-    let account_sig = of
-        .key
-        .sign(&DeviceCert::account_signs(&of.id, &id, &vk, 1))
-        .to_bytes();
-    let device_sig = key
-        .sign(&DeviceCert::device_signs(&of.id, &of.record.sign, &id, &vk))
-        .to_bytes();
-    TestDevice {
-        cert: DeviceCert {
-            v: PROTOCOL_VERSION,
-            account: of.id.clone(),
-            device: id.clone(),
-            key: vk,
-            issued_ms: 1,
-            account_sig: Sig64(account_sig),
-            device_sig: Sig64(device_sig),
-        },
-        id,
-        key,
-    }
-}
 
 fn space() -> SpaceId {
     SpaceId::parse("5a5a5a5a-0000-4000-8000-000000000001").unwrap()
 }
 
 fn entry(by: &TestDevice, index: u64, prev: Hash32, body: LedgerBody) -> LedgerEntry {
-    let mut e = LedgerEntry {
-        v: PROTOCOL_VERSION,
-        space: space(),
-        index,
-        prev,
-        author: by.id.clone(),
-        body,
-        sig: Sig64([0; 64]),
-    };
-    e.sig = Sig64(by.key.sign(&e.signed_bytes()).to_bytes());
-    e
+    by.entry(&space(), index, prev, body)
 }
 
 fn genesis(owner: &TestAccount, phone: &TestDevice) -> LedgerEntry {
@@ -262,27 +192,7 @@ fn the_ledger_refuses_forgeries_and_changes_nothing() {
 }
 
 fn sealed(by: &TestDevice, seq: u64, prev: Hash32, body: &[u8]) -> Envelope {
-    let header = EnvelopeHeader {
-        v: PROTOCOL_VERSION,
-        space: space(),
-        scope: Scope::Meds,
-        epoch: 1,
-        device: by.id.clone(),
-        seq,
-        prev,
-    };
-    let mut e = Envelope {
-        header,
-        nonce: Nonce24([seq as u8; 24]),
-        ct: ByteBuf(body.to_vec()),
-        sig: Sig64([0; 64]),
-    };
-    e.sig = Sig64(
-        by.key
-            .sign(&Envelope::signed_bytes(&e.header, &e.body_hash()))
-            .to_bytes(),
-    );
-    e
+    by.seal(&space(), seq, prev, body)
 }
 
 #[test]

@@ -9,7 +9,7 @@ use cairn_protocol::codec::to_cbor;
 use cairn_protocol::{Hash32, LedgerBody, Scope};
 use reqwest::Method;
 
-use crate::fixture::{Patient, TestRelay, device};
+use crate::fixture::{Patient, TestRelay, device, sign_in};
 
 struct Route {
     method: Method,
@@ -229,7 +229,7 @@ fn a_token_lasts_an_hour() {
     relay
         .get(paths::MY_DEVICES, Some(&maya.token))
         .refused(401, ErrorCode::Unauthenticated);
-    let fresh = maya.phone.sign_in(&relay);
+    let fresh = sign_in(&maya.phone, &relay);
     relay.get(paths::MY_DEVICES, Some(&fresh)).done();
 }
 

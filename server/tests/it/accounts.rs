@@ -4,7 +4,7 @@
 use cairn_protocol::api::{CreateAccount, DeviceList, ErrorCode, RegisterDevice, paths};
 use cairn_protocol::{KemKey, Key32, Sig64};
 
-use crate::fixture::{TestRelay, account, device};
+use crate::fixture::{TestRelay, account, device, sign_in};
 
 #[test]
 fn an_account_is_created_once_and_the_same_request_again_is_no_change() {
@@ -40,7 +40,7 @@ fn an_account_is_created_once_and_the_same_request_again_is_no_change() {
         )
         .refused(409, ErrorCode::Conflict);
 
-    let token = phone.sign_in(&relay);
+    let token = sign_in(&phone, &relay);
     let mine: DeviceList = relay.get(paths::MY_DEVICES, Some(&token)).ok();
     assert_eq!(mine.account, maya.record);
     assert_eq!(mine.devices.len(), 1);
@@ -150,7 +150,7 @@ fn a_device_is_registered_under_its_stored_account_only() {
         .post(paths::DEVICES, None, &RegisterDevice { cert })
         .refused(409, ErrorCode::Conflict);
 
-    let token = phone.sign_in(&relay);
+    let token = sign_in(&phone, &relay);
     let mine: DeviceList = relay.get(paths::MY_DEVICES, Some(&token)).ok();
     let ids: Vec<_> = mine.devices.iter().map(|d| d.cert.device.clone()).collect();
     assert_eq!(ids, vec![phone.id.clone(), tablet.id.clone()]);

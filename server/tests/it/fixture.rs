@@ -1,5 +1,5 @@
 //! A real relay on 127.0.0.1:0 in its own runtime, a blocking HTTP client, and the people and
-//! devices that use it, built the way `protocol/src/tests.rs` builds them.
+//! devices that use it (the protocol's seeded test accounts and devices).
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -9,17 +9,12 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use cairn_protocol::api::{
-    Challenge, ChallengeRequest, CreateAccount, CreateSpace, ErrorBody, ErrorCode, Token,
-    TokenRequest, paths,
+    Challenge, ChallengeRequest, CreateAccount, CreateSpace, ErrorBody, ErrorCode, Token, paths,
 };
 use cairn_protocol::codec::{CONTENT_TYPE, VERSION_HEADER, from_cbor, to_cbor};
-use cairn_protocol::{
-    AccountId, AccountRecord, ByteBuf, DeviceCert, DeviceId, Envelope, EnvelopeHeader, Hash32,
-    KemKey, Key32, LedgerBody, LedgerEntry, Nonce24, PROTOCOL_VERSION, Scope, Sig64, SpaceId,
-    VerifyKey,
-};
+pub use cairn_protocol::testing::{TestAccount, TestDevice, account, device};
+use cairn_protocol::{Hash32, LedgerBody, LedgerEntry, PROTOCOL_VERSION, SpaceId};
 use cairn_server::{Config, Limits};
-use ed25519_dalek::{Signer, SigningKey};
 use reqwest::Method;
 use reqwest::blocking::Client;
 use reqwest::header::HeaderMap;
@@ -289,163 +284,25 @@ impl Reply {
     }
 }
 
-/// An account's keys.
-pub struct TestAccount {
-    pub id: AccountId,
-    pub key: SigningKey,
-    pub record: AccountRecord,
-}
-
-/// A device's keys and certificate.
-pub struct TestDevice {
-    pub id: DeviceId,
-    pub key: SigningKey,
-    pub cert: DeviceCert,
-}
-
-/// The account of seed `seed`.
-pub fn account(seed: u8) -> TestAccount {
-    let key = SigningKey::from_bytes(&[seed; 32]);
-    let id = AccountId::parse(&format!("{seed:08x}-0000-4000-8000-000000000000")).unwrap();
-    let sign = VerifyKey(Key32(key.verifying_key().to_bytes()));
-    let kem = KemKey(Key32([seed.wrapping_add(1); 32]));
-    let sig = Sig64(
-        key.sign(&AccountRecord::signed_bytes(&id, &sign, &kem))
-            .to_bytes(),
-    );
-    TestAccount {
-        record: AccountRecord {
-            v: PROTOCOL_VERSION,
-            account: id.clone(),
-            sign,
-            kem,
-            sig,
-        },
-        id,
-        key,
-    }
-}
-
-/// Device `seed` of `of`, certified by it.
-pub fn device(of: &TestAccount, seed: u8) -> TestDevice {
-    let key = SigningKey::from_bytes(&[seed; 32]);
-    let id = DeviceId::parse(&format!("{seed:032x}")).unwrap();
-    let vk = VerifyKey(Key32(key.verifying_key().to_bytes()));
-    let account_sig = of
-        .key
-        .sign(&DeviceCert::account_signs(&of.id, &id, &vk, 1))
-        .to_bytes();
-    let device_sig = key
-        .sign(&DeviceCert::device_signs(&of.id, &of.record.sign, &id, &vk))
-        .to_bytes();
-    TestDevice {
-        cert: DeviceCert {
-            v: PROTOCOL_VERSION,
-            account: of.id.clone(),
-            device: id.clone(),
-            key: vk,
-            issued_ms: 1,
-            account_sig: Sig64(account_sig),
-            device_sig: Sig64(device_sig),
-        },
-        id,
-        key,
-    }
-}
-
-impl TestDevice {
-    /// Proves its key to the relay and gets a token.
-    pub fn sign_in(&self, relay: &TestRelay) -> String {
-        let challenge: Challenge = relay
-            .post(
-                paths::AUTH_CHALLENGE,
-                None,
-                &ChallengeRequest {
-                    device: self.id.clone(),
-                },
-            )
-            .ok();
-        let token: Token = relay
-            .post(
-                paths::AUTH_TOKEN,
-                None,
-                &self.token_request(&challenge.nonce),
-            )
-            .ok();
-        token.token
-    }
-
-    /// The signed answer to a challenge.
-    pub fn token_request(&self, nonce: &Hash32) -> TokenRequest {
-        TokenRequest {
-            device: self.id.clone(),
-            nonce: *nonce,
-            sig: Sig64(
-                self.key
-                    .sign(&TokenRequest::signed_bytes(&self.id, nonce))
-                    .to_bytes(),
-            ),
-        }
-    }
-
-    /// A ledger entry it writes and signs.
-    pub fn entry(
-        &self,
-        space: &SpaceId,
-        index: u64,
-        prev: Hash32,
-        body: LedgerBody,
-    ) -> LedgerEntry {
-        let mut e = LedgerEntry {
-            v: PROTOCOL_VERSION,
-            space: space.clone(),
-            index,
-            prev,
-            author: self.id.clone(),
-            body,
-            sig: Sig64([0; 64]),
-        };
-        e.sig = Sig64(self.key.sign(&e.signed_bytes()).to_bytes());
-        e
-    }
-
-    /// Batch `seq` of its chain in `space`, after the batch whose link is `prev`, carrying `ct`
-    /// (the relay cannot tell ciphertext from any other bytes).
-    pub fn seal(&self, space: &SpaceId, seq: u64, prev: Hash32, ct: &[u8]) -> Envelope {
-        let mut e = Envelope {
-            header: EnvelopeHeader {
-                v: PROTOCOL_VERSION,
-                space: space.clone(),
-                scope: Scope::Meds,
-                epoch: 1,
-                device: self.id.clone(),
-                seq,
-                prev,
+/// Proves `device`'s key to the relay and gets a token.
+pub fn sign_in(device: &TestDevice, relay: &TestRelay) -> String {
+    let challenge: Challenge = relay
+        .post(
+            paths::AUTH_CHALLENGE,
+            None,
+            &ChallengeRequest {
+                device: device.id.clone(),
             },
-            nonce: Nonce24([seq as u8; 24]),
-            ct: ByteBuf(ct.to_vec()),
-            sig: Sig64([0; 64]),
-        };
-        e.sig = Sig64(
-            self.key
-                .sign(&Envelope::signed_bytes(&e.header, &e.body_hash()))
-                .to_bytes(),
-        );
-        e
-    }
-
-    /// Its chain's batches 1…n in `space`, with ciphertexts `cts`.
-    pub fn chain(&self, space: &SpaceId, cts: &[&[u8]]) -> Vec<Envelope> {
-        let mut prev = Hash32::ZERO;
-        cts.iter()
-            .enumerate()
-            .map(|(i, ct)| {
-                let e = self.seal(space, i as u64 + 1, prev, ct);
-                prev = e.link();
-                e
-            })
-            .collect()
-    }
+        )
+        .ok();
+    let token: Token = relay
+        .post(
+            paths::AUTH_TOKEN,
+            None,
+            &device.token_request(&challenge.nonce),
+        )
+        .ok();
+    token.token
 }
 
 /// The space a patient's phone creates.
@@ -478,7 +335,7 @@ impl Patient {
                 },
             )
             .done();
-        let token = phone.sign_in(relay);
+        let token = sign_in(&phone, relay);
         let space = space_of(seed);
         let genesis = phone.entry(
             &space,
@@ -519,7 +376,7 @@ impl Patient {
                 },
             )
             .done();
-        let token = tablet.sign_in(relay);
+        let token = sign_in(&tablet, relay);
         (tablet, token)
     }
 }
